@@ -1,0 +1,166 @@
+//! The [`Detector`] and its [`DetectorBuilder`].
+
+use crate::recognize::Recognizer;
+use crate::views::Views;
+use crate::Finding;
+
+/// An error building a [`Detector`] from options.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    /// A phone region is not a known ISO 3166-1 alpha-2 code.
+    #[error("unknown phone region {0:?} (expected an ISO 3166-1 alpha-2 code such as \"US\")")]
+    UnknownRegion(String),
+    /// A language for number and at/dot words is not supported.
+    #[error("unsupported language {0:?} (supported: en, es, pt, fr, de, ru)")]
+    UnsupportedLanguage(String),
+    /// A line of an operator-supplied data list is malformed.
+    #[error("bad {list} entry {entry:?}: {reason}")]
+    BadListEntry {
+        /// Which list.
+        list: String,
+        /// The entry.
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Options for a [`Detector`].
+#[derive(Debug, Clone)]
+pub struct DetectorBuilder {
+    pub(crate) regions: Vec<String>,
+    pub(crate) languages: Vec<String>,
+    pub(crate) extra_domains: Vec<(crate::LinkKind, String)>,
+}
+
+impl Default for DetectorBuilder {
+    fn default() -> Self {
+        DetectorBuilder {
+            regions: ["US", "GB", "IN", "DE", "ES", "FR", "IT", "BR", "AU", "CA"]
+                .map(String::from)
+                .to_vec(),
+            languages: ["en", "es", "pt", "fr", "de", "ru"]
+                .map(String::from)
+                .to_vec(),
+            extra_domains: Vec::new(),
+        }
+    }
+}
+
+impl DetectorBuilder {
+    /// Phone regions (ISO 3166-1 alpha-2) tried, in order, for numbers written
+    /// without a country code. The first is the default region.
+    pub fn regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.regions = regions
+            .into_iter()
+            .map(|s| s.into().to_ascii_uppercase())
+            .collect();
+        self
+    }
+
+    /// Languages (ISO 639-1) whose number words and at/dot words are understood.
+    pub fn languages<I, S>(mut self, languages: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.languages = languages
+            .into_iter()
+            .map(|s| s.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Adds a domain (e.g. `"files.example-corp.com"`) to the list of a link kind,
+    /// on top of the built-in lists.
+    pub fn domain(mut self, kind: crate::LinkKind, domain: impl Into<String>) -> Self {
+        self.extra_domains
+            .push((kind, domain.into().to_ascii_lowercase()));
+        self
+    }
+
+    /// Builds the detector. Fails on an unknown region or language.
+    pub fn build(self) -> Result<Detector, BuildError> {
+        const LANGS: [&str; 6] = ["en", "es", "pt", "fr", "de", "ru"];
+        if let Some(l) = self.languages.iter().find(|l| !LANGS.contains(&l.as_str())) {
+            return Err(BuildError::UnsupportedLanguage(l.clone()));
+        }
+        let recognizers: Vec<Box<dyn Recognizer>> = Vec::new();
+        Ok(Detector { recognizers })
+    }
+}
+
+/// Finds contact information in text. Build once with [`Detector::builder`],
+/// then share (it is `Send + Sync`).
+#[derive(Debug)]
+pub struct Detector {
+    recognizers: Vec<Box<dyn Recognizer>>,
+}
+
+impl Detector {
+    /// A builder with the default options.
+    pub fn builder() -> DetectorBuilder {
+        DetectorBuilder::default()
+    }
+
+    /// Every finding in `text`, ordered by start offset.
+    pub fn scan(&self, text: &str) -> Vec<Finding> {
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        for r in &self.recognizers {
+            r.scan(&views, &mut out);
+        }
+        resolve(text, out)
+    }
+}
+
+/// Orders findings and removes duplicates: a finding whose span lies inside
+/// another finding of the same category with at least its confidence is dropped.
+fn resolve(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.retain(|f| {
+        f.start < f.end
+            && f.end <= text.len()
+            && text.is_char_boundary(f.start)
+            && text.is_char_boundary(f.end)
+    });
+    findings.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(b.confidence.total_cmp(&a.confidence))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let covered = kept.iter().any(|k| {
+            k.category == f.category
+                && k.start <= f.start
+                && f.end <= k.end
+                && k.confidence >= f.confidence
+        });
+        if !covered {
+            kept.push(f);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn unknown_language_is_an_error() {
+        let err = Detector::builder().languages(["xx"]).build().unwrap_err();
+        assert_eq!(err, BuildError::UnsupportedLanguage("xx".into()));
+    }
+}

@@ -1,0 +1,11 @@
+//! One recognizer per category. Each reads the [`Views`] of a text and pushes
+//! [`Finding`]s with spans of the original text.
+
+use crate::views::Views;
+use crate::Finding;
+
+/// A recognizer of one kind of contact information.
+pub(crate) trait Recognizer: Send + Sync + std::fmt::Debug {
+    /// Appends what it finds in `views` to `out`.
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>);
+}

@@ -1,0 +1,3 @@
+//! # parley-policy
+//!
+//! Turns the detector's findings into a decision for a given context.
