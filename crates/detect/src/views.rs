@@ -91,6 +91,11 @@ pub struct Views<'t> {
     /// confusable letters to Latin, zero-width and format characters removed,
     /// lowercased. `@` and digits are never turned into letters.
     pub folded: View,
+    /// The folded view with letters and digits that were spaced out or
+    /// separated by punctuation joined up ("s a m o @ y a h o o . c o m" ->
+    /// "samo@yahoo.com", "3-1-2" -> "312"), for recognizers that look for
+    /// tokens people break apart.
+    pub collapsed: View,
 }
 
 impl<'t> Views<'t> {
@@ -99,6 +104,7 @@ impl<'t> Views<'t> {
         Views {
             original,
             folded: View::identity(original),
+            collapsed: View::identity(original),
         }
     }
 }
