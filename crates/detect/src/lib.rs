@@ -38,4 +38,4 @@ pub mod views;
 
 pub use detector::{BuildError, Detector, DetectorBuilder};
 pub use finding::{Category, Finding, LinkKind};
-pub use mask::mask;
+pub use mask::{mask, merged_spans};
