@@ -38,4 +38,4 @@ pub mod views;
 
 pub use detector::{BuildError, Detector, DetectorBuilder};
 pub use finding::{Category, Finding, LinkKind};
-pub use mask::{mask, merged_spans};
+pub use mask::{check_findings, mask, merged_spans};

@@ -47,3 +47,36 @@ pub fn mask(text: &str, findings: &[Finding], replacement: impl Fn(&Finding) -> 
     out.push_str(&text[pos..]);
     out
 }
+
+/// Checks the guarantees the detector makes about its findings for `text`:
+/// every span is non-empty, inside the text, on `char` boundaries, equal to
+/// `matched`, and every confidence lies in `[0, 1]`. Used by the tests and the
+/// fuzz target; returns a description of the first broken guarantee.
+pub fn check_findings(text: &str, findings: &[Finding]) -> Result<(), String> {
+    for f in findings {
+        if !(f.start < f.end && f.end <= text.len()) {
+            return Err(format!(
+                "span {}..{} outside text of {} bytes",
+                f.start,
+                f.end,
+                text.len()
+            ));
+        }
+        match text.get(f.start..f.end) {
+            None => {
+                return Err(format!(
+                    "span {}..{} not on char boundaries",
+                    f.start, f.end
+                ))
+            }
+            Some(m) if m != f.matched => {
+                return Err(format!("matched {:?} but span holds {m:?}", f.matched))
+            }
+            Some(_) => {}
+        }
+        if !(0.0..=1.0).contains(&f.confidence) {
+            return Err(format!("confidence {} outside [0, 1]", f.confidence));
+        }
+    }
+    Ok(())
+}
