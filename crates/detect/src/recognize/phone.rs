@@ -447,7 +447,7 @@ fn context(text: &str, start: usize, end: usize) -> Context {
                 | "numéro"
                 | "номер"
         ) {
-            pending = true;
+            pending = pending || n <= 1;
         }
     }
     let to = ceil_boundary(text, end + 40);
@@ -498,7 +498,13 @@ fn ean13_ok(d: &str) -> bool {
 }
 
 impl PhoneRecognizer {
-    fn validate(&self, digits: &str, plus: bool) -> (Validity, Option<String>) {
+    fn validate(
+        &self,
+        digits: &str,
+        plus: bool,
+        cue: bool,
+        grouped: bool,
+    ) -> (Validity, Option<String>) {
         let e164 = |n: &PhoneNumber| n.format_as(PhoneNumberFormat::E164).into_owned();
         let possible = |n: &PhoneNumber| {
             matches!(
@@ -530,9 +536,12 @@ impl PhoneRecognizer {
                 return best;
             }
         }
-        for &r in &self.regions {
+        for (k, &r) in self.regions.iter().enumerate() {
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
-                if n.is_valid() {
+                // Without a cue, a number that is valid only in a later region
+                // must carry that region's trunk prefix ("0...") or be written
+                // in groups: a bare "4294967295" is not a German number.
+                if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
                     return (Validity::Valid, Some(e164(&n)));
                 }
                 if best.0 == Validity::Invalid && possible(&n) {
@@ -760,14 +769,48 @@ impl PhoneRecognizer {
             return None; // EAN-13 / ISBN-13
         }
 
-        let (validity, e164) = self.validate(&digits, plus);
+        if !cue && !plus && !words {
+            let lens: Vec<usize> = groups.iter().map(|g| g.0).collect();
+            let sep = groups.get(1).map(|g| g.1.trim()).unwrap_or("");
+            let same_sep = groups.iter().skip(1).all(|g| g.1.trim() == sep);
+            // Ranges: "2019-2021", "1998 – 2004", "120-135".
+            if lens.len() == 2
+                && lens[0] <= 4
+                && lens[1] <= 4
+                && matches!(sep, "-" | "–" | "—" | "/")
+            {
+                return None;
+            }
+            // Thousands: "1 200 000", "1.500.000".
+            let thousands = lens.len() >= 2
+                && lens[0] <= 3
+                && lens[1..].iter().all(|&l| l == 3)
+                && same_sep
+                && (lens[0] < 3 || digits.ends_with("000"));
+            if thousands {
+                return None;
+            }
+            // Lists of small numbers: "7 14 21 28 35 42".
+            let small = lens.iter().all(|&l| l <= 2);
+            let mixed = lens.contains(&1) && lens.contains(&2);
+            if lens.len() >= 4 && small && mixed {
+                return None;
+            }
+        }
+
+        let (validity, e164) = self.validate(&digits, plus, cue, groups.len() > 1);
         let bare = !obfuscated && groups.len() == 1 && !plus;
         let formatted = !obfuscated && !bare;
+        let nanp_shape = {
+            let l: Vec<usize> = groups.iter().map(|g| g.0).collect();
+            matches!(l.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
+        };
         let mut conf: f32 = match validity {
             Validity::Valid if formatted => 0.9,
             Validity::Valid if obfuscated => 0.75,
             Validity::Valid => 0.65,
-            Validity::Possible if formatted => 0.55,
+            Validity::Possible if formatted && nanp_shape => 0.55,
+            Validity::Possible if formatted => 0.45,
             Validity::Possible => 0.4,
             Validity::Invalid if obfuscated || formatted => 0.3,
             Validity::Invalid => 0.2,
