@@ -68,8 +68,14 @@ impl PhoneRecognizer {
             }
             rs.push(region);
         }
-        // Load the metadata now rather than on the first scan.
-        let _ = PhoneNumber::parse("+12015550123", None);
+        // Load the metadata and compile the configured regions' patterns
+        // now rather than on the first scans.
+        let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
+        for &r in &rs {
+            for sample in ["0301234567", "2015550123", "912345678"] {
+                let _ = PhoneNumber::parse(sample, Some(r)).map(|n| n.is_valid());
+            }
+        }
         Ok(PhoneRecognizer {
             regions: rs,
             words: NumberWords::new(languages),
@@ -904,6 +910,21 @@ mod tests {
             "Totals: 760 + 934 + 3419 = check the sheet",
         ] {
             assert!(scan(t).is_empty(), "{t}: {:?}", scan(t));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_are_exact_on_any_input(text in "[0-9a-zO-l +().,:#$/\\-\u{200b}\u{ff10}-\u{ff19}٠-٩éжΑ\n]{0,60}") {
+            for f in scan(&text) {
+                proptest::prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                proptest::prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_string(text in "\\PC{0,80}") {
+            let _ = scan(&text);
         }
     }
 
