@@ -14,7 +14,10 @@ const NUMBERS_TSV: &str = include_str!("../../data/words/numbers.tsv");
 /// What a number word means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WordValue {
+    /// A digit, or a number from 10 to 19 written as two digits.
     Digit(u8),
+    /// Tens ("forty" = 4): "40", or with a following digit word "48".
+    Tens(u8),
     /// "oh"/"o": zero, but only next to other digits.
     Oh,
     /// "double"/"triple": repeat the next digit.
@@ -49,8 +52,12 @@ impl NumberWords {
                 "oh" => WordValue::Oh,
                 "x2" => WordValue::Times(2),
                 "x3" => WordValue::Times(3),
+                t if t.starts_with('t') => match t[1..].parse::<u8>() {
+                    Ok(d) if (2..10).contains(&d) => WordValue::Tens(d),
+                    _ => continue,
+                },
                 d => match d.parse::<u8>() {
-                    Ok(d) if d < 10 => WordValue::Digit(d),
+                    Ok(d) if d < 20 => WordValue::Digit(d),
                     _ => continue,
                 },
             };
@@ -119,6 +126,7 @@ impl Tokens {
 #[derive(Clone, Copy)]
 enum Raw {
     Num(Source),
+    Tens(u8),
     Oh,
     Times(u8),
     Ext,
@@ -164,6 +172,36 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
         let (s, e, r, ref d) = raw[k];
         match r {
             Raw::Num(src) => push_num(&mut out, s, e, d, src),
+            Raw::Tens(t) => {
+                // "forty eight", "forty-eight", "treinta y ocho": tens and a digit.
+                let mut unit = None;
+                let mut n = k + 1;
+                if let Some((_, ce, Raw::Word, _)) = raw.get(n) {
+                    let w = text
+                        .get(e..*ce)
+                        .unwrap_or("")
+                        .trim_matches(|c: char| !c.is_alphanumeric());
+                    if matches!(w, "y" | "e" | "et" | "and" | "und" | "i") && close(e, raw[n].0) {
+                        n += 1;
+                    }
+                }
+                let from = if n == k + 1 { e } else { raw[n - 1].1 };
+                if let Some(&(ns, ne, Raw::Num(Source::Words), ref nd)) = raw.get(n) {
+                    if nd.len() == 1 && nd != "0" && close(from, ns) {
+                        unit = Some((ne, nd.clone(), n));
+                    }
+                }
+                let tens = char::from(b'0' + t);
+                match unit {
+                    Some((ne, nd, n)) => {
+                        let v = format!("{tens}{nd}");
+                        push_num(&mut out, s, ne, &v, Source::Words);
+                        k = n + 1;
+                        continue;
+                    }
+                    None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
+                }
+            }
             Raw::Oh => {
                 let prev = k.checked_sub(1).and_then(|p| raw.get(p));
                 let next = raw.get(k + 1);
@@ -239,6 +277,7 @@ fn classify(
     if !has_digit {
         let r = match words.get(tok) {
             Some(WordValue::Digit(_)) => Raw::Num(Source::Words),
+            Some(WordValue::Tens(t)) => Raw::Tens(t),
             Some(WordValue::Oh) => Raw::Oh,
             Some(WordValue::Times(n)) => Raw::Times(n),
             None if matches!(
@@ -251,7 +290,7 @@ fn classify(
             None => Raw::Word,
         };
         let d = match words.get(tok) {
-            Some(WordValue::Digit(d)) => char::from(b'0' + d).to_string(),
+            Some(WordValue::Digit(d)) => d.to_string(),
             _ => String::new(),
         };
         raw.push((start, end, r, d));
@@ -339,6 +378,17 @@ mod tests {
         assert_eq!(joined("zéro six neuf"), "069");
         assert_eq!(joined("null eins fünf"), "015");
         assert_eq!(joined("пять два ноль"), "520");
+    }
+
+    #[test]
+    fn teens_and_tens() {
+        assert_eq!(
+            joined("three twelve five fifty five oh one forty-eight"),
+            "3125550148"
+        );
+        assert_eq!(joined("treinta y dos, noventa"), "3290");
+        assert_eq!(joined("сорок восемь"), "48");
+        assert_eq!(joined("twenty"), "20");
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::{Category, Finding};
 use rlibphonenumber::{
     NumberLengthType, PhoneNumber, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL,
 };
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// Findings below this confidence are not reported.
 const MIN_CONFIDENCE: f32 = 0.5;
@@ -119,41 +120,94 @@ impl Recognizer for PhoneRecognizer {
 }
 
 /// Whether `gap` (the text between two numeric tokens) may separate the
-/// parts of one phone number.
+/// parts of one phone number: whitespace (at most two line breaks) and a few
+/// marks people put between digit groups (dashes, dots, slashes, brackets,
+/// stars, bullets, emoji); ", " and ";" only between number words.
 fn gap_ok(gap: &str, words_both_sides: bool) -> bool {
     if gap.is_empty() {
         return true;
     }
-    let mut n = 0;
-    let mut newlines = 0;
+    let (mut marks, mut newlines, mut n) = (0, 0, 0);
     for c in gap.chars() {
         n += 1;
         match c {
-            ' ' | '\t' | '\u{a0}' => {}
+            ' ' | '\t' | '\u{a0}' | '\r' => {}
             '\n' => newlines += 1,
-            '\r' => {}
-            '-' | '.' | '(' | ')' | '/' | '–' | '—' | '_' | '·' | '•' | '|' | '~' | '*' => {}
-            ',' | ';' if words_both_sides => {}
+            '-' | '.' | '(' | ')' | '[' | ']' | '{' | '}' | '/' | '\\' | '_' | '|' | '~' | '*' => {
+                marks += 1
+            }
+            ',' | ';' if words_both_sides => marks += 1,
+            c if !c.is_ascii()
+                && matches!(
+                    c.general_category(),
+                    GeneralCategory::DashPunctuation
+                        | GeneralCategory::OtherSymbol
+                        | GeneralCategory::OtherPunctuation
+                        | GeneralCategory::ModifierSymbol
+                ) =>
+            {
+                marks += 1
+            }
             _ => return false,
         }
     }
-    n <= 5 && newlines <= 1
+    marks <= 3 && n <= 8 && newlines <= 2
 }
 
+/// Words people put between the parts of a number they split up.
+const FILLERS: &[&str] = &[
+    "and",
+    "then",
+    "y",
+    "e",
+    "et",
+    "und",
+    "и",
+    "dash",
+    "hyphen",
+    "space",
+    "dot",
+    "point",
+    "punto",
+    "ponto",
+    "guion",
+    "tiret",
+    "strich",
+    "точка",
+];
+
 /// Extends a candidate from numeric token `i`: returns the index of its last
-/// numeric token and the index to resume scanning from.
+/// numeric token and the index to resume scanning from. A filler word
+/// ("312 555 and 0148") may sit between two groups.
 fn extend(text: &str, toks: &Tokens, i: usize) -> (usize, usize) {
     let mut j = i;
-    loop {
-        let nx = j + 1;
-        let Some(t) = toks.toks.get(nx) else { break };
+    while let Kind::Num { src: psrc, .. } = toks.toks[j].kind {
+        let mut nx = j + 1;
+        let Some(mut t) = toks.toks.get(nx) else {
+            break;
+        };
+        // Up to two filler words between two groups.
+        let small = |a: usize, b: usize| gap_ok(text.get(a..b).unwrap_or("#"), false);
+        let mut fillers = 0;
+        while t.kind == Kind::Word && fillers < 2 {
+            let w = text.get(t.start..t.end).unwrap_or("");
+            let Some(n) = toks.toks.get(nx + 1) else {
+                break;
+            };
+            if !FILLERS.contains(&w) || !small(toks.toks[nx - 1].end, t.start) {
+                break;
+            }
+            nx += 1;
+            t = n;
+            fillers += 1;
+        }
+        if fillers > 0 && !small(toks.toks[nx - 1].end, t.start) {
+            break;
+        }
         let Kind::Num { src: nsrc, .. } = t.kind else {
             break;
         };
-        let Kind::Num { src: psrc, .. } = toks.toks[j].kind else {
-            break;
-        };
-        let gap = text.get(toks.toks[j].end..t.start).unwrap_or("#");
+        let gap = text.get(toks.toks[nx - 1].end..t.start).unwrap_or("#");
         let words = psrc == Source::Words && nsrc == Source::Words;
         if !gap_ok(gap, words) {
             break;
@@ -489,6 +543,16 @@ fn unit_after(text: &str, end: usize) -> bool {
     UNITS.contains(&w)
 }
 
+/// Whether `n`'s national format groups its digits into groups of `lens`.
+fn same_grouping(n: &PhoneNumber, lens: &[usize]) -> bool {
+    let national = n.format_as(PhoneNumberFormat::National);
+    let mut it = national
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len);
+    lens.iter().all(|&l| it.next() == Some(l)) && it.next().is_none()
+}
+
 /// EAN-13 / ISBN-13 check digit.
 fn ean13_ok(d: &str) -> bool {
     let b = d.as_bytes();
@@ -509,7 +573,7 @@ impl PhoneRecognizer {
         digits: &str,
         plus: bool,
         cue: bool,
-        grouped: bool,
+        lens: &[usize],
     ) -> (Validity, Option<String>) {
         let e164 = |n: &PhoneNumber| n.format_as(PhoneNumberFormat::E164).into_owned();
         let possible = |n: &PhoneNumber| {
@@ -542,18 +606,33 @@ impl PhoneRecognizer {
                 return best;
             }
         }
+        let grouped = lens.len() > 1;
+        let mut first_valid: Option<String> = None;
         for (k, &r) in self.regions.iter().enumerate() {
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
                 // Without a cue, a number that is valid only in a later region
                 // must carry that region's trunk prefix ("0...") or be written
                 // in groups: a bare "4294967295" is not a German number.
                 if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
-                    return (Validity::Valid, Some(e164(&n)));
+                    // Several regions may accept a number written with a
+                    // trunk prefix ("06 12 34 56 78" is French and German):
+                    // prefer the region whose own national format groups the
+                    // digits as they were written.
+                    if !grouped || (k == 0 && !digits.starts_with('0')) || same_grouping(&n, lens) {
+                        return (Validity::Valid, Some(e164(&n)));
+                    }
+                    if first_valid.is_none() {
+                        first_valid = Some(e164(&n));
+                    }
+                    continue;
                 }
                 if best.0 == Validity::Invalid && possible(&n) {
                     best = (Validity::Possible, Some(e164(&n)));
                 }
             }
+        }
+        if first_valid.is_some() {
+            return (Validity::Valid, first_valid);
         }
         // An international number written without its "+".
         if digits.len() >= 10 && !digits.starts_with('0') {
@@ -682,11 +761,12 @@ impl PhoneRecognizer {
         // Collect the digits and the shape.
         let mut digits = String::with_capacity(20);
         let mut groups: Vec<(usize, &str)> = Vec::new(); // (len, gap before)
-        let (mut words, mut leet, mut split) = (false, false, false);
+        let (mut words, mut leet, mut split, mut filler) = (false, false, false, false);
         for k in first..=last {
             let t = &tk[k];
             let Kind::Num { src, .. } = t.kind else {
-                return None;
+                filler = true;
+                continue;
             };
             let d = toks.digits_of(t);
             let gap = if k > first {
@@ -728,7 +808,7 @@ impl PhoneRecognizer {
         }
         let singles = groups.iter().filter(|g| g.0 == 1).count();
         let spaced = groups.len() >= 4 && singles * 2 >= groups.len();
-        let obfuscated = words || leet || split || spaced;
+        let obfuscated = words || leet || split || spaced || filler;
 
         // Shapes that are not phone numbers.
         if !words {
@@ -804,7 +884,12 @@ impl PhoneRecognizer {
             }
         }
 
-        let (validity, e164) = self.validate(&digits, plus, cue, groups.len() > 1);
+        let lens: Vec<usize> = if obfuscated {
+            Vec::new()
+        } else {
+            groups.iter().map(|g| g.0).collect()
+        };
+        let (validity, e164) = self.validate(&digits, plus, cue, &lens);
         let bare = !obfuscated && groups.len() == 1 && !plus;
         let formatted = !obfuscated && !bare;
         let nanp_shape = {
@@ -824,6 +909,10 @@ impl PhoneRecognizer {
         if cue {
             conf += 0.25;
         }
+        // Groups joined by a filler word need both a cue and a valid number.
+        if filler && !(cue && validity == Validity::Valid) {
+            return None;
+        }
         let conf = conf.min(0.99);
         if conf < MIN_CONFIDENCE {
             return None;
@@ -832,7 +921,7 @@ impl PhoneRecognizer {
             "phone.words"
         } else if leet {
             "phone.leet"
-        } else if split {
+        } else if split || filler {
             "phone.split"
         } else if spaced {
             "phone.spaced"
