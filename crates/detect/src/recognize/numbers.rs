@@ -126,6 +126,8 @@ impl Tokens {
 #[derive(Clone, Copy)]
 enum Raw {
     Num(Source),
+    /// Leet of two chars ("O1"): digits only next to other digits.
+    Weak,
     Tens(u8),
     Oh,
     Times(u8),
@@ -200,6 +202,21 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
                         continue;
                     }
                     None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
+                }
+            }
+            Raw::Weak => {
+                let prev = k.checked_sub(1).and_then(|p| raw.get(p));
+                let next = raw.get(k + 1);
+                let prev_ok = is_num(prev, prev.is_some_and(|p| close(p.1, s)));
+                let next_ok = is_num(next, next.is_some_and(|n| close(e, n.0)));
+                if prev_ok || next_ok {
+                    push_num(&mut out, s, e, d, Source::Leet);
+                } else {
+                    out.toks.push(Token {
+                        start: s,
+                        end: e,
+                        kind: Kind::Word,
+                    });
                 }
             }
             Raw::Oh => {
@@ -296,19 +313,33 @@ fn classify(
         raw.push((start, end, r, d));
         return;
     }
-    // Digits mixed with letters: leetspeak if every letter is o (0), l or i
-    // (1), with at most one "x" between digits marking an extension.
+    // Digits mixed with letters. An extension glued to its digits: "x12".
     if !tok.is_ascii() {
         raw.push((start, end, Raw::Word, String::new()));
         return;
     }
+    for p in ["ext", "x"] {
+        if let Some(rest) = tok.strip_prefix(p) {
+            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                let mid = start + p.len();
+                raw.push((start, mid, Raw::Ext, String::new()));
+                raw.push((mid, end, Raw::Num(Source::Digits), rest.to_string()));
+                return;
+            }
+        }
+    }
+    // Leetspeak: every letter is o (0), l or i (1), or, inside the token, one
+    // of s (5), b (8), z (2), g (9), t (7), a (4), e (3); at most one "x"
+    // between digits marks an extension ("8565xO476").
+    let n = bytes.len();
     let mut parts: Vec<(usize, usize)> = Vec::new();
     let mut seg_start = 0;
     let mut ok = true;
     for (j, &b) in bytes.iter().enumerate() {
         match b {
             b'0'..=b'9' | b'o' | b'l' | b'i' => {}
-            b'x' if j > 0 && j + 1 < bytes.len() && parts.is_empty() => {
+            b's' | b'b' | b'z' | b'g' | b't' | b'a' | b'e' if j > 0 && j + 1 < n => {}
+            b'x' if j > 0 && j + 1 < n && parts.is_empty() => {
                 parts.push((seg_start, j));
                 seg_start = j + 1;
             }
@@ -318,15 +349,16 @@ fn classify(
             }
         }
     }
-    parts.push((seg_start, bytes.len()));
-    // At least two real digits, or one in a run of three ("l4l").
+    parts.push((seg_start, n));
     let real = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    if !ok || real == 0 || (real < 2 && bytes.len() < 3) {
+    if !ok || real == 0 {
         raw.push((start, end, Raw::Word, String::new()));
         return;
     }
-    for (n, &(a, b)) in parts.iter().enumerate() {
-        if n > 0 {
+    // "O1", "4l": one digit and one letter count only next to other digits.
+    let weak = real == 1 && n <= 2;
+    for (k, &(a, b)) in parts.iter().enumerate() {
+        if k > 0 {
             raw.push((start + a - 1, start + a, Raw::Ext, String::new()));
         }
         if a >= b {
@@ -338,15 +370,24 @@ fn classify(
             .map(|c| match c {
                 b'o' => '0',
                 b'l' | b'i' => '1',
+                b's' => '5',
+                b'b' => '8',
+                b'z' => '2',
+                b'g' => '9',
+                b't' => '7',
+                b'a' => '4',
+                b'e' => '3',
                 c => char::from(c),
             })
             .collect();
-        let src = if seg.bytes().all(|c| c.is_ascii_digit()) {
-            Source::Digits
+        let kind = if weak {
+            Raw::Weak
+        } else if seg.bytes().all(|c| c.is_ascii_digit()) {
+            Raw::Num(Source::Digits)
         } else {
-            Source::Leet
+            Raw::Num(Source::Leet)
         };
-        raw.push((start + a, start + b, Raw::Num(src), digits));
+        raw.push((start + a, start + b, kind, digits));
     }
 }
 
@@ -409,6 +450,9 @@ mod tests {
         assert_eq!(joined("3l2 555 ol48"), "3125550148");
         assert_eq!(digits("3l2")[0].1, Source::Leet);
         assert_eq!(joined("8565xo476"), "85650476");
-        assert_eq!(joined("3pm v2 abc123 lol"), "");
+        assert_eq!(joined("3pm v2 abc123 lol 10s"), "");
+        assert_eq!(joined("4i5 5s5 0i23 x12"), "415555012312");
+        assert_eq!(joined("555 o1 48"), "5550148");
+        assert_eq!(joined("an i5 laptop"), "");
     }
 }
