@@ -89,7 +89,9 @@ impl DetectorBuilder {
         if let Some(l) = self.languages.iter().find(|l| !LANGS.contains(&l.as_str())) {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
-        let recognizers: Vec<Box<dyn Recognizer>> = Vec::new();
+        let recognizers: Vec<Box<dyn Recognizer>> = vec![Box::new(
+            crate::recognize::phone::PhoneRecognizer::new(&self.regions, &self.languages)?,
+        )];
         Ok(Detector { recognizers })
     }
 }
