@@ -89,7 +89,10 @@ impl DetectorBuilder {
         if let Some(l) = self.languages.iter().find(|l| !LANGS.contains(&l.as_str())) {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
-        let recognizers: Vec<Box<dyn Recognizer>> = Vec::new();
+        // Email, link, handle, request and address recognizers (detect-text).
+        let recognizers: Vec<Box<dyn Recognizer>> = vec![Box::new(
+            crate::recognize::email::EmailRecognizer::new(&self.languages),
+        )];
         Ok(Detector { recognizers })
     }
 }

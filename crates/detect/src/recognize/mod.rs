@@ -1,6 +1,9 @@
 //! One recognizer per category. Each reads the [`Views`] of a text and pushes
 //! [`Finding`]s with spans of the original text.
 
+pub(crate) mod email;
+mod util;
+
 use crate::views::Views;
 use crate::Finding;
 
