@@ -90,9 +90,14 @@ impl DetectorBuilder {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
         // Email, link, handle, request and address recognizers (detect-text).
-        let recognizers: Vec<Box<dyn Recognizer>> = vec![Box::new(
-            crate::recognize::email::EmailRecognizer::new(&self.languages),
-        )];
+        let recognizers: Vec<Box<dyn Recognizer>> = vec![
+            Box::new(crate::recognize::email::EmailRecognizer::new(
+                &self.languages,
+            )),
+            Box::new(crate::recognize::link::LinkRecognizer::new(
+                &self.extra_domains,
+            )),
+        ];
         Ok(Detector { recognizers })
     }
 }
