@@ -90,13 +90,11 @@ impl DetectorBuilder {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
         // Email, link, handle, request and address recognizers (detect-text).
+        use crate::recognize::{email, handle, link};
         let recognizers: Vec<Box<dyn Recognizer>> = vec![
-            Box::new(crate::recognize::email::EmailRecognizer::new(
-                &self.languages,
-            )),
-            Box::new(crate::recognize::link::LinkRecognizer::new(
-                &self.extra_domains,
-            )),
+            Box::new(email::EmailRecognizer::new(&self.languages)),
+            Box::new(link::LinkRecognizer::new(&self.extra_domains)),
+            Box::new(handle::HandleRecognizer::new()),
         ];
         Ok(Detector { recognizers })
     }

@@ -2,6 +2,7 @@
 //! [`Finding`]s with spans of the original text.
 
 pub(crate) mod email;
+pub(crate) mod handle;
 pub(crate) mod link;
 mod util;
 
