@@ -4,6 +4,7 @@
 pub(crate) mod email;
 pub(crate) mod handle;
 pub(crate) mod link;
+pub(crate) mod request;
 mod util;
 
 use crate::views::Views;
