@@ -90,12 +90,13 @@ impl DetectorBuilder {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
         // Email, link, handle, request and address recognizers (detect-text).
-        use crate::recognize::{email, handle, link, request};
+        use crate::recognize::{address, email, handle, link, request};
         let recognizers: Vec<Box<dyn Recognizer>> = vec![
             Box::new(email::EmailRecognizer::new(&self.languages)),
             Box::new(link::LinkRecognizer::new(&self.extra_domains)),
             Box::new(handle::HandleRecognizer::new()),
             Box::new(request::RequestRecognizer::new(&self.languages)),
+            Box::new(address::AddressRecognizer::new()),
         ];
         Ok(Detector { recognizers })
     }
