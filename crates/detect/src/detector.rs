@@ -89,9 +89,19 @@ impl DetectorBuilder {
         if let Some(l) = self.languages.iter().find(|l| !LANGS.contains(&l.as_str())) {
             return Err(BuildError::UnsupportedLanguage(l.clone()));
         }
-        let recognizers: Vec<Box<dyn Recognizer>> = vec![Box::new(
-            crate::recognize::phone::PhoneRecognizer::new(&self.regions, &self.languages)?,
-        )];
+        // Email, link, handle, request and address recognizers (detect-text).
+        use crate::recognize::{address, email, handle, link, request};
+        let recognizers: Vec<Box<dyn Recognizer>> = vec![
+            Box::new(crate::recognize::phone::PhoneRecognizer::new(
+                &self.regions,
+                &self.languages,
+            )?),
+            Box::new(email::EmailRecognizer::new(&self.languages)),
+            Box::new(link::LinkRecognizer::new(&self.extra_domains)),
+            Box::new(handle::HandleRecognizer::new()),
+            Box::new(request::RequestRecognizer::new(&self.languages)),
+            Box::new(address::AddressRecognizer::new()),
+        ];
         Ok(Detector { recognizers })
     }
 }

@@ -1,6 +1,13 @@
 //! One recognizer per category. Each reads the [`Views`] of a text and pushes
 //! [`Finding`]s with spans of the original text.
 
+pub(crate) mod address;
+pub(crate) mod email;
+pub(crate) mod handle;
+pub(crate) mod link;
+pub(crate) mod request;
+mod util;
+
 use crate::views::Views;
 use crate::Finding;
 

@@ -1,0 +1,282 @@
+//! Street addresses, PO boxes and military addresses.
+//!
+//! Addresses are read on the original text, because capitals carry the signal
+//! (a street *name* is capitalised; folding would lowercase it). Each pattern
+//! follows a national format rather than example sentences:
+//! - English-language (US, UK, CA, AU, IN): house number (or `Flat/Studio/Unit
+//!   N,`), capitalised name words, a street-type word from
+//!   `data/address/street_types.txt`, an optional `Apt./Suite N`, then
+//!   optionally the city and a US state + ZIP, UK postcode, Canadian postal
+//!   code, Australian state + postcode or Indian PIN;
+//! - German/Dutch: `Name(straße|str.|weg|allee|platz|gasse|ring|straat|laan|
+//!   plein|gracht...) N[-/N]` and optional `12345 City` / `1234 AB City`;
+//! - French `N rue|avenue|boulevard... Name`, Spanish `Calle|Avenida|Plaza
+//!   Name N`, Italian `Via|Viale|Piazza Name N`, Portuguese/Brazilian `Rua|
+//!   Avenida|Travessa Name, N` (CEP `01310-100`), Polish `ul.|al. Name N`
+//!   (`00-950 City`), each with its postcode form;
+//! - `PO Box`, `Postfach`, `Apartado`, `Caixa Postal`, `Boîte postale`,
+//!   `Postbus`... + number; `USS Name, FPO AE 12345`; `Unit/PSC N, Box N,
+//!   APO/DPO/FPO AA|AE|AP 12345`.
+//!
+//! With a postcode the confidence is 0.9; without, only unambiguous street
+//! types ("Street", "Straße", "rue", "Calle", "ul.") with a house number count
+//! (0.75). A city or country alone, or a number before an ordinary word, is
+//! not an address.
+
+use super::util::data_lines;
+use super::Recognizer;
+use crate::views::Views;
+use crate::{Category, Finding};
+use regex::Regex;
+
+const STREET_TYPES: &str = include_str!("../../data/address/street_types.txt");
+
+const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|FM|MH|PW|AA|AE|AP";
+
+#[derive(Debug)]
+struct Pattern {
+    rule: &'static str,
+    re: Regex,
+    /// Whether a match without the `tail` group still counts (strong street
+    /// type checked on the `suf` group when present).
+    standalone: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct AddressRecognizer {
+    patterns: Vec<Pattern>,
+    strong: Vec<String>,
+    /// Cheap prefilter: a digit followed within a few words by anything.
+    digit: Regex,
+}
+
+impl AddressRecognizer {
+    pub(crate) fn new() -> AddressRecognizer {
+        let mut strong = Vec::new();
+        let mut all = Vec::new();
+        for w in data_lines(STREET_TYPES).flat_map(|l| l.split_whitespace()) {
+            let word = w.trim_start_matches('!');
+            if w.starts_with('!') {
+                strong.push(word.to_string());
+            }
+            all.push(regex::escape(word));
+        }
+        all.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let suffix = all.join("|");
+        let name = r"(?:[A-Z][A-Za-z'’\-]*\.?|\d{1,3}(?:st|nd|rd|th))";
+        let city = r"[A-Z][A-Za-z'’\-]*\.?(?:[ \t]+[A-Z][A-Za-z'’\-]*\.?){0,3}";
+        let uk = r"[A-Z]{1,2}\d{1,2}[A-Z]?[ \t]?\d[A-Z]{2}";
+        let ca =
+            r"(?:(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)[ \t]+)?[A-Z]\d[A-Z][ \t]?\d[A-Z]\d";
+        let au = r"(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}";
+        let postal = format!(
+            r"(?:(?:{US_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?|{uk}|{ca}|{au}|\d{{3}}[ \t]?\d{{3}})\b"
+        );
+        let tail_en =
+            format!(r"(?P<tail>(?:,[ \t]*|[ \t]+)(?:{city}(?:,[ \t]*|[ \t]+)){{0,2}}{postal})");
+        let unit = r"(?:[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#|Flat|Fl\.?|Floor|Room)[ \t]*[A-Za-z0-9\-]{1,6})?";
+        let num = r"\b\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?";
+        let en = format!(
+            r"(?:\b(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room)[ \t]+[A-Za-z0-9\-]{{1,6}},?[ \t]+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?\b{unit}{tail_en}?"
+        );
+        let en_flat = format!(
+            r"\b(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\b{tail_en}"
+        );
+        let cap = r"[A-ZÄÖÜÀ-ÖØ-Þ]";
+        let low = r"[a-zäöüßà-öø-ÿ]";
+        let de_city = format!(r"{cap}[\w\-]*(?:[ \t]+(?:{cap}|\()[\w\-)]*){{0,2}}");
+        let de = format!(
+            r"\b(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?\b(?P<tail>,?[ \t]+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
+        );
+        let fr = format!(
+            r"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?[ \t]+\d{{5}}[ \t]+{de_city})?"
+        );
+        let es_it_pt = format!(
+            r"\b(?P<suf>(?i:calle|c/|avenida|avda\.?|av\.|plaza|paseo|camino|carrer|ronda|travesía|carretera|via|viale|piazza|piazzale|corso|largo|vicolo|rua|travessa|alameda|praça|praca|estrada|rodovia))[ \t]+(?:(?:de[ \t]+la|de[ \t]+los|de[ \t]+las|del|de|della|delle|dei|degli|di|da|do|das|dos)[ \t]+)?{cap}[\w'’\-]*(?:[ \t]+(?:{cap}[\w'’\-]*|de|del|da|do|di|della)){{0,4}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?\b(?P<tail>(?:,?[ \t]+[\-–]?[ \t]*{de_city}(?:[ \t]*[\-–][ \t]*[A-Z]{{2}})?)?,?[ \t]+(?:\d{{5}}-\d{{3}}|\d{{4}}-\d{{3}}|\d{{5}}|\d{{8}})(?:[ \t]+{de_city})?)?"
+        );
+        let pl = format!(
+            r"\b(?P<suf>(?i:ul\.|ulica|al\.|aleja|os\.|osiedle|pl\.|plac))[ \t]*{cap}[\w\-]*(?:[ \t]+{cap}[\w\-]*){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?\b(?P<tail>,?[ \t]+\d{{2}}-\d{{3}}[ \t]+{de_city})?"
+        );
+        let po = r"(?i)\b(?:P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|GPO[ \t]+Box|Postfach|Apartado(?:[ \t]+de[ \t]+correos|[ \t]+postal)?|Caixa[ \t]+Postal|Bo[iî]te[ \t]+postale|Casella[ \t]+postale|Skrytka[ \t]+pocztowa|Postbus|Locked[ \t]+Bag)[ \t]*(?:No\.?[ \t]*|#[ \t]*)?\d{1,6}(?:[ \t]\d{2,3}){0,3}\b";
+        let mil = r"\b(?:(?:USS|USNS|USCGC)[ \t]+[A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+)?|(?:Unit|PSC|CMR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5}),?[ \t]+(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b";
+        let mk = |rule, p: &str, standalone| Pattern {
+            rule,
+            re: Regex::new(p).expect("address regex"),
+            standalone,
+        };
+        AddressRecognizer {
+            patterns: vec![
+                mk("address.military", mil, true),
+                mk("address.po_box", po, true),
+                mk("address.flat", &en_flat, false),
+                mk("address.street", &en, true),
+                mk("address.street_de_nl", &de, true),
+                mk("address.street_fr", &fr, true),
+                mk("address.street_es_it_pt", &es_it_pt, true),
+                mk("address.street_pl", &pl, true),
+            ],
+            strong,
+            digit: Regex::new(r"\d").expect("digit regex"),
+        }
+    }
+
+    fn strong_type(&self, rule: &str, suf: &str) -> bool {
+        let s = suf.to_lowercase();
+        let s = s.trim_end_matches('.');
+        match rule {
+            "address.street" => self.strong.iter().any(|w| w == s),
+            "address.street_de_nl" => matches!(
+                s,
+                "straße"
+                    | "strasse"
+                    | "str"
+                    | "gasse"
+                    | "allee"
+                    | "chaussee"
+                    | "straat"
+                    | "laan"
+                    | "gracht"
+                    | "plein"
+            ),
+            "address.street_fr" => !matches!(s, "route" | "cours" | "passage" | "place"),
+            "address.street_es_it_pt" => !matches!(
+                s,
+                "via"
+                    | "corso"
+                    | "largo"
+                    | "camino"
+                    | "ronda"
+                    | "plaza"
+                    | "paseo"
+                    | "estrada"
+                    | "carretera"
+            ),
+            _ => true,
+        }
+    }
+}
+
+impl Recognizer for AddressRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let text = views.original;
+        if !self.digit.is_match(text) {
+            return;
+        }
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        for p in &self.patterns {
+            for c in p.re.captures_iter(text) {
+                let Some(m) = c.get(0) else {
+                    continue;
+                };
+                if taken.iter().any(|&(s, e)| m.start() < e && s < m.end()) {
+                    continue;
+                }
+                let has_tail = c
+                    .name("tail")
+                    .is_some_and(|t| !t.as_str().trim().is_empty());
+                let confidence = match c.name("suf") {
+                    _ if has_tail => 0.9,
+                    None if p.standalone => 0.85,
+                    Some(s) if p.standalone && self.strong_type(p.rule, s.as_str()) => 0.75,
+                    _ => continue,
+                };
+                let matched = m.as_str().trim_end_matches([',', ' ', '\t']);
+                if matched.is_empty() {
+                    continue;
+                }
+                taken.push((m.start(), m.start() + matched.len()));
+                out.push(Finding {
+                    category: Category::Address,
+                    kind: None,
+                    start: m.start(),
+                    end: m.start() + matched.len(),
+                    matched: matched.to_string(),
+                    normalized: None,
+                    confidence,
+                    rule: p.rule.to_string(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(text: &str) -> Vec<String> {
+        let r = AddressRecognizer::new();
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        out.into_iter().map(|f| f.matched).collect()
+    }
+
+    #[test]
+    fn finds_formats() {
+        for (t, m) in [
+            (
+                "Our HQ: 1 Infinite Loop, Cupertino, CA 95014",
+                "1 Infinite Loop, Cupertino, CA 95014",
+            ),
+            (
+                "Send it to 10 Downing Street, London SW1A 2AA",
+                "10 Downing Street, London SW1A 2AA",
+            ),
+            (
+                "Studio: Torstraße 110, 10119 Berlin",
+                "Torstraße 110, 10119 Berlin",
+            ),
+            (
+                "Calle Mayor 10, 28013 Madrid",
+                "Calle Mayor 10, 28013 Madrid",
+            ),
+            (
+                "Studio 06, Harding Hollow, South Joan, G5W 6FF",
+                "Studio 06, Harding Hollow, South Joan, G5W 6FF",
+            ),
+            (
+                "send to USS Cordova, FPO AE 32301",
+                "USS Cordova, FPO AE 32301",
+            ),
+            ("PO Box 123", "PO Box 123"),
+            (
+                "12 rue de la Paix, 75002 Paris",
+                "12 rue de la Paix, 75002 Paris",
+            ),
+            (
+                "Rua Augusta, 1500, São Paulo - SP, 01310-100",
+                "Rua Augusta, 1500, São Paulo - SP, 01310-100",
+            ),
+            (
+                "ul. Marszałkowska 10/12, 00-950 Warszawa",
+                "ul. Marszałkowska 10/12, 00-950 Warszawa",
+            ),
+            (
+                "Keizersgracht 123, 1015 CJ Amsterdam",
+                "Keizersgracht 123, 1015 CJ Amsterdam",
+            ),
+            ("Via Roma 5, 00184 Roma", "Via Roma 5, 00184 Roma"),
+            ("I live at 42 Baker Street", "42 Baker Street"),
+        ] {
+            assert_eq!(addrs(t), vec![m.to_string()], "{t}");
+        }
+    }
+
+    #[test]
+    fn leaves_non_addresses() {
+        for t in [
+            "I'm based in Berlin",
+            "our team is in Toronto, Canada",
+            "I have 12 years of experience, 340 jobs, 4.9 stars.",
+            "Budget: $800 fixed, 2 weeks, 3 revisions.",
+            "We had 53,262 visitors and 435 sign-ups in December.",
+            "3 Key Points to cover",
+            "via Zoom 5 times a week",
+            "Platz 1 bei Google",
+            "Update the address field validation for Canadian postal codes.",
+        ] {
+            assert!(addrs(t).is_empty(), "{t}: {:?}", addrs(t));
+        }
+    }
+}

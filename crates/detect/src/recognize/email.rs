@@ -1,0 +1,503 @@
+//! Email addresses, plain and written out.
+//!
+//! Candidates are the places where an "at" is written: `@` (also spaced),
+//! `[at]`/`(at)`/`{at}`/`<at>`, or an at-word of an enabled language (`at`,
+//! `arroba`, `arobase`, `Klammeraffe`, `собака`). From each, the user part is
+//! read backwards and the domain forwards, where labels may be joined by `.`,
+//! `[dot]`/`(dot)` or a dot-word (`dot`, `punto`, `ponto`, `point`, `Punkt`,
+//! `точка`). A domain must end in a known public suffix, or be a known mail
+//! provider ("sam at gmail"), or — for a tight `user@host` only — a plain word
+//! (lower confidence, `email.no_tld`). Provider-implied forms ("my gmail is
+//! name", "name on yahoo") are matched separately. Reserved domains, code
+//! (`@media`, `@angular/core`, `pkg@1.2.3`, `react@latest`) and prose ("look at
+//! the dot product") are left alone.
+
+use super::util::{
+    char_at, char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit,
+};
+use super::Recognizer;
+use crate::views::{View, Views};
+use crate::{Category, Finding};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+use std::collections::{HashMap, HashSet};
+
+const PROVIDERS: &str = include_str!("../../data/email/providers.txt");
+const AT_DOT_WORDS: &str = include_str!("../../data/email/at_dot_words.txt");
+const STOPWORDS: &str = include_str!("../../data/email/stopwords.txt");
+
+/// Words after a tight `@` that are code, not a mail host (`react@latest`).
+const CODE_HOSTS: &[&str] = &[
+    "latest",
+    "next",
+    "beta",
+    "alpha",
+    "canary",
+    "rc",
+    "stable",
+    "main",
+    "master",
+    "head",
+    "dev",
+    "types",
+    "version",
+    "local",
+    "localhost",
+    "host",
+    "home",
+    "media",
+    "import",
+    "include",
+    "mixin",
+    "extend",
+    "keyframes",
+    "font-face",
+    "supports",
+    "param",
+    "return",
+    "returns",
+    "override",
+    "deprecated",
+    "author",
+    "see",
+    "since",
+    "throws",
+    "link",
+    "todo",
+    "example",
+    "everyone",
+    "here",
+    "channel",
+    "all",
+];
+
+#[derive(Debug)]
+pub(crate) struct EmailRecognizer {
+    at_sep: Regex,
+    domain: Regex,
+    dot_split: Regex,
+    prefilter: AhoCorasick,
+    provider_my: Regex,
+    provider_on: Regex,
+    providers: HashMap<String, String>,
+    stop: HashSet<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AtForm {
+    /// `@` with no space on either side.
+    Tight,
+    /// `@` with spaces.
+    Spaced,
+    /// `[at]`, `(at)`, `(@)`...
+    Bracket,
+    /// an at-word between spaces.
+    Word,
+}
+
+fn alt(words: &[String]) -> String {
+    let mut w: Vec<&String> = words.iter().collect();
+    w.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    w.iter()
+        .map(|s| regex::escape(s))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+impl EmailRecognizer {
+    pub(crate) fn new(languages: &[String]) -> EmailRecognizer {
+        let mut at_words = Vec::new();
+        let mut dot_words = Vec::new();
+        for line in data_lines(AT_DOT_WORDS) {
+            let mut it = line.split_whitespace();
+            let (Some(lang), Some(kind), Some(word)) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            if !languages.iter().any(|l| l == lang) {
+                continue;
+            }
+            let list = if kind == "at" {
+                &mut at_words
+            } else {
+                &mut dot_words
+            };
+            if !list.contains(&word.to_string()) {
+                list.push(word.to_string());
+            }
+        }
+        let mut bracket_at = vec!["@".to_string(), "at".to_string()];
+        bracket_at.extend(at_words.iter().cloned());
+        let mut bracket_dot = vec![r"\.".to_string(), "dot".to_string()];
+        bracket_dot.extend(dot_words.iter().map(|w| regex::escape(w)));
+        let bracket_dot = bracket_dot.join("|");
+        let word_at = if at_words.is_empty() {
+            String::new()
+        } else {
+            format!(r"|\b(?:{})\b", alt(&at_words))
+        };
+        let word_dot = if dot_words.is_empty() {
+            String::new()
+        } else {
+            format!(r"|\s+(?:{})\s+", alt(&dot_words))
+        };
+        let at_sep = format!(
+            r"(?i)[\[\(\{{<]\s*(?:{})\s*[\]\)\}}>]{word_at}|[@＠]",
+            alt(&bracket_at)
+        );
+        let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?";
+        let dot_sep = format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|\.");
+        let domain = format!(r"(?i)^{label}(?:(?:{dot_sep}){label})*");
+
+        let mut providers = HashMap::new();
+        for line in data_lines(PROVIDERS) {
+            if let Some((name, dom)) = line.split_once(char::is_whitespace) {
+                providers.insert(name.trim().to_string(), dom.trim().to_string());
+            }
+        }
+        let mut names: Vec<String> = providers.keys().cloned().collect();
+        names.sort();
+        let prov = alt(&names);
+        let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]{1,40}[\p{L}\p{N}_]";
+        let provider_my = format!(
+            r"(?i)\b(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})\b(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|—|–)\s*@?(?P<h>{handle})"
+        );
+        let provider_on = format!(
+            r"(?i)\b(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в)\s+(?P<p>{prov})\b"
+        );
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&names)
+            .expect("provider names build an automaton");
+        EmailRecognizer {
+            at_sep: Regex::new(&at_sep).expect("at separator regex"),
+            domain: Regex::new(&domain).expect("domain regex"),
+            dot_split: Regex::new(&format!("(?i){dot_sep}")).expect("dot regex"),
+            prefilter,
+            provider_my: Regex::new(&provider_my).expect("provider regex"),
+            provider_on: Regex::new(&provider_on).expect("provider regex"),
+            providers,
+            stop: data_lines(STOPWORDS)
+                .flat_map(|l| l.split_whitespace())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    fn is_stop(&self, w: &str) -> bool {
+        self.stop.contains(&w.to_lowercase())
+    }
+
+    /// Whether a lone word could be a user name rather than an ordinary word.
+    fn handle_like(&self, w: &str) -> bool {
+        if self.is_stop(w) || w.chars().count() < 2 {
+            return false;
+        }
+        w.chars().any(|c| c.is_ascii_digit() || "._-".contains(c))
+            || (w.chars().count() >= 4 && !w.ends_with("ed") && !w.ends_with("ing"))
+    }
+
+    fn scan_view(&self, original: &str, view: &View, collapsed: bool, out: &mut Vec<Finding>) {
+        let text = view.text();
+        for m in self.at_sep.find_iter(text) {
+            let sep = m.as_str();
+            let form = if sep.starts_with(['[', '(', '{', '<']) {
+                AtForm::Bracket
+            } else if sep == "@" || sep == "＠" {
+                AtForm::Tight
+            } else {
+                AtForm::Word
+            };
+            // User part: backwards from the separator.
+            let mut ls = m.start();
+            let before = text[..ls].trim_end_matches([' ', '\t']);
+            let spaced_before = before.len() != ls;
+            ls = before.len();
+            let le = ls;
+            for (i, c) in before.char_indices().rev() {
+                if c.is_alphanumeric() || "._%+-".contains(c) {
+                    ls = i;
+                } else {
+                    break;
+                }
+            }
+            while ls < le && text[ls..le].starts_with(['.', '-', '+']) {
+                ls += 1;
+            }
+            let local = &text[ls..le];
+            if local.is_empty() || !local.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            if matches!(
+                char_before(text, ls),
+                Some('/' | '\\' | '@' | '#' | '$' | '`')
+            ) {
+                continue;
+            }
+            // Domain: forwards.
+            let after = &text[m.end()..];
+            let rest = after.trim_start_matches([' ', '\t']);
+            let spaced_after = rest.len() != after.len();
+            let ds = text.len() - rest.len();
+            let Some(dm) = self.domain.find(rest) else {
+                continue;
+            };
+            let de = ds + dm.end();
+            let form = match form {
+                AtForm::Tight if spaced_before || spaced_after => AtForm::Spaced,
+                AtForm::Word if !(spaced_before && spaced_after) => continue,
+                f => f,
+            };
+            let labels: Vec<String> = self
+                .dot_split
+                .split(dm.as_str())
+                .map(|l| l.to_lowercase())
+                .collect();
+            if labels.iter().any(|l| l.is_empty()) {
+                continue;
+            }
+            let local_l = local.to_lowercase();
+            let domain = labels.join(".");
+            if is_reserved_domain(&domain) {
+                continue;
+            }
+            let next = char_at(text, de);
+            if matches!(next, Some('(' | '/')) {
+                continue;
+            }
+            if next == Some(':') && char_at(text, de + 1).is_some_and(|c| !c.is_whitespace()) {
+                continue; // git@host:org/repo
+            }
+            let (normalized, confidence, rule) = if labels.len() >= 2 {
+                if !has_known_suffix(&domain) {
+                    continue;
+                }
+                if form == AtForm::Word && (self.is_stop(local) || self.is_stop(&labels[0])) {
+                    continue;
+                }
+                if form != AtForm::Tight && self.is_stop(&labels[0]) {
+                    continue;
+                }
+                let (conf, rule) = match form {
+                    AtForm::Tight => (0.97, "email.address"),
+                    AtForm::Spaced => (0.9, "email.spaced_at"),
+                    AtForm::Bracket => (0.95, "email.bracketed"),
+                    AtForm::Word => (0.9, "email.at_dot_words"),
+                };
+                (format!("{local_l}@{domain}"), conf, rule)
+            } else if let Some(pd) = self.providers.get(&domain) {
+                let ok = match form {
+                    AtForm::Tight | AtForm::Bracket => !self.is_stop(local),
+                    AtForm::Spaced | AtForm::Word => self.handle_like(local),
+                };
+                if !ok {
+                    continue;
+                }
+                let conf = if form == AtForm::Word { 0.75 } else { 0.85 };
+                (format!("{local_l}@{pd}"), conf, "email.provider_no_tld")
+            } else {
+                let ok = match form {
+                    AtForm::Tight => {
+                        domain.chars().count() >= 3
+                            && domain.chars().all(|c| c.is_alphabetic() || c == '-')
+                            && !CODE_HOSTS.contains(&domain.as_str())
+                            && local.chars().count() >= 2
+                            && !self.is_stop(local)
+                    }
+                    AtForm::Bracket => {
+                        domain.chars().count() >= 3
+                            && !self.is_stop(&domain)
+                            && !self.is_stop(local)
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    continue;
+                }
+                (format!("{local_l}@{domain}"), 0.6, "email.no_tld")
+            };
+            if collapsed && rule != "email.address" {
+                continue;
+            }
+            push(
+                original,
+                view,
+                ls,
+                de,
+                Hit {
+                    category: Category::Email,
+                    kind: None,
+                    normalized: Some(normalized),
+                    confidence,
+                    rule,
+                },
+                out,
+            );
+        }
+    }
+
+    fn scan_providers(&self, original: &str, view: &View, out: &mut Vec<Finding>) {
+        let text = view.text();
+        if self.prefilter.find(text).is_none() {
+            return;
+        }
+        for c in self.provider_my.captures_iter(text) {
+            let (Some(p), Some(h), Some(sep)) = (c.name("p"), c.name("h"), c.name("sep")) else {
+                continue;
+            };
+            let whole = c.get(0).map_or(p.start(), |m| m.start());
+            let has_my = whole < p.start();
+            if !has_my && !matches!(sep.as_str(), ":" | "=") {
+                continue;
+            }
+            if char_at(text, h.end()) == Some('@') || char_at(text, h.end()) == Some('.') {
+                continue; // a full address follows; the main scan reports it
+            }
+            let handle = h.as_str();
+            let plain_ok = has_my && handle.chars().count() >= 3 && !self.is_stop(handle);
+            if !(self.handle_like(handle) || plain_ok) {
+                continue;
+            }
+            let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {
+                continue;
+            };
+            push(
+                original,
+                view,
+                p.start(),
+                h.end(),
+                Hit {
+                    category: Category::Email,
+                    kind: None,
+                    normalized: Some(format!("{}@{pd}", handle.to_lowercase())),
+                    confidence: 0.8,
+                    rule: "email.provider_implied",
+                },
+                out,
+            );
+        }
+        for c in self.provider_on.captures_iter(text) {
+            let (Some(p), Some(h)) = (c.name("p"), c.name("h")) else {
+                continue;
+            };
+            if char_at(text, p.end()) == Some('.')
+                && char_at(text, p.end() + 1).is_some_and(char::is_alphanumeric)
+            {
+                continue;
+            }
+            let words: Vec<(usize, &str)> = h
+                .as_str()
+                .split_whitespace()
+                .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+                .collect();
+            let words: Vec<(usize, &str)> = words
+                .into_iter()
+                .filter(|(_, w)| !self.is_stop(w))
+                .collect();
+            let Some(&(last_start, last)) = words.last() else {
+                continue;
+            };
+            let before = text[..h.start()].trim_end();
+            let cue_before = before.is_empty() || before.ends_with([':', '-', '—']) || {
+                let lb = before.to_lowercase();
+                [
+                    "email", "e-mail", "mail", "contact", "write to", "reach me", " is", "correo",
+                ]
+                .iter()
+                .any(|c| lb.ends_with(c))
+            };
+            let (start, local) = if words.len() == 2 && (before.is_empty() || before.ends_with(':'))
+            {
+                let (s0, w0) = words[0];
+                (s0, format!("{w0}{last}"))
+            } else {
+                (last_start, last.to_string())
+            };
+            let strong = last
+                .chars()
+                .any(|c| c.is_ascii_digit() || "._-".contains(c));
+            if !(strong || cue_before && self.handle_like(last)) {
+                continue;
+            }
+            if start < h.start()
+                || words.len() == 2 && start == last_start && !strong && !cue_before
+            {
+                continue;
+            }
+            let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {
+                continue;
+            };
+            push(
+                original,
+                view,
+                start,
+                p.end(),
+                Hit {
+                    category: Category::Email,
+                    kind: None,
+                    normalized: Some(format!("{}@{pd}", local.to_lowercase())),
+                    confidence: 0.75,
+                    rule: "email.provider_implied",
+                },
+                out,
+            );
+        }
+    }
+}
+
+impl Recognizer for EmailRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        self.scan_view(views.original, &views.folded, false, out);
+        self.scan_providers(views.original, &views.folded, out);
+        if views.collapsed.text() != views.folded.text() {
+            self.scan_view(views.original, &views.collapsed, true, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emails(text: &str) -> Vec<(String, String)> {
+        let r = EmailRecognizer::new(&["en".into(), "es".into(), "de".into()]);
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        out.into_iter()
+            .map(|f| (f.matched, f.normalized.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_written_out_forms() {
+        assert_eq!(emails("sam AT fastmail DOT com")[0].1, "sam@fastmail.com");
+        assert_eq!(
+            emails("sam.oduya[at]outlook[dot]com")[0].1,
+            "sam.oduya@outlook.com"
+        );
+        assert_eq!(emails("x arroba gmx punto de")[0].1, "x@gmx.de");
+        assert_eq!(
+            emails("my hotmail is sam_oduya21")[0].1,
+            "sam_oduya21@hotmail.com"
+        );
+        assert_eq!(emails("sam oduya on outlook")[0].1, "samoduya@outlook.com");
+        assert_eq!(emails("write to jade50@dixon")[0].1, "jade50@dixon");
+    }
+
+    #[test]
+    fn leaves_code_and_prose() {
+        for t in [
+            "look at the dot product",
+            "meet at noon",
+            "I'll be @ my desk at 9.",
+            "import from @angular/core",
+            "npm i lodash@4.17.21 react@latest",
+            "Use test@example.org as the seed",
+            "@media screen { }",
+            "git clone git@github.com:org/repo.git",
+        ] {
+            assert!(emails(t).is_empty(), "{t}: {:?}", emails(t));
+        }
+    }
+}

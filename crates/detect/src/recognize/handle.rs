@@ -1,0 +1,477 @@
+//! IDs and handles on other platforms (Skype, WhatsApp, Telegram, ...).
+//!
+//! Candidates are mentions of a platform, matched from `data/handle/platforms.txt`
+//! with optional separators between letters ("sk-ype", "whats app", spaced
+//! letters) and case- and script-folded by the views. A mention becomes a
+//! handle only in a pattern that *gives* an ID: `skype: name`, `my wechat is
+//! name`, `add me on telegram @name`, `insta @name`, `@name on insta`,
+//! `name_88 on wechat`, or a phone number next to a messenger (`+61 412 345 678
+//! is my WhatsApp`). Platform-free forms: Skype `live:` IDs and Discord
+//! `name#1234` tags. The ID must not be an ordinary or work word, so
+//! "WhatsApp API integration", "Telegram bot", "We post on Instagram 3x a week"
+//! are left alone. Normalized `platform:id`. Profile links are handled by the
+//! link recognizer (which reports them as handles too).
+
+use super::util::{char_at, data_lines, push, Hit};
+use super::Recognizer;
+use crate::views::{View, Views};
+use crate::{Category, Finding};
+use regex::Regex;
+use std::collections::{HashMap, HashSet};
+
+const PLATFORMS: &str = include_str!("../../data/handle/platforms.txt");
+const WORK_WORDS: &str = include_str!("../../data/handle/work_words.txt");
+const STOPWORDS: &str = include_str!("../../data/email/stopwords.txt");
+
+/// Messengers reachable by phone number.
+const PHONE_PLATFORMS: &[&str] = &[
+    "whatsapp", "signal", "telegram", "viber", "imo", "line", "wechat",
+];
+
+#[derive(Debug)]
+pub(crate) struct HandleRecognizer {
+    /// Any platform mention: the prefilter for the patterns below.
+    mention: Regex,
+    /// Platform given an ID: `[my] PLATFORM [id] (:|is|=) [@]ID`.
+    given: Regex,
+    /// `(add|find|...) me on PLATFORM [as|:] [@]ID`.
+    add_me: Regex,
+    /// `@ID on PLATFORM` / `ID on PLATFORM`.
+    id_on: Regex,
+    /// Phone number next to a messenger.
+    phone_before: Regex,
+    phone_after: Regex,
+    discord_tag: Regex,
+    skype_live: Regex,
+    aliases: HashMap<String, String>,
+    bad_ids: HashSet<String>,
+}
+
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl HandleRecognizer {
+    pub(crate) fn new() -> HandleRecognizer {
+        let mut aliases = HashMap::new();
+        let mut pats: Vec<(usize, String)> = Vec::new();
+        for line in data_lines(PLATFORMS) {
+            let Some((platform, list)) = line.split_once(':') else {
+                continue;
+            };
+            for alias in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                aliases.insert(squash(alias), platform.trim().to_string());
+                let letters: Vec<String> = alias
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .map(|c| regex::escape(&c.to_string()))
+                    .collect();
+                let pat = if letters.len() >= 4 {
+                    letters.join(r"[\s\-_.*·']?")
+                } else {
+                    letters.join("")
+                };
+                pats.push((letters.len(), pat));
+            }
+        }
+        pats.sort_by_key(|p| std::cmp::Reverse(p.0));
+        pats.dedup();
+        let plat = pats
+            .iter()
+            .map(|p| p.1.as_str())
+            .collect::<Vec<_>>()
+            .join("|");
+        let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]{0,40}[\p{L}\p{N}_])?";
+        let my = r"(?:(?:my|our|mi|mis|meu|minha|mon|ma|mein|meine|мой|моя|мой\s+ник\s+в)\s+)";
+        let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
+        let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|\bэто\b)\s*";
+        let given = format!(
+            r"(?i)(?P<my>{my})?(?P<plat>\b(?:{plat})\b){label}{sep}(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
+        );
+        let add_me = format!(
+            r"(?i)\b(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>\b(?:{plat})\b){label}\s*(?:[:\-—–]|\bas\b|\bat\b)?\s*(?P<at>@)?(?P<id>{id})"
+        );
+        let id_on = format!(
+            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в)\s+(?P<plat>\b(?:{plat})\b)"
+        );
+        let phone = r"\+?\d[\d \-().]{5,18}\d";
+        let phone_before = format!(
+            r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>\b(?:{plat})\b)"
+        );
+        let phone_after = format!(
+            r"(?i)(?P<plat>\b(?:{plat})\b){label}\s*(?:[:=\-—–]|\bis\b|\bon\b|\bat\b)?\s*(?P<ph>{phone})"
+        );
+        let mut bad_ids: HashSet<String> = data_lines(WORK_WORDS)
+            .chain(data_lines(STOPWORDS))
+            .flat_map(|l| l.split_whitespace())
+            .map(str::to_string)
+            .collect();
+        for w in [
+            "too",
+            "also",
+            "please",
+            "only",
+            "now",
+            "soon",
+            "later",
+            "today",
+            "tomorrow",
+            "yes",
+            "no",
+            "not",
+            "ok",
+            "okay",
+            "fine",
+            "great",
+            "down",
+            "broken",
+            "blocked",
+            "banned",
+            "closed",
+            "open",
+            "available",
+            "active",
+            "same",
+            "below",
+            "above",
+            "preferred",
+            "required",
+            "optional",
+            "welcome",
+            "sure",
+            "easier",
+            "faster",
+            "better",
+            "there",
+            "instead",
+            "works",
+            "using",
+            "use",
+        ] {
+            bad_ids.insert(w.to_string());
+        }
+        HandleRecognizer {
+            mention: Regex::new(&format!(r"(?i)\b(?:{plat})\b")).expect("handle regex"),
+            given: Regex::new(&given).expect("handle regex"),
+            add_me: Regex::new(&add_me).expect("handle regex"),
+            id_on: Regex::new(&id_on).expect("handle regex"),
+            phone_before: Regex::new(&phone_before).expect("handle regex"),
+            phone_after: Regex::new(&phone_after).expect("handle regex"),
+            discord_tag: Regex::new(r"(?i)(?:^|[\s:(@])(?P<id>[a-z0-9_.]{2,32})#(?P<n>\d{4})\b")
+                .expect("discord regex"),
+            skype_live: Regex::new(r"(?i)\blive:[a-z0-9_.\-]{3,}[a-z0-9_]").expect("skype regex"),
+            aliases,
+            bad_ids,
+        }
+    }
+
+    fn platform(&self, matched: &str) -> Option<&str> {
+        self.aliases.get(&squash(matched)).map(String::as_str)
+    }
+
+    /// Whether `id` could be an ID rather than an ordinary word.
+    fn id_ok(&self, id: &str, strong: bool) -> bool {
+        let lower = id.to_lowercase();
+        if self.bad_ids.contains(&lower) || id.chars().count() < 2 {
+            return false;
+        }
+        if lower.starts_with("live:") {
+            return true;
+        }
+        let has_letter = id.chars().any(char::is_alphabetic);
+        if !has_letter {
+            return false; // numbers are phones, handled apart
+        }
+        strong
+            || id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c))
+            || id.chars().count() >= 3
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        views: &Views<'_>,
+        view: &View,
+        start: usize,
+        end: usize,
+        platform: &str,
+        id: &str,
+        confidence: f32,
+        rule: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        let id = id.trim_end_matches(['.', '-']).to_lowercase();
+        push(
+            views.original,
+            view,
+            start,
+            end,
+            Hit {
+                category: Category::Handle,
+                kind: None,
+                normalized: Some(format!("{platform}:{id}")),
+                confidence,
+                rule,
+            },
+            out,
+        );
+    }
+
+    fn scan_view(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
+        let text = view.text();
+        if self.mention.is_match(text) {
+            self.scan_mentions(views, view, out);
+        }
+        self.scan_tags(views, view, out);
+    }
+
+    fn scan_mentions(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
+        let text = view.text();
+        for c in self.given.captures_iter(text) {
+            let (Some(p), Some(idm), Some(sep)) = (c.name("plat"), c.name("id"), c.name("sep"))
+            else {
+                continue;
+            };
+            let Some(platform) = self.platform(p.as_str()) else {
+                continue;
+            };
+            let has_my = c.name("my").is_some();
+            let has_at = c.name("at").is_some();
+            let s = sep.as_str().trim().to_lowercase();
+            let word_sep = s.chars().all(char::is_alphabetic);
+            if word_sep && !has_my {
+                continue; // "Telegram is great"
+            }
+            let weak_alias = squash(p.as_str()).chars().count() <= 3;
+            let id = idm.as_str().trim_end_matches(['.', '-']);
+            let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
+            if weak_alias && !(has_at || has_my || handle_like) {
+                continue;
+            }
+            if s == "-" && !(has_at || handle_like) {
+                continue; // "Telegram - bot builder"
+            }
+            if matches!(char_at(text, idm.end()), Some('@' | '#')) {
+                continue; // an email address or a Discord tag: reported apart
+            }
+            if !self.id_ok(id, has_at || has_my) {
+                continue;
+            }
+            let start = c.get(0).map_or(p.start(), |m| m.start());
+            let start = if has_my { p.start() } else { start };
+            let conf = if has_at || handle_like { 0.9 } else { 0.8 };
+            let id = id.trim_start_matches("live:");
+            let (platform, id) = if idm.as_str().to_lowercase().starts_with("live:") {
+                ("skype", format!("live:{id}"))
+            } else {
+                (platform, id.to_string())
+            };
+            self.report(
+                views,
+                view,
+                start,
+                idm.start() + idm.as_str().trim_end_matches(['.', '-']).len(),
+                platform,
+                &id,
+                conf,
+                "handle.platform_id",
+                out,
+            );
+        }
+        for c in self.add_me.captures_iter(text) {
+            let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
+                continue;
+            };
+            let Some(platform) = self.platform(p.as_str()) else {
+                continue;
+            };
+            let has_at = c.name("at").is_some();
+            let id = idm.as_str();
+            let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
+            if !(has_at || handle_like) || !self.id_ok(id, has_at) {
+                continue;
+            }
+            let start = c.get(0).map_or(p.start(), |m| m.start());
+            self.report(
+                views,
+                view,
+                start,
+                idm.end(),
+                platform,
+                id,
+                0.9,
+                "handle.add_me",
+                out,
+            );
+        }
+        for c in self.id_on.captures_iter(text) {
+            let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
+                continue;
+            };
+            let Some(platform) = self.platform(p.as_str()) else {
+                continue;
+            };
+            let has_at = c.name("at").is_some();
+            let id = idm.as_str();
+            let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_".contains(c))
+                || id.contains('.') && !id.ends_with('.');
+            if !(has_at || handle_like) || !self.id_ok(id, has_at) {
+                continue;
+            }
+            if !has_at && id.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if squash(p.as_str()).chars().count() <= 2 && !has_at {
+                continue;
+            }
+            let start = c.get(0).map_or(idm.start(), |m| m.start());
+            self.report(
+                views,
+                view,
+                start,
+                p.end(),
+                platform,
+                id,
+                0.85,
+                "handle.id_on_platform",
+                out,
+            );
+        }
+        for re in [&self.phone_before, &self.phone_after] {
+            for c in re.captures_iter(text) {
+                let (Some(p), Some(ph)) = (c.name("plat"), c.name("ph")) else {
+                    continue;
+                };
+                let Some(platform) = self.platform(p.as_str()) else {
+                    continue;
+                };
+                if !PHONE_PLATFORMS.contains(&platform) {
+                    continue;
+                }
+                let digits: String = ph.as_str().chars().filter(char::is_ascii_digit).collect();
+                if !(7..=15).contains(&digits.len()) {
+                    continue;
+                }
+                let plus = if ph.as_str().starts_with('+') {
+                    "+"
+                } else {
+                    ""
+                };
+                self.report(
+                    views,
+                    view,
+                    ph.start(),
+                    ph.end(),
+                    platform,
+                    &format!("{plus}{digits}"),
+                    0.85,
+                    "handle.messenger_phone",
+                    out,
+                );
+            }
+        }
+    }
+
+    fn scan_tags(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
+        let text = view.text();
+        if text.contains('#') {
+            for c in self.discord_tag.captures_iter(text) {
+                let (Some(idm), Some(n)) = (c.name("id"), c.name("n")) else {
+                    continue;
+                };
+                if !idm.as_str().chars().any(char::is_alphabetic) {
+                    continue;
+                }
+                let lower = text.to_lowercase();
+                let conf = if lower.contains("discord") { 0.9 } else { 0.7 };
+                let id = format!("{}#{}", idm.as_str(), n.as_str());
+                self.report(
+                    views,
+                    view,
+                    idm.start(),
+                    n.end(),
+                    "discord",
+                    &id,
+                    conf,
+                    "handle.discord_tag",
+                    out,
+                );
+            }
+        }
+        if text.contains(':') {
+            for m in self.skype_live.find_iter(text) {
+                self.report(
+                    views,
+                    view,
+                    m.start(),
+                    m.end(),
+                    "skype",
+                    m.as_str(),
+                    0.9,
+                    "handle.skype_live",
+                    out,
+                );
+            }
+        }
+    }
+}
+
+impl Recognizer for HandleRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        self.scan_view(views, &views.folded, out);
+        if views.collapsed.text() != views.folded.text() {
+            self.scan_view(views, &views.collapsed, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handles(text: &str) -> Vec<String> {
+        let r = HandleRecognizer::new();
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        out.into_iter().filter_map(|f| f.normalized).collect()
+    }
+
+    #[test]
+    fn finds_ids() {
+        assert!(handles("skype: live:.cid.7a3b9f2c").contains(&"skype:live:.cid.7a3b9f2c".into()));
+        assert!(handles("my skype id is sam.oduya.dev").contains(&"skype:sam.oduya.dev".into()));
+        assert!(handles("telegram: @samodev").contains(&"telegram:samodev".into()));
+        assert!(handles("Discord — samo#0420").contains(&"discord:samo#0420".into()));
+        assert!(handles("insta: @sam.builds").contains(&"instagram:sam.builds".into()));
+        assert!(handles("my wechat is samo_88").contains(&"wechat:samo_88".into()));
+        assert!(handles("snapchat: samobuilds").contains(&"snapchat:samobuilds".into()));
+        assert!(handles("add me on telegram @samo").contains(&"telegram:samo".into()));
+        assert!(handles("@sam.builds on insta").contains(&"instagram:sam.builds".into()));
+        assert!(handles("sk-ype: samo_dev").contains(&"skype:samo_dev".into()));
+        assert!(handles("+61 412 345 678 is my WhatsApp").contains(&"whatsapp:+61412345678".into()));
+        assert!(handles("+1 312 555 0148 (signal too)").contains(&"signal:+13125550148".into()));
+    }
+
+    #[test]
+    fn leaves_work_topics() {
+        for t in [
+            "I need a WhatsApp API integration",
+            "Need a Telegram bot development expert",
+            "Need a Discord bot moderation expert for a 3-week project.",
+            "Instagram growth strategy",
+            "We post on Instagram 3x a week; need a content calendar.",
+            "Telegram Mini App development with TON payments",
+            "Our WeChat mini program is broken after the last update.",
+            "Looking for help with LinkedIn ad campaigns; budget $600.",
+            "Need a Signal protocol review expert for a 3-week project.",
+            "Telegram is great for communities",
+            "Fixed issue #1234 in the tracker",
+        ] {
+            assert!(handles(t).is_empty(), "{t}: {:?}", handles(t));
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! URLs and bare domains, classified by what they point to.
+//!
+//! Candidates come from `linkify` (schemes optional) on the folded view. A
+//! link with a scheme or `www.` is kept; a bare domain must end in a known
+//! public suffix (`psl`) and, when its last label is also a common file
+//! extension (`README.md`, `file.py`, `main.rs`) or written in capitals
+//! (`ASP.NET`), must have a path or be on a known list. The kind comes from the
+//! domain lists in `data/domains/` (longest matching `domain[/path]` entry
+//! wins; operator entries from [`crate::DetectorBuilder::domain`] join them),
+//! then from generic paths (`/contact`, `/careers/apply`...). Contact kinds
+//! need more than a home page: a path or a tenant subdomain.
+//!
+//! Social profile links and messaging deep links are reported twice, on
+//! purpose: as a `link` (kind `social`/`messaging`, normalized the URL) and as
+//! a `handle` (normalized `platform:id`, e.g. `linkedin:sam-oduya-123`,
+//! `telegram:samodev`), so the finding answers both "a contact link" and "an ID
+//! on another platform".
+
+use super::util::{char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit};
+use super::Recognizer;
+use crate::views::Views;
+use crate::{Category, Finding, LinkKind};
+use linkify::LinkFinder;
+
+const LISTS: [(LinkKind, &str); 10] = [
+    (
+        LinkKind::ContactForm,
+        include_str!("../../data/domains/contact_form.txt"),
+    ),
+    (
+        LinkKind::Application,
+        include_str!("../../data/domains/application.txt"),
+    ),
+    (
+        LinkKind::Meeting,
+        include_str!("../../data/domains/meeting.txt"),
+    ),
+    (
+        LinkKind::Scheduler,
+        include_str!("../../data/domains/scheduler.txt"),
+    ),
+    (
+        LinkKind::Messaging,
+        include_str!("../../data/domains/messaging.txt"),
+    ),
+    (
+        LinkKind::Social,
+        include_str!("../../data/domains/social.txt"),
+    ),
+    (
+        LinkKind::FileShare,
+        include_str!("../../data/domains/file_share.txt"),
+    ),
+    (
+        LinkKind::Portfolio,
+        include_str!("../../data/domains/portfolio.txt"),
+    ),
+    (
+        LinkKind::CodeHost,
+        include_str!("../../data/domains/code_host.txt"),
+    ),
+    (LinkKind::Docs, include_str!("../../data/domains/docs.txt")),
+];
+
+/// Top-level domains that are also common file extensions.
+const FILE_EXT_TLDS: &[&str] = &[
+    "md", "py", "rs", "sh", "pl", "ts", "cs", "cc", "so", "zip", "mov", "ps", "rb", "sc", "ml",
+    "ai", "am", "in", "js", "go", "h", "nf", "st", "sb", "gd", "vc", "lu", "cfg", "ini", "rar",
+];
+
+/// First path segments of contact pages on any site.
+const CONTACT_PATHS: &[&str] = &[
+    "contact",
+    "contact-us",
+    "contactus",
+    "contact_us",
+    "contact.html",
+    "contact.php",
+    "contact-us.html",
+    "kontakt",
+    "contacto",
+    "contactenos",
+    "contato",
+    "fale-conosco",
+    "contactez-nous",
+    "nous-contacter",
+    "contatti",
+    "get-in-touch",
+    "reach-us",
+    "talk-to-us",
+    "kontakty",
+];
+
+/// Paths of generic social/messaging pages that are not a profile.
+const NOT_PROFILE: &[&str] = &[
+    "",
+    "about",
+    "help",
+    "legal",
+    "privacy",
+    "terms",
+    "policies",
+    "login",
+    "signup",
+    "home",
+    "explore",
+    "search",
+    "settings",
+    "business",
+    "developers",
+    "features",
+    "download",
+    "blog",
+    "jobs",
+    "careers",
+    "ads",
+    "pages",
+    "groups",
+    "hashtag",
+    "watch",
+    "feed",
+    "share",
+    "sharer",
+    "intent",
+    "i",
+    "p",
+    "reel",
+    "reels",
+    "stories",
+    "status",
+    "posts",
+    "events",
+    "company",
+    "school",
+    "learning",
+    "pulse",
+    "tos",
+];
+
+#[derive(Debug)]
+struct Entry {
+    host: String,
+    path: String,
+    kind: LinkKind,
+}
+
+#[derive(Debug)]
+pub(crate) struct LinkRecognizer {
+    finder: LinkFinder,
+    entries: Vec<Entry>,
+}
+
+/// A URL split into its parts (lowercased host, path without query).
+struct Parts<'a> {
+    has_scheme: bool,
+    host: String,
+    path: &'a str,
+}
+
+fn split_url(url: &str) -> Parts<'_> {
+    let (has_scheme, rest) = match url.find("://") {
+        Some(i) => (true, &url[i + 3..]),
+        None => match url.strip_prefix("mailto:") {
+            Some(r) => (true, r),
+            None => (false, url),
+        },
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
+    let host = host.trim_end_matches('.').to_lowercase();
+    let path = &rest[end..];
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    Parts {
+        has_scheme,
+        host,
+        path,
+    }
+}
+
+fn host_matches(host: &str, entry: &str) -> bool {
+    host == entry
+        || (host.len() > entry.len()
+            && host.ends_with(entry)
+            && host.as_bytes()[host.len() - entry.len() - 1] == b'.')
+}
+
+fn path_matches(path: &str, prefix: &str) -> bool {
+    if prefix.is_empty() {
+        return true;
+    }
+    let p = path.trim_start_matches('/').to_lowercase();
+    p.starts_with(prefix)
+        && (p.len() == prefix.len()
+            || prefix.ends_with(['@', '/'])
+            || matches!(p.as_bytes()[prefix.len()], b'/' | b'?' | b'#' | b'-' | b'_'))
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+impl LinkRecognizer {
+    pub(crate) fn new(extra: &[(LinkKind, String)]) -> LinkRecognizer {
+        let mut entries = Vec::new();
+        let mut add = |kind: LinkKind, line: &str| {
+            let line = line
+                .trim()
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            let line = line.trim_start_matches("www.").to_lowercase();
+            let (host, path) = match line.split_once('/') {
+                Some((h, p)) => (h.to_string(), p.trim_end_matches('/').to_string()),
+                None => (line.clone(), String::new()),
+            };
+            if !host.is_empty() {
+                entries.push(Entry { host, path, kind });
+            }
+        };
+        // Operator entries first: on equal length they win.
+        for (kind, d) in extra {
+            add(*kind, d);
+        }
+        for (kind, data) in LISTS {
+            for line in data_lines(data) {
+                add(kind, line);
+            }
+        }
+        let mut finder = LinkFinder::new();
+        finder
+            .kinds(&[linkify::LinkKind::Url])
+            .url_must_have_scheme(false);
+        LinkRecognizer { finder, entries }
+    }
+
+    /// The most specific list entry for a host and path.
+    fn lookup(&self, host: &str, path: &str) -> Option<&Entry> {
+        let mut best: Option<&Entry> = None;
+        for e in &self.entries {
+            if host_matches(host, &e.host) && path_matches(path, &e.path) {
+                let len = e.host.len() + e.path.len();
+                if best.is_none_or(|b| b.host.len() + b.path.len() < len) {
+                    best = Some(e);
+                }
+            }
+        }
+        best
+    }
+
+    /// Classifies a URL; `None` if it is not a link after all.
+    pub(crate) fn classify(&self, url: &str) -> LinkKind {
+        let parts = split_url(url);
+        let host = parts.host.trim_start_matches("www.");
+        let segs = segments(parts.path);
+        let first = segs.first().map(|s| s.to_lowercase()).unwrap_or_default();
+        if let Some(e) = self.lookup(host, parts.path) {
+            if !e.kind.is_contact() {
+                return e.kind;
+            }
+            // A contact kind needs more than the site's home page.
+            let rest: Vec<&str> = {
+                let skip = segments(&e.path).len();
+                segs.iter().skip(skip).copied().collect()
+            };
+            let tenant = host.len() > e.host.len();
+            let profile_ok = match e.kind {
+                LinkKind::Social | LinkKind::Messaging => rest
+                    .first()
+                    .is_some_and(|s| !NOT_PROFILE.contains(&s.to_lowercase().as_str())),
+                _ => !rest.is_empty(),
+            };
+            if profile_ok || tenant || !e.path.is_empty() && e.kind != LinkKind::Social {
+                return e.kind;
+            }
+            return LinkKind::Other;
+        }
+        if CONTACT_PATHS.contains(&first.as_str()) {
+            return LinkKind::ContactForm;
+        }
+        let lower = parts.path.to_lowercase();
+        if lower.contains("/apply")
+            || lower.contains("/application")
+            || lower.contains("/careers/") && lower.contains("apply")
+        {
+            return LinkKind::Application;
+        }
+        LinkKind::Other
+    }
+
+    /// `platform:id` for a social profile or messaging deep link.
+    fn handle_of(&self, url: &str) -> Option<String> {
+        let parts = split_url(url);
+        let host = parts.host.trim_start_matches("www.").to_string();
+        let segs = segments(parts.path);
+        let seg = |i: usize| segs.get(i).map(|s| s.trim_start_matches('@').to_string());
+        let (platform, id) = match host.as_str() {
+            "linkedin.com" | "lnkd.in" => match segs.first().copied() {
+                Some("in" | "pub") => ("linkedin", seg(1)?),
+                _ => return None,
+            },
+            "instagram.com" | "instagr.am" => ("instagram", seg(0)?),
+            "facebook.com" | "fb.com" | "fb.me" | "m.facebook.com" => ("facebook", seg(0)?),
+            "x.com" | "twitter.com" | "mobile.twitter.com" => ("x", seg(0)?),
+            "tiktok.com" => ("tiktok", seg(0)?),
+            "threads.net" => ("threads", seg(0)?),
+            "snapchat.com" => match segs.first().copied() {
+                Some("add") => ("snapchat", seg(1)?),
+                _ => ("snapchat", seg(0)?),
+            },
+            "wa.me" => ("whatsapp", format!("+{}", seg(0)?)),
+            "t.me" | "telegram.me" | "telegram.dog" => ("telegram", seg(0)?),
+            "m.me" => ("messenger", seg(0)?),
+            "discord.gg" => ("discord", seg(0)?),
+            "discord.com" | "discordapp.com" => match segs.first().copied() {
+                Some("invite" | "users") => ("discord", seg(1)?),
+                _ => return None,
+            },
+            "signal.me" => ("signal", url.rsplit('/').next()?.to_string()),
+            "line.me" => ("line", segs.last()?.trim_start_matches('~').to_string()),
+            "kik.me" => ("kik", seg(0)?),
+            "vk.com" => ("vk", seg(0)?),
+            _ => return None,
+        };
+        let id = id.trim_end_matches(['.', ',']).to_string();
+        if id.is_empty() || NOT_PROFILE.contains(&id.to_lowercase().as_str()) {
+            return None;
+        }
+        if platform == "whatsapp" && !id[1..].bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(format!("{platform}:{id}"))
+    }
+}
+
+impl Recognizer for LinkRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let text = view.text();
+        if !text.contains(['.', ':']) && !text.contains('．') {
+            return;
+        }
+        for l in self.finder.links(text) {
+            let (s, e) = (l.start(), l.end());
+            let url = l.as_str();
+            if matches!(char_before(text, s), Some('@' | '.' | '/' | '_' | '-')) {
+                continue; // the domain of an email, or part of a path
+            }
+            let parts = split_url(url);
+            let host = parts.host.as_str();
+            let www = host.starts_with("www.");
+            if host.is_empty() || is_reserved_domain(host) {
+                continue;
+            }
+            let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            if !parts.has_scheme {
+                if numeric || !has_known_suffix(host) {
+                    continue;
+                }
+                let listed = self.lookup(host.trim_start_matches("www."), parts.path);
+                let has_path = segments(parts.path).iter().any(|s| !s.is_empty());
+                let tld = host.rsplit('.').next().unwrap_or("");
+                // The TLD as written in the original (capitals mean a product name).
+                let orig_caps = view
+                    .to_original(s, e)
+                    .and_then(|(os, oe)| views.original.get(os..oe))
+                    .map(|o| {
+                        let h = o.split('/').next().unwrap_or(o);
+                        h.rsplit('.')
+                            .next()
+                            .is_some_and(|t| t.chars().any(char::is_uppercase))
+                    })
+                    .unwrap_or(false);
+                if listed.is_none()
+                    && !www
+                    && !has_path
+                    && (FILE_EXT_TLDS.contains(&tld) || orig_caps)
+                {
+                    continue;
+                }
+                if url.contains('@') {
+                    continue;
+                }
+            }
+            let kind = self.classify(url);
+            let normalized = if parts.has_scheme {
+                url.to_string()
+            } else {
+                format!("https://{url}")
+            };
+            let confidence = if parts.has_scheme || www {
+                0.95
+            } else if kind != LinkKind::Other {
+                0.9
+            } else {
+                0.7
+            };
+            if matches!(kind, LinkKind::Social | LinkKind::Messaging) {
+                if let Some(h) = self.handle_of(url) {
+                    push(
+                        views.original,
+                        view,
+                        s,
+                        e,
+                        Hit {
+                            category: Category::Handle,
+                            kind: Some(kind),
+                            normalized: Some(h),
+                            confidence: 0.9,
+                            rule: "handle.profile_link",
+                        },
+                        out,
+                    );
+                }
+            }
+            push(
+                views.original,
+                view,
+                s,
+                e,
+                Hit {
+                    category: Category::Link,
+                    kind: Some(kind),
+                    normalized: Some(normalized),
+                    confidence,
+                    rule: if parts.has_scheme {
+                        "link.url"
+                    } else {
+                        "link.domain"
+                    },
+                },
+                out,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(text: &str) -> Vec<(Category, Option<LinkKind>, String)> {
+        let r = LinkRecognizer::new(&[]);
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        out.into_iter()
+            .map(|f| (f.category, f.kind, f.normalized.unwrap_or(f.matched)))
+            .collect()
+    }
+
+    #[test]
+    fn classifies() {
+        let k = |t: &str| {
+            links(t)
+                .iter()
+                .find(|x| x.0 == Category::Link)
+                .and_then(|x| x.1)
+        };
+        assert_eq!(k("https://zoom.us/j/91234567890"), Some(LinkKind::Meeting));
+        assert_eq!(k("calendly.com/samo/intro"), Some(LinkKind::Scheduler));
+        assert_eq!(k("brightpixel.co/contact-us"), Some(LinkKind::ContactForm));
+        assert_eq!(
+            k("https://brightpixel.typeform.com/to/aB12cD"),
+            Some(LinkKind::ContactForm)
+        );
+        assert_eq!(
+            k("https://docs.google.com/forms/d/e/x/viewform"),
+            Some(LinkKind::ContactForm)
+        );
+        assert_eq!(
+            k("https://docs.google.com/document/d/x/edit"),
+            Some(LinkKind::Docs)
+        );
+        assert_eq!(
+            k("jobs.lever.co/brightpixel/abcd-1234"),
+            Some(LinkKind::Application)
+        );
+        assert_eq!(k("see https://github.com/x/y"), Some(LinkKind::CodeHost));
+        assert_eq!(k("we post on instagram.com"), Some(LinkKind::Other));
+    }
+
+    #[test]
+    fn profile_links_are_handles_too() {
+        let f = links("https://www.linkedin.com/in/sam-oduya-123/");
+        assert!(f
+            .iter()
+            .any(|x| x.0 == Category::Handle && x.2 == "linkedin:sam-oduya-123"));
+        let f = links("wa.me/447911123456");
+        assert!(f
+            .iter()
+            .any(|x| x.0 == Category::Handle && x.2 == "whatsapp:+447911123456"));
+    }
+
+    #[test]
+    fn file_names_and_products_are_not_links() {
+        for t in [
+            "Node.js and ASP.NET developer",
+            "see README.md and config.yaml, run file.py",
+            "edit main.rs",
+            "Release 3.2.1",
+            "run it at 127.0.0.1:5000",
+            "test@example.org",
+            "mail sam@gmail.com",
+        ] {
+            assert!(links(t).is_empty(), "{t}: {:?}", links(t));
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Requests for contact details and proposals to continue off the platform.
+//!
+//! A small grammar, per enabled language, over three word classes: *asking*
+//! phrases ("what's your", "send me your", "cuál es tu", "qual é o seu",
+//! "quel est ton", "wie ist deine", "какой у тебя") followed by a *channel*
+//! noun (`data/request/channels.txt`: email, number, WhatsApp, correo,
+//! Telefonnummer, почта...); *contact/move* verbs with a channel ("let's move
+//! to Skype", "can we talk on WhatsApp", "add me on Skype", "escríbeme por
+//! WhatsApp", "schreib mir per WhatsApp"); and off-platform cues ("off the
+//! platform", "contact me directly", "to avoid fees", "fuera de la
+//! plataforma", "außerhalb der Plattform", "вне платформы"). A match is
+//! dropped when its clause is negated or a rule reminder ("don't share your
+//! number", "please keep all communication on this platform", "no", "nicht",
+//! "не") or when the channel noun is a topic of work ("email marketing",
+//! "contact form", "phone number validation").
+
+use super::util::{data_lines, push, Hit};
+use super::Recognizer;
+use crate::views::Views;
+use crate::{Category, Finding};
+use regex::Regex;
+use std::collections::HashSet;
+
+const CHANNELS: &str = include_str!("../../data/request/channels.txt");
+const NOT_CHANNEL: &str = include_str!("../../data/request/not_channel.txt");
+
+/// Words that negate a request or make it a reminder of the rule, looked for
+/// in the clause before the match.
+const NEGATIONS: &[&str] = &[
+    "don't",
+    "dont",
+    "do not",
+    "never",
+    "not",
+    "no need",
+    "please keep",
+    "keep all",
+    "can't",
+    "cannot",
+    "mustn't",
+    "must not",
+    "shouldn't",
+    "should not",
+    "won't",
+    "avoid sharing",
+    "prohibited",
+    "forbidden",
+    "not allowed",
+    "against",
+    "without",
+    "no ",
+    "nunca",
+    "não",
+    "nao",
+    "ne ",
+    "n'",
+    "jamais",
+    "nicht",
+    "kein",
+    "keine",
+    "nie",
+    "не ",
+    "нельзя",
+    "никогда",
+];
+
+#[derive(Debug)]
+pub(crate) struct RequestRecognizer {
+    /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
+    rules: Vec<(&'static str, Regex)>,
+    not_channel: HashSet<String>,
+}
+
+impl RequestRecognizer {
+    pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
+        let mut ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
+        ch.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        let ch = format!(r"(?P<ch>\b(?:{})\b)", ch.join("|"));
+        let lang = |l: &str| languages.iter().any(|x| x == l);
+        let mut pats: Vec<(&'static str, String)> = Vec::new();
+        if lang("en") {
+            let your = r"(?:your|ur|you're|youre|yr)\s+(?:(?:personal|private|direct|best|work|cell|mobile)\s+)?";
+            pats.push((
+                "request.ask",
+                format!(
+                    r"(?i)\b(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|post|provide|include|put|add|need|want|forward|write\s+down|give)\s+{your}{ch}"
+                ),
+            ));
+            pats.push((
+                "request.ask",
+                format!(r"(?i)\b(?:do|are)\s+you\s+(?:have|use|on)\s+(?:an?\s+)?{ch}"),
+            ));
+            pats.push((
+                "request.move",
+                format!(
+                    r"(?i)\b(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this|it|the\s+conversation|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
+                ),
+            ));
+            pats.push((
+                "request.contact_me",
+                format!(
+                    r"(?i)\b(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
+                ),
+            ));
+            pats.push((
+                "request.contact_me",
+                r"(?i)\b(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)\b|\b(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)\b|\b(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
+                    .to_string(),
+            ));
+            pats.push((
+                "request.off_platform",
+                r"(?i)\b(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)\b|\btake\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)\b|\b(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)\b"
+                    .to_string(),
+            ));
+        }
+        if lang("es") {
+            pats.push(("request.ask", format!(r"(?i)(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes)|tienes|tiene\s+usted)\s+(?:tu|su)\s+{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:hablemos|sigamos|continuemos|escr[ií]beme|escr[ií]bame|ll[aá]mame|ll[aá]meme|cont[aá]ctame|cont[aá]cteme|agr[eé]game|a[nñ][aá]deme|h[aá]blame|podemos\s+hablar|pasemos)\s+(?:por|en|al|a|v[ií]a)\s+(?:mi\s+)?{ch}")));
+            pats.push(("request.off_platform", r"(?i)fuera\s+de\s+(?:la\s+|esta\s+)?(?:plataforma|p[aá]gina|web)|(?:evitar|ahorrar(?:nos)?|saltar(?:nos)?)\s+(?:la\s+|las\s+)?(?:comisi[oó]n|comisiones|tarifas?)|cont[aá]ctame\s+directamente".to_string()));
+        }
+        if lang("pt") {
+            pats.push(("request.ask", format!(r"(?i)(?:qual\s+[ée]\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|me\s+(?:passa|manda|envia|d[aá])\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|passa\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|manda\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|voc[eê]\s+tem)\s+{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:vamos\s+(?:conversar|falar|continuar)|fala\s+comigo|me\s+chama|chama|me\s+adiciona|podemos\s+(?:conversar|falar))\s+(?:no|na|pelo|pela|por|em|via)\s+(?:meu\s+)?{ch}")));
+            pats.push(("request.off_platform", r"(?i)fora\s+da\s+plataforma|(?:evitar|economizar|fugir\s+d)a?\s+(?:a\s+)?(?:taxa|comiss[aã]o)".to_string()));
+        }
+        if lang("fr") {
+            pats.push(("request.ask", format!(r"(?i)(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi|tu\s+as|vous\s+avez|as-tu|avez-vous)\s+(?:ton|ta|votre|tes|vos)\s+{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:parlons|continuons|discutons|contacte[sz]?[\s-]moi|[eé]cris[\s-]moi|[eé]crivez[\s-]moi|appelle[sz]?[\s-]moi|ajoute[sz]?[\s-]moi|on\s+peut\s+(?:parler|discuter))\s+(?:sur|par|via|en|au)\s+{ch}")));
+            pats.push(("request.off_platform", r"(?i)(?:en\s+dehors|hors)\s+de\s+(?:la\s+|cette\s+)?plateforme|[eé]viter\s+(?:les\s+)?(?:frais|commissions?)|contacte[sz]?[\s-]moi\s+directement".to_string()));
+        }
+        if lang("de") {
+            pats.push(("request.ask", format!(r"(?i)(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir)|hast\s+du|haben\s+sie)\s+(?:deine|ihre|dein|ihr|eine|einen)\s+{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:lass\s+uns|lasst\s+uns|k[öo]nnen\s+wir|schreib(?:e|en\s+sie)?\s+mir|ruf(?:e|en\s+sie)?\s+mich|kontaktier(?:e|en\s+sie)?\s+mich|meld(?:e|en\s+sie)?\s+(?:dich|sich))\s+(?:(?:doch|gern|gerne|einfach|lieber)\s+)*(?:auf|per|über|bei|via|an|im|in)\s+{ch}")));
+            pats.push(("request.off_platform", r"(?i)au(?:ß|ss)erhalb\s+(?:der|dieser)\s+plattform|(?:geb[üu]hren|provision)\s+(?:zu\s+)?(?:sparen|umgehen|vermeiden)|kontaktier(?:e|en\s+sie)?\s+mich\s+direkt".to_string()));
+        }
+        if lang("ru") {
+            pats.push(("request.ask", format!(r"(?i)(?:какой|какая|какую|дай(?:те)?|скинь(?:те)?|напиши(?:те)?|отправь(?:те)?|оставь(?:те)?|пришли(?:те)?|есть)\s+(?:у\s+(?:тебя|вас)\s+)?(?:(?:свой|свою|твой|твою|ваш|вашу)\s+)?{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:давай(?:те)?|можем|перейд[её]м|пиши(?:те)?(?:\s+мне)?|напиши(?:те)?\s+мне|звони(?:те)?|добавь(?:те)?\s+меня)\s+(?:(?:общаться|пообщаемся|поговорим|перейдем|перейдём|продолжим|спишемся)\s+)?(?:в|на|по)\s+{ch}")));
+            pats.push(("request.off_platform", r"(?i)вне\s+(?:платформы|сайта)|без\s+комисси[ий]|(?:обойти|избежать)\s+комисси[юи]".to_string()));
+        }
+        RequestRecognizer {
+            rules: pats
+                .into_iter()
+                .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
+                .collect(),
+            not_channel: data_lines(NOT_CHANNEL)
+                .flat_map(|l| l.split_whitespace())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    /// Whether the clause before `start` negates the request or is a reminder.
+    fn negated(text: &str, start: usize) -> bool {
+        let mut from = start.saturating_sub(48);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = &text[from..start];
+        let clause = before
+            .rsplit(['.', '!', '?', ';', '\n', ','])
+            .next()
+            .unwrap_or(before)
+            .to_lowercase();
+        let clause = format!(" {clause}");
+        NEGATIONS.iter().any(|n| {
+            clause.match_indices(n).any(|(i, _)| {
+                // word start: preceded by a non-letter
+                clause[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphabetic())
+            })
+        })
+    }
+
+    /// Whether a channel noun is a topic of work here ("email marketing").
+    fn topic(&self, text: &str, ch_end: usize) -> bool {
+        let next: String = text[ch_end..]
+            .trim_start_matches([' ', '-'])
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .to_lowercase();
+        self.not_channel.contains(&next) || next == "of"
+    }
+}
+
+impl Recognizer for RequestRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let text = view.text();
+        for (rule, re) in &self.rules {
+            for c in re.captures_iter(text) {
+                let Some(m) = c.get(0) else {
+                    continue;
+                };
+                if let Some(ch) = c.name("ch") {
+                    if self.topic(text, ch.end()) {
+                        continue;
+                    }
+                }
+                if Self::negated(text, m.start()) {
+                    continue;
+                }
+                push(
+                    views.original,
+                    view,
+                    m.start(),
+                    m.end(),
+                    Hit {
+                        category: Category::Request,
+                        kind: None,
+                        normalized: None,
+                        confidence: 0.8,
+                        rule,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> bool {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        let r = RequestRecognizer::new(&langs);
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        !out.is_empty()
+    }
+
+    #[test]
+    fn requests() {
+        for t in [
+            "What's your email?",
+            "Can we talk on WhatsApp instead?",
+            "Send me your phone number please",
+            "Add me on Skype so we can chat",
+            "Let's move off the platform to save on fees",
+            "Do you use Telegram or Signal?",
+            "Email your CV to our recruiter directly",
+            "¿Cuál es tu correo?",
+            "Drop me your IG and I'll DM you",
+            "Please include your WhatsApp number in your proposal",
+            "text me so we skip the fee",
+            "contact me directly",
+            "qual é o seu whatsapp?",
+            "quel est ton numéro ?",
+            "Wie ist deine Telefonnummer?",
+            "какой у тебя телеграм?",
+            "escríbeme por whatsapp",
+            "lass uns auf WhatsApp schreiben",
+        ] {
+            assert!(found(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn not_requests() {
+        for t in [
+            "Please keep all communication on this platform until we start.",
+            "Don't share your phone number here.",
+            "Please do not send me your email, use the chat.",
+            "Looking for someone to write 5 cold email sequences for SaaS outreach.",
+            "We need an email marketing expert.",
+            "Add a contact-us form with reCAPTCHA to the Webflow site.",
+            "Can you add your phone number validation to the form?",
+            "Let's do the interview on an Upwork call at 4pm GMT.",
+            "I'll message you here once the draft is ready.",
+            "What's your number of years of experience?",
+        ] {
+            assert!(!found(t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Small helpers shared by the email, link, handle, request and address recognizers.
+
+use crate::views::View;
+use crate::{Category, Finding, LinkKind};
+
+/// Everything a recognizer needs to report a finding found on a view.
+pub(crate) struct Hit<'a> {
+    pub category: Category,
+    pub kind: Option<LinkKind>,
+    pub normalized: Option<String>,
+    pub confidence: f32,
+    pub rule: &'a str,
+}
+
+/// Maps the view span `start..end` back to the original text and pushes a finding.
+/// Does nothing if the span does not map to a non-empty span on char boundaries.
+pub(crate) fn push(
+    original: &str,
+    view: &View,
+    start: usize,
+    end: usize,
+    hit: Hit<'_>,
+    out: &mut Vec<Finding>,
+) {
+    let Some((s, e)) = view.to_original(start, end) else {
+        return;
+    };
+    let Some(matched) = original.get(s..e) else {
+        return;
+    };
+    if matched.is_empty() {
+        return;
+    }
+    out.push(Finding {
+        category: hit.category,
+        kind: hit.kind,
+        start: s,
+        end: e,
+        matched: matched.to_string(),
+        normalized: hit.normalized,
+        confidence: hit.confidence,
+        rule: hit.rule.to_string(),
+    });
+}
+
+/// Parses a data list: one entry a line, `#` starts a comment, blank lines skipped.
+pub(crate) fn data_lines(data: &str) -> impl Iterator<Item = &str> {
+    data.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+}
+
+/// Whether `domain` (lowercase, dot-separated, no trailing dot) ends in a
+/// suffix of the public suffix list whose last label is alphabetic.
+pub(crate) fn has_known_suffix(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.');
+    let Some((_, tld)) = d.rsplit_once('.') else {
+        return false;
+    };
+    if tld.len() < 2 || !tld.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return false;
+    }
+    match psl::suffix(d.as_bytes()) {
+        Some(s) => s.is_known() && s.as_bytes().len() < d.len(),
+        None => false,
+    }
+}
+
+/// Reserved names that never reach anyone: example domains, `.test`, `.invalid`,
+/// `.example`, `.localhost`, `.local`.
+pub(crate) fn is_reserved_domain(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.');
+    let last = d.rsplit('.').next().unwrap_or(d);
+    if matches!(last, "test" | "invalid" | "example" | "localhost" | "local") {
+        return true;
+    }
+    ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|r| d == *r || d.ends_with(&format!(".{r}")))
+}
+
+/// The char before byte `i` of `s`, if any.
+pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
+    s.get(..i).and_then(|p| p.chars().next_back())
+}
+
+/// The char at byte `i` of `s`, if any.
+pub(crate) fn char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..).and_then(|p| p.chars().next())
+}
