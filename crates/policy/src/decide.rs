@@ -1,0 +1,619 @@
+//! [`Policy::decide`]: findings + context → a [`Decision`] that explains itself.
+
+use crate::context::{Context, History, Purpose, Stage, Strike, Surface, UnixSeconds};
+use crate::model::{render, Action, Policy, Tier};
+use parley_detect::{Category, Finding, LinkKind};
+use serde::{Deserialize, Serialize};
+
+/// Why a finding was let through although it is contact information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// The client organisation's plan is exempt.
+    ExemptPlan,
+    /// A contract between the two parties is running.
+    ActiveContract,
+    /// A contract between the two parties has ended (the rule stays lifted).
+    EndedContract,
+    /// Declared access to a system needed for scoping.
+    ScopingAccess,
+    /// Declared legal document.
+    LegalDocument,
+    /// A portfolio link (allowed in proposals).
+    Portfolio,
+}
+
+/// One finding that mattered to the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The policy rule, e.g. `pre_contract.phone` or `pre_contract.link.meeting`.
+    pub rule: String,
+    /// The rule in words (from `[texts.rules]`).
+    pub rule_text: String,
+    /// The detector rule that fired, e.g. `phone.e164`.
+    pub detector_rule: String,
+    /// The category (for a link on a blocked domain: `link` with the blocked kind).
+    pub category: Category,
+    /// The link kind, for links.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<LinkKind>,
+    /// Evidence span start (byte offset in the text).
+    pub start: usize,
+    /// Evidence span end (exclusive).
+    pub end: usize,
+    /// The evidence.
+    pub matched: String,
+    /// The detector's confidence.
+    pub confidence: f32,
+    /// The confidence tier.
+    pub tier: Tier,
+    /// The action this finding alone calls for.
+    pub action: Action,
+    /// False when a person decides (hold for review).
+    pub automated: bool,
+    /// The exception applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exception: Option<ExceptionKind>,
+}
+
+/// A share let through by a declared exception, to be recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedException {
+    /// `scoping_access` or `legal_document`.
+    pub kind: ExceptionKind,
+    /// The system named for scoping access.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub system: Option<String>,
+    /// What was shared.
+    pub category: Category,
+    /// Span start.
+    pub start: usize,
+    /// Span end.
+    pub end: usize,
+    /// The shared text.
+    pub matched: String,
+}
+
+/// How far a sender's repeated violations have escalated.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationLevel {
+    /// No active strikes above the notice threshold.
+    #[default]
+    None,
+    /// The sender is warned.
+    Notice,
+    /// Masking is raised to blocking.
+    Block,
+    /// Messaging is restricted for a while.
+    Restrict,
+    /// Suspension is recommended to a reviewer.
+    Suspend,
+}
+
+impl EscalationLevel {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationLevel::None => "none",
+            EscalationLevel::Notice => "notice",
+            EscalationLevel::Block => "block",
+            EscalationLevel::Restrict => "restrict",
+            EscalationLevel::Suspend => "suspend",
+        }
+    }
+}
+
+/// A sender's escalation state at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The level reached.
+    pub level: EscalationLevel,
+    /// Sum of the weights of the active strikes.
+    pub points: u32,
+    /// Number of active (unexpired) strikes.
+    pub active_strikes: usize,
+    /// When the active strikes expire if no new one comes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub strikes_expire_at: Option<UnixSeconds>,
+    /// The end of the messaging restriction in force (the server enforces it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restricted_until: Option<UnixSeconds>,
+    /// Whether suspension is recommended to a reviewer.
+    pub recommend_suspension: bool,
+}
+
+/// What happens to a text, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The action.
+    pub action: Action,
+    /// False exactly when the action is `allow` or `allow_with_notice`.
+    pub violation: bool,
+    /// False when a person makes the final call (`hold_for_review`).
+    pub automated: bool,
+    /// The text with contact details replaced, when the action is `mask`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub masked_text: Option<String>,
+    /// One per finding that mattered (allowed link kinds are left out).
+    pub reasons: Vec<Reason>,
+    /// For the sender: which words, which rule, and what they may do instead.
+    pub explanation: String,
+    /// For the recipient, when the text is delivered with a reminder.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub recipient_notice: Option<String>,
+    /// Shares let through by a declared exception, to be recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub recorded_exceptions: Vec<RecordedException>,
+    /// The strike this decision gives the sender, if any (the server stores it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub strike: Option<Strike>,
+    /// The sender's escalation after this decision, when it is a violation.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub escalation: Option<Escalation>,
+}
+
+fn host_of(url: &str) -> String {
+    let s = url.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.split(['/', '?', '#']).next().unwrap_or("");
+    let s = s.rsplit('@').next().unwrap_or("");
+    let s = s.split(':').next().unwrap_or("");
+    s.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn domain_matches(host: &str, domain: &str) -> bool {
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+}
+
+fn human(s: &str) -> String {
+    s.replace('_', " ")
+}
+
+impl Policy {
+    /// The blocked kind of a link finding, if its domain is on a blocked list.
+    fn blocked_kind(&self, f: &Finding) -> Option<LinkKind> {
+        if self.links.blocked_domains.is_empty() {
+            return None;
+        }
+        let host = host_of(f.normalized.as_deref().unwrap_or(&f.matched));
+        if host.is_empty() {
+            return None;
+        }
+        self.links
+            .blocked_domains
+            .iter()
+            .find(|(_, ds)| ds.iter().any(|d| domain_matches(&host, d)))
+            .map(|(k, _)| *k)
+    }
+
+    /// Decides what happens to `text`, given the detector's `findings` on it
+    /// and the context. Pure: same inputs, same decision.
+    ///
+    /// ```
+    /// use parley_detect::{Category, Finding};
+    /// use parley_policy::{Action, Context, Policy, Stage, Surface};
+    ///
+    /// let policy = Policy::default();
+    /// let text = "call me on +1 312 555 0148";
+    /// let phone = Finding {
+    ///     category: Category::Phone, kind: None, start: 11, end: 26,
+    ///     matched: "+1 312 555 0148".into(), normalized: Some("+13125550148".into()),
+    ///     confidence: 0.95, rule: "phone.e164".into(),
+    /// };
+    /// let pre = policy.decide(text, &[phone.clone()], &Context::new(Surface::Message));
+    /// assert_eq!(pre.action, Action::Block);
+    /// assert!(pre.violation);
+    /// assert!(pre.explanation.contains("+1 312 555 0148"));
+    ///
+    /// let during = Context::new(Surface::Message).stage(Stage::ActiveContract);
+    /// assert_eq!(policy.decide(text, &[phone], &during).action, Action::Allow);
+    /// ```
+    pub fn decide(&self, text: &str, findings: &[Finding], ctx: &Context) -> Decision {
+        let surface = ctx.surface;
+        let stage = ctx.effective_stage();
+        // The rule applies in pre_contract only; an exempt plan lifts it in
+        // conversations and on the client's own job posts, never on a
+        // freelancer's public profile.
+        let lifted = match stage {
+            Stage::ActiveContract => Some(ExceptionKind::ActiveContract),
+            Stage::EndedContract => Some(ExceptionKind::EndedContract),
+            Stage::PreContract
+                if surface != Surface::Profile && self.is_exempt_plan(ctx.plan.as_str()) =>
+            {
+                Some(ExceptionKind::ExemptPlan)
+            }
+            Stage::PreContract => None,
+        };
+
+        let mut reasons: Vec<Reason> = Vec::new();
+        let mut masked_findings: Vec<(usize, &Finding)> = Vec::new();
+        let mut recorded: Vec<RecordedException> = Vec::new();
+        for f in findings {
+            // Spans that do not fit the text cannot be evidence (the detector
+            // never produces them).
+            if f.start >= f.end
+                || f.end > text.len()
+                || !text.is_char_boundary(f.start)
+                || !text.is_char_boundary(f.end)
+            {
+                continue;
+            }
+            let matched = &text[f.start..f.end];
+            let tier = self.tiers.of(f.confidence);
+            let mut category = f.category;
+            let mut kind = f.kind;
+            let mut exception = None;
+            let blocked = if f.category == Category::Link || f.kind.is_some() {
+                self.blocked_kind(f)
+            } else {
+                None
+            };
+            let mut action = if let Some(b) = blocked {
+                category = Category::Link;
+                kind = Some(b);
+                self.actions.lookup(surface, category, kind, tier)
+            } else if category == Category::Link {
+                match kind.unwrap_or(LinkKind::Other) {
+                    LinkKind::Portfolio => {
+                        exception = Some(ExceptionKind::Portfolio);
+                        if surface == Surface::Proposal {
+                            self.links.portfolio_in_proposal
+                        } else {
+                            self.links.portfolio_elsewhere
+                        }
+                    }
+                    k if self.links.allowed_kinds.contains(&k) => continue,
+                    _ => self.actions.lookup(surface, category, kind, tier),
+                }
+            } else {
+                self.actions.lookup(surface, category, kind, tier)
+            };
+
+            if let Some(l) = lifted {
+                action = Action::Allow;
+                exception = Some(l);
+            } else if action != Action::Allow {
+                match &ctx.purpose {
+                    Some(Purpose::ScopingAccess { system })
+                        if !surface.is_public()
+                            && self.exceptions.scoping_access.contains(&category) =>
+                    {
+                        action = Action::Allow;
+                        exception = Some(ExceptionKind::ScopingAccess);
+                        recorded.push(RecordedException {
+                            kind: ExceptionKind::ScopingAccess,
+                            system: Some(system.clone()),
+                            category,
+                            start: f.start,
+                            end: f.end,
+                            matched: matched.to_string(),
+                        });
+                    }
+                    Some(Purpose::LegalDocument)
+                        if surface == Surface::Attachment && self.exceptions.legal_document =>
+                    {
+                        action = Action::Allow;
+                        exception = Some(ExceptionKind::LegalDocument);
+                        recorded.push(RecordedException {
+                            kind: ExceptionKind::LegalDocument,
+                            system: None,
+                            category,
+                            start: f.start,
+                            end: f.end,
+                            matched: matched.to_string(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+
+            let rule = match (category, kind) {
+                (Category::Link, Some(k)) => format!("pre_contract.link.{k}"),
+                (c, _) => format!("pre_contract.{c}"),
+            };
+            if action >= Action::Mask {
+                masked_findings.push((reasons.len(), f));
+            }
+            reasons.push(Reason {
+                rule,
+                rule_text: self.texts.rules.get(&category).cloned().unwrap_or_default(),
+                detector_rule: f.rule.clone(),
+                category,
+                kind,
+                start: f.start,
+                end: f.end,
+                matched: matched.to_string(),
+                confidence: f.confidence,
+                tier,
+                action,
+                automated: action != Action::HoldForReview,
+                exception,
+            });
+        }
+
+        let mut action = reasons
+            .iter()
+            .map(|r| r.action)
+            .max()
+            .unwrap_or(Action::Allow);
+        let violation = action.is_violation();
+
+        // Escalation: the sender's standing before this text can raise masking
+        // to blocking; the strike of this text then gives the new standing.
+        let mut strike = None;
+        let mut escalation = None;
+        if violation {
+            let before = self.escalation(&ctx.history, ctx.now);
+            let restricted = before.restricted_until.is_some_and(|u| u > ctx.now);
+            if action == Action::Mask && (before.level >= EscalationLevel::Block || restricted) {
+                action = Action::Block;
+            }
+            let probe = Decision {
+                action,
+                violation,
+                automated: true,
+                masked_text: None,
+                reasons: reasons.clone(),
+                explanation: String::new(),
+                recipient_notice: None,
+                recorded_exceptions: Vec::new(),
+                strike: None,
+                escalation: None,
+            };
+            strike = self.strike_for(&probe, ctx.now);
+            let mut history = ctx.history.clone();
+            history.strikes.extend(strike.clone());
+            escalation = Some(self.escalation(&history, ctx.now));
+        }
+
+        let masked_text = (action == Action::Mask).then(|| {
+            let fs: Vec<Finding> = masked_findings
+                .iter()
+                .map(|(ri, f)| {
+                    let mut f = (*f).clone();
+                    f.category = reasons[*ri].category;
+                    f
+                })
+                .collect();
+            parley_detect::mask(text, &fs, |f| {
+                self.texts
+                    .masks
+                    .get(&f.category)
+                    .cloned()
+                    .unwrap_or_else(|| format!("[{} hidden]", f.category))
+            })
+        });
+
+        let mut d = Decision {
+            action,
+            violation,
+            automated: action != Action::HoldForReview,
+            masked_text,
+            reasons,
+            explanation: String::new(),
+            recipient_notice: None,
+            recorded_exceptions: recorded,
+            strike,
+            escalation,
+        };
+        d.explanation = self.explain_sender(&d, ctx);
+        d.recipient_notice = self.explain_recipient(&d, ctx);
+        d
+    }
+
+    fn fill(&self, template: &str, ctx: &Context, d: &Decision, r: Option<&Reason>) -> String {
+        render(template, |name| {
+            Some(match name {
+                "surface" => human(ctx.surface.as_str()),
+                "action" => human(d.action.as_str()),
+                "system" => match &ctx.purpose {
+                    Some(Purpose::ScopingAccess { system }) => system.clone(),
+                    _ => String::new(),
+                },
+                "points" => d.escalation.as_ref().map_or(0, |e| e.points).to_string(),
+                "level" => d
+                    .escalation
+                    .as_ref()
+                    .map_or("none", |e| e.level.as_str())
+                    .to_string(),
+                "until" => d
+                    .escalation
+                    .as_ref()
+                    .and_then(|e| e.restricted_until)
+                    .map_or(String::new(), |u| u.to_string()),
+                _ => {
+                    let r = r?;
+                    match name {
+                        "category" => r.category.to_string(),
+                        "label" => self
+                            .texts
+                            .labels
+                            .get(&r.category)
+                            .cloned()
+                            .unwrap_or_else(|| r.category.to_string()),
+                        "rule" => r.rule_text.clone(),
+                        "matched" => r.matched.clone(),
+                        "kind" => r.kind.map(|k| human(k.as_str())).unwrap_or_default(),
+                        "tier" => r.tier.to_string(),
+                        _ => return None,
+                    }
+                }
+            })
+        })
+    }
+
+    fn explain_sender(&self, d: &Decision, ctx: &Context) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        let t = &self.texts;
+        if d.action != Action::Allow {
+            lines.push(self.fill(t.sender(d.action.as_str()), ctx, d, None));
+        }
+        for r in &d.reasons {
+            if r.exception.is_none() && r.action != Action::Allow {
+                lines.push(self.fill(t.sender("finding"), ctx, d, Some(r)));
+            }
+        }
+        for r in &d.reasons {
+            let key = match r.exception {
+                Some(ExceptionKind::ScopingAccess) => "scoping_access",
+                Some(ExceptionKind::LegalDocument) => "legal_document",
+                _ => continue,
+            };
+            lines.push(self.fill(t.sender(key), ctx, d, Some(r)));
+        }
+        if d.violation {
+            lines.push(self.fill(t.sender("help"), ctx, d, None));
+            if let Some(e) = &d.escalation {
+                if e.restricted_until.is_some_and(|u| u > ctx.now) {
+                    lines.push(self.fill(t.sender("restricted"), ctx, d, None));
+                } else if e.level >= EscalationLevel::Notice {
+                    lines.push(self.fill(t.sender("warning"), ctx, d, None));
+                }
+            }
+        }
+        lines.retain(|l| !l.trim().is_empty());
+        lines.join("\n")
+    }
+
+    fn explain_recipient(&self, d: &Decision, ctx: &Context) -> Option<String> {
+        if matches!(d.action, Action::Block | Action::HoldForReview) {
+            return None;
+        }
+        let t = &self.texts;
+        let mut lines: Vec<String> = Vec::new();
+        if d.action == Action::Mask {
+            lines.push(self.fill(t.recipient("masked"), ctx, d, None));
+        }
+        let mut notice = false;
+        for r in &d.reasons {
+            match (r.exception, r.action) {
+                (Some(ExceptionKind::Portfolio), Action::AllowWithNotice | Action::Mask) => {
+                    lines.push(self.fill(t.recipient("portfolio"), ctx, d, Some(r)))
+                }
+                (None, Action::AllowWithNotice) => notice = true,
+                _ => {}
+            }
+        }
+        if notice && d.action == Action::AllowWithNotice {
+            lines.push(self.fill(t.recipient("notice"), ctx, d, None));
+        }
+        if let Some(r) = d
+            .reasons
+            .iter()
+            .find(|r| r.exception == Some(ExceptionKind::ScopingAccess))
+        {
+            lines.push(self.fill(t.recipient("scoping_access"), ctx, d, Some(r)));
+        }
+        if d.reasons
+            .iter()
+            .any(|r| r.exception == Some(ExceptionKind::LegalDocument))
+        {
+            lines.push(self.fill(t.recipient("legal_document"), ctx, d, None));
+        }
+        lines.retain(|l| !l.trim().is_empty());
+        lines.dedup();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// The strike a decision gives its sender at time `at`, if any: violating
+    /// decisions give the weight the policy sets for their action.
+    pub fn strike_for(&self, decision: &Decision, at: UnixSeconds) -> Option<Strike> {
+        if !decision.violation {
+            return None;
+        }
+        let weight = self
+            .escalation
+            .weights
+            .get(&decision.action)
+            .copied()
+            .unwrap_or(0);
+        (weight > 0).then(|| {
+            let mut categories: Vec<String> = decision
+                .reasons
+                .iter()
+                .filter(|r| r.action.is_violation())
+                .map(|r| r.category.to_string())
+                .collect();
+            categories.sort();
+            categories.dedup();
+            Strike {
+                at,
+                weight,
+                categories,
+            }
+        })
+    }
+
+    /// The sender's escalation at `now`: strikes count while no clean period
+    /// (`clean_period_days` without a new strike) has passed since the
+    /// previous one; a clean period clears everything before it.
+    pub fn escalation(&self, history: &History, now: UnixSeconds) -> Escalation {
+        let clean = i64::from(self.escalation.clean_period_days).saturating_mul(86_400);
+        let mut strikes: Vec<&Strike> = history.strikes.iter().filter(|s| s.at <= now).collect();
+        strikes.sort_by_key(|s| s.at);
+        let mut start = 0;
+        for i in 1..strikes.len() {
+            if strikes[i].at.saturating_sub(strikes[i - 1].at) > clean {
+                start = i;
+            }
+        }
+        let mut active = &strikes[start..];
+        let last = active.last().map(|s| s.at);
+        if last.is_some_and(|l| now.saturating_sub(l) > clean) {
+            active = &[];
+        }
+        let points: u32 = active.iter().map(|s| s.weight).fold(0, u32::saturating_add);
+        let e = &self.escalation;
+        let reached = |threshold: u32| threshold > 0 && points >= threshold;
+        let level = if reached(e.suspend) {
+            EscalationLevel::Suspend
+        } else if reached(e.restrict) {
+            EscalationLevel::Restrict
+        } else if reached(e.block) {
+            EscalationLevel::Block
+        } else if reached(e.notice) {
+            EscalationLevel::Notice
+        } else {
+            EscalationLevel::None
+        };
+        let mut restricted_until = history.restricted_until.filter(|u| *u > now);
+        if level >= EscalationLevel::Restrict {
+            if let Some(l) = active.last().map(|s| s.at) {
+                let until = l.saturating_add(i64::from(e.restriction_hours).saturating_mul(3600));
+                if until > now {
+                    restricted_until = Some(restricted_until.map_or(until, |r| r.max(until)));
+                }
+            }
+        }
+        Escalation {
+            level,
+            points,
+            active_strikes: active.len(),
+            strikes_expire_at: active.last().map(|s| s.at.saturating_add(clean)),
+            restricted_until,
+            recommend_suspension: level >= EscalationLevel::Suspend,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            host_of("https://Chat.Example.com:443/x?y"),
+            "chat.example.com"
+        );
+        assert_eq!(host_of("chat.example.com/abc"), "chat.example.com");
+        assert!(domain_matches("a.chat.example.com", "chat.example.com"));
+        assert!(!domain_matches("xchat.example.com", "chat.example.com"));
+    }
+}
