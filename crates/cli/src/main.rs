@@ -1,1 +1,34 @@
-fn main() {}
+//! The `parley` command. Parsing and dispatch only; each command lives in its
+//! own module.
+
+mod args;
+mod eval;
+mod input;
+mod scan;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Scan(a) => scan::run(a),
+        args::Command::Eval(a) => eval::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parley: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether the error is a closed standard output (`parley scan | head`), which
+/// is not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

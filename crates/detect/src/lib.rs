@@ -24,7 +24,9 @@
 //! - [`views`]: the normalization layer — several views of one text, each
 //!   mapping every byte back to the original.
 //! - `recognize/`: one recognizer per category, each scanning the views.
-//! - [`mask`]: replacing findings in a text.
+//! - [`mask`]: replacing findings in a text, and the span guarantees.
+//! - [`window`]: scanning several recent texts as one, for details split
+//!   across messages.
 //! - `data/`: the word and domain lists, embedded at build time and extensible
 //!   through the builder.
 //!
@@ -35,7 +37,9 @@ pub mod finding;
 pub mod mask;
 mod recognize;
 pub mod views;
+pub mod window;
 
 pub use detector::{BuildError, Detector, DetectorBuilder};
 pub use finding::{Category, Finding, LinkKind};
-pub use mask::mask;
+pub use mask::{check_findings, mask, merged_spans};
+pub use window::WindowFinding;

@@ -98,3 +98,71 @@ fn case_tables() {
         failures.join("\n")
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn detector() -> &'static Detector {
+        static D: OnceLock<Detector> = OnceLock::new();
+        D.get_or_init(|| {
+            Detector::builder()
+                .build()
+                .expect("default detector builds")
+        })
+    }
+
+    /// Pieces people build contact details and honest texts from, so random
+    /// strings reach the interesting paths, mixed with arbitrary Unicode.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{1,4}",
+            "[ .\\-()+/\n]{1,2}",
+            "[a-z]{1,8}",
+            Just("@".to_string()),
+            Just(" at ".to_string()),
+            Just(" dot ".to_string()),
+            Just("gmail".to_string()),
+            Just(".com".to_string()),
+            Just("call me".to_string()),
+            Just("whatsapp".to_string()),
+            Just("skype: ".to_string()),
+            Just("https://".to_string()),
+            Just("five".to_string()),
+            Just("Street".to_string()),
+            Just("\u{200b}".to_string()),
+            Just("\u{FF10}\u{FF11}".to_string()),
+            Just("\u{0660}\u{0661}".to_string()),
+            Just("3\u{FE0F}\u{20E3}".to_string()),
+            Just("\u{0441}\u{043E}".to_string()),
+            Just("e\u{0301}".to_string()),
+            any::<String>(),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn spans_lie_on_char_boundaries_inside_the_text(t in text()) {
+            let found = detector().scan(&t);
+            prop_assert!(parley_detect::check_findings(&t, &found).is_ok(), "{:?}: {:?}", t, parley_detect::check_findings(&t, &found));
+            for w in found.windows(2) {
+                prop_assert!(w[0].start <= w[1].start, "findings are ordered by start");
+            }
+        }
+
+        #[test]
+        fn masking_the_spans_removes_every_finding(t in text()) {
+            let found = detector().scan(&t);
+            let masked = parley_detect::mask(&t, &found, |_| "\u{2588}".to_string());
+            let again: Vec<_> = detector().scan(&masked).into_iter().filter(|f| f.is_contact_info()).collect();
+            prop_assert!(again.is_empty(), "{:?} masked to {:?} still has {:?}", t, masked, again);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! End-to-end tests of the `parley` binary.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn parley(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parley starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("parley runs")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .expect("UTF-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../detect/tests/data/dev.jsonl")
+}
+
+#[test]
+fn scan_reports_findings_with_spans_of_the_original_text() {
+    let text = "Call me at (312) 555-0148 after lunch";
+    let out = parley(&["scan", "--text", text], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["violation"], true);
+    let f = &lines[0]["findings"][0];
+    assert_eq!(f["category"], "phone");
+    let (s, e) = (
+        f["start"].as_u64().unwrap() as usize,
+        f["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[s..e], f["matched"].as_str().unwrap());
+    assert_eq!(f["normalized"], "+13125550148");
+}
+
+#[test]
+fn scan_reads_json_lines_and_keeps_ids() {
+    let input = b"{\"id\":\"a\",\"text\":\"I need a WhatsApp API integration\"}\n{\"id\":7,\"text\":\"mail sam.oduya@yahoo.com\",\"extra\":1}\n";
+    let out = parley(&["scan"], input);
+    assert!(out.status.success());
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["violation"], false);
+    assert_eq!(lines[1]["id"], 7);
+    assert_eq!(lines[1]["violation"], true);
+    assert_eq!(lines[1]["findings"][0]["category"], "email");
+}
+
+#[test]
+fn bad_lines_are_reported_one_by_one_and_the_run_goes_on() {
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"id\":1,\"text\":\"hello\"}\n");
+    input.extend_from_slice(b"not json\n");
+    input.extend_from_slice(b"{\"id\":3}\n");
+    input.extend_from_slice(b"\xff\xfe{\"text\":\"x\"}\n");
+    input.extend_from_slice(b"{\"id\":5,\"text\":\"0123456789abc\"}\n");
+    input.extend_from_slice(b"{\"id\":6,\"text\":\"fine\",\"surface\":\"billboard\"}\n");
+    input.extend_from_slice(b"[1,2]\n");
+    input.extend_from_slice(b"{\"id\":8,\"text\":\"last one\"}\n");
+    let out = parley(&["scan", "--max-bytes", "10"], &input);
+    assert_eq!(out.status.code(), Some(1), "bad lines make the exit code 1");
+    let lines = json_lines(&out);
+    let codes: Vec<&str> = lines
+        .iter()
+        .map(|l| l["error"]["code"].as_str().unwrap_or("ok"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "ok",
+            "invalid_json",
+            "missing_text",
+            "invalid_utf8",
+            "text_too_long",
+            "bad_field",
+            "not_an_object",
+            "ok"
+        ]
+    );
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[7]["id"], 8);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-:2: invalid_json"), "{stderr}");
+    assert!(
+        stderr.contains("6 line(s) could not be scanned"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn text_format_marks_the_findings() {
+    let out = parley(
+        &[
+            "scan",
+            "--format",
+            "text",
+            "--text",
+            "ping me: +44 7911 123456",
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("VIOLATION"), "{s}");
+    assert!(s.contains("[[+44 7911 123456]]"), "{s}");
+    assert!(s.contains("phone"), "{s}");
+}
+
+#[test]
+fn unknown_region_is_a_clear_error() {
+    let out = parley(&["scan", "--regions", "ZZ", "--text", "x"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ZZ"));
+}
+
+#[test]
+fn eval_meets_the_targets_on_the_dev_corpus() {
+    let out = parley(
+        &["eval", "--format", "json", corpus().to_str().unwrap()],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["examples"], 532);
+    let recall = report["recall"].as_f64().unwrap();
+    let fpr = report["false_positive_rate"].as_f64().unwrap();
+    let listing = |k: &str| {
+        report[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        recall >= 0.95,
+        "recall {recall}; misses:\n{}",
+        listing("misses")
+    );
+    assert!(
+        fpr <= 0.03,
+        "false-positive rate {fpr}; false alarms:\n{}",
+        listing("false_alarms")
+    );
+}
+
+#[test]
+fn eval_names_the_malformed_line_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &path,
+        "{\"id\":\"x\",\"text\":\"hi\",\"violation\":false}\n{\"id\":\"y\",\"text\":\"hi\"}\n",
+    )
+    .unwrap();
+    let out = parley(&["eval", path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.jsonl:2"), "{stderr}");
+    assert!(stderr.contains("violation"), "{stderr}");
+}
