@@ -606,6 +606,336 @@ impl Policy {
 mod tests {
     use super::*;
 
+    use crate::context::Plan;
+
+    fn find(
+        text: &str,
+        needle: &str,
+        category: Category,
+        kind: Option<LinkKind>,
+        conf: f32,
+    ) -> Finding {
+        let start = text.find(needle).expect("needle in text");
+        Finding {
+            category,
+            kind,
+            start,
+            end: start + needle.len(),
+            matched: needle.to_string(),
+            normalized: None,
+            confidence: conf,
+            rule: format!("test.{category}"),
+        }
+    }
+
+    fn msg() -> Context {
+        Context::new(Surface::Message).plan("basic")
+    }
+
+    #[test]
+    fn tiers_pick_the_action() {
+        let p = Policy::default();
+        let t = "call 312 555 0148 now";
+        let f = |c| vec![find(t, "312 555 0148", Category::Phone, None, c)];
+        let high = p.decide(t, &f(0.95), &msg());
+        assert_eq!(high.action, Action::Block);
+        assert!(high.violation && high.automated);
+        assert_eq!(high.reasons.len(), 1);
+        assert_eq!(high.reasons[0].rule, "pre_contract.phone");
+        assert!(
+            high.explanation
+                .contains("\"312 555 0148\" looks like a phone number"),
+            "{}",
+            high.explanation
+        );
+        assert!(
+            high.explanation.contains("You may edit"),
+            "{}",
+            high.explanation
+        );
+        assert_eq!(high.recipient_notice, None);
+        let medium = p.decide(t, &f(0.6), &msg());
+        assert_eq!(medium.action, Action::Mask);
+        assert_eq!(
+            medium.masked_text.as_deref(),
+            Some("call [phone hidden] now")
+        );
+        assert!(medium.recipient_notice.is_some());
+        let low = p.decide(t, &f(0.2), &msg());
+        assert_eq!(low.action, Action::Allow);
+        assert!(!low.violation);
+        assert_eq!(low.reasons.len(), 1, "low findings are logged");
+        assert_eq!(low.explanation, "");
+        let on_profile = p.decide(t, &f(0.6), &Context::new(Surface::Profile));
+        assert_eq!(on_profile.action, Action::HoldForReview);
+        assert!(!on_profile.automated);
+    }
+
+    #[test]
+    fn contracts_and_plans_lift_the_rule() {
+        let p = Policy::default();
+        let t = "call 312 555 0148 now";
+        let f = vec![find(t, "312 555 0148", Category::Phone, None, 0.95)];
+        for stage in [Stage::ActiveContract, Stage::EndedContract] {
+            let d = p.decide(t, &f, &msg().stage(stage));
+            assert_eq!(d.action, Action::Allow);
+            assert!(d.reasons[0].exception.is_some());
+            // A profile is always pre-contract.
+            let d = p.decide(t, &f, &Context::new(Surface::Profile).stage(stage));
+            assert_eq!(d.action, Action::Block);
+        }
+        let d = p.decide(t, &f, &msg().plan("Enterprise"));
+        assert_eq!(d.action, Action::Allow);
+        assert_eq!(d.reasons[0].exception, Some(ExceptionKind::ExemptPlan));
+        let d = p.decide(t, &f, &Context::new(Surface::JobPost).plan("business"));
+        assert_eq!(d.action, Action::Allow);
+        let d = p.decide(t, &f, &Context::new(Surface::Profile).plan("business"));
+        assert_eq!(d.action, Action::Block);
+        let mut ctx = msg();
+        ctx.plan = Plan::new("unknown-plan");
+        assert_eq!(p.decide(t, &f, &ctx).action, Action::Block);
+    }
+
+    #[test]
+    fn scoping_access_lets_only_the_email_through() {
+        let p = Policy::default();
+        let t = "add me to the repo: ann@corp.io, or call 312 555 0148";
+        let email = find(t, "ann@corp.io", Category::Email, None, 0.99);
+        let phone = find(t, "312 555 0148", Category::Phone, None, 0.95);
+        let ctx = msg().purpose(Purpose::ScopingAccess {
+            system: "GitHub".into(),
+        });
+        let d = p.decide(t, std::slice::from_ref(&email), &ctx);
+        assert_eq!(d.action, Action::Allow);
+        assert_eq!(d.recorded_exceptions.len(), 1);
+        assert_eq!(d.recorded_exceptions[0].system.as_deref(), Some("GitHub"));
+        assert!(d.explanation.contains("GitHub"), "{}", d.explanation);
+        assert!(d
+            .recipient_notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("GitHub"));
+        let d = p.decide(t, &[email, phone], &ctx);
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.recorded_exceptions.len(), 1);
+        assert!(d.explanation.contains("312 555 0148"));
+        // A legal-document purpose does nothing outside attachments.
+        let d = p.decide(
+            t,
+            &[find(t, "ann@corp.io", Category::Email, None, 0.99)],
+            &msg().purpose(Purpose::LegalDocument),
+        );
+        assert_eq!(d.action, Action::Block);
+    }
+
+    #[test]
+    fn legal_document_attachment() {
+        let p = Policy::default();
+        let t = "NDA between Acme (legal@acme.io, +1 312 555 0148) and the contractor";
+        let fs = vec![
+            find(t, "legal@acme.io", Category::Email, None, 0.99),
+            find(t, "+1 312 555 0148", Category::Phone, None, 0.99),
+        ];
+        let ctx = Context::new(Surface::Attachment).purpose(Purpose::LegalDocument);
+        let d = p.decide(t, &fs, &ctx);
+        assert_eq!(d.action, Action::Allow);
+        assert_eq!(d.recorded_exceptions.len(), 2);
+        let d = p.decide(t, &fs, &Context::new(Surface::Attachment));
+        assert_eq!(d.action, Action::Block);
+    }
+
+    #[test]
+    fn links() {
+        let p = Policy::default();
+        let t = "files: https://drive.example.net/x portfolio: https://behance.net/ann meet: https://zoom.us/j/1";
+        let share = find(
+            t,
+            "https://drive.example.net/x",
+            Category::Link,
+            Some(LinkKind::FileShare),
+            0.9,
+        );
+        let folio = find(
+            t,
+            "https://behance.net/ann",
+            Category::Link,
+            Some(LinkKind::Portfolio),
+            0.9,
+        );
+        let meet = find(
+            t,
+            "https://zoom.us/j/1",
+            Category::Link,
+            Some(LinkKind::Meeting),
+            0.9,
+        );
+        let d = p.decide(t, std::slice::from_ref(&share), &msg());
+        assert_eq!(d.action, Action::Allow);
+        assert!(d.reasons.is_empty());
+        let d = p.decide(
+            t,
+            std::slice::from_ref(&folio),
+            &Context::new(Surface::Proposal),
+        );
+        assert_eq!(d.action, Action::AllowWithNotice);
+        assert!(!d.violation);
+        assert!(d
+            .recipient_notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("behance.net/ann"));
+        let d = p.decide(t, &[share, folio, meet], &Context::new(Surface::Proposal));
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.reasons.len(), 2);
+        assert_eq!(d.reasons[1].rule, "pre_contract.link.meeting");
+
+        let strict = Policy::from_toml_str(
+            "[links]\nportfolio_elsewhere = \"block\"\n[links.blocked_domains]\nmessaging = [\"example.net\"]\n",
+        )
+        .unwrap();
+        let t2 = "see https://behance.net/ann";
+        let folio = find(
+            t2,
+            "https://behance.net/ann",
+            Category::Link,
+            Some(LinkKind::Portfolio),
+            0.9,
+        );
+        assert_eq!(
+            strict
+                .decide(t2, std::slice::from_ref(&folio), &msg())
+                .action,
+            Action::Block
+        );
+        assert_eq!(
+            strict
+                .decide(t2, &[folio], &Context::new(Surface::Proposal))
+                .action,
+            Action::AllowWithNotice
+        );
+        let t3 = "files: https://drive.example.net/x";
+        let share = find(
+            t3,
+            "https://drive.example.net/x",
+            Category::Link,
+            Some(LinkKind::FileShare),
+            0.9,
+        );
+        let d = strict.decide(t3, &[share], &msg());
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.reasons[0].kind, Some(LinkKind::Messaging));
+    }
+
+    #[test]
+    fn requests_remind_at_medium_confidence() {
+        let p = Policy::default();
+        let t = "what is your whatsapp?";
+        let f = |c| vec![find(t, "what is your whatsapp", Category::Request, None, c)];
+        let d = p.decide(t, &f(0.6), &msg());
+        assert_eq!(d.action, Action::AllowWithNotice);
+        assert!(!d.violation);
+        assert!(d.recipient_notice.is_some());
+        assert!(!d.explanation.is_empty());
+        assert_eq!(p.decide(t, &f(0.9), &msg()).action, Action::Block);
+    }
+
+    #[test]
+    fn escalation_raises_and_expires() {
+        let p = Policy::default();
+        let day = 86_400;
+        let t = "call 312 555 0148 now";
+        let f = |c| vec![find(t, "312 555 0148", Category::Phone, None, c)];
+        // First medium violation: masked, one strike point, notice level.
+        let d = p.decide(t, &f(0.6), &msg().now(10 * day));
+        assert_eq!(d.action, Action::Mask);
+        let s = d.strike.clone().unwrap();
+        assert_eq!((s.at, s.weight), (10 * day, 1));
+        assert_eq!(
+            d.escalation.as_ref().unwrap().level,
+            EscalationLevel::Notice
+        );
+        assert_eq!(p.strike_for(&d, 10 * day), Some(s.clone()));
+        assert!(d.explanation.contains("strike points"), "{}", d.explanation);
+        // With 3 points already, masking becomes blocking.
+        let hist = History {
+            strikes: vec![
+                Strike {
+                    at: 8 * day,
+                    weight: 2,
+                    categories: vec![],
+                },
+                s.clone(),
+            ],
+            restricted_until: None,
+        };
+        let d = p.decide(t, &f(0.6), &msg().history(hist.clone()).now(11 * day));
+        assert_eq!(d.action, Action::Block);
+        let e = d.escalation.unwrap();
+        assert_eq!(e.points, 5);
+        assert_eq!(e.level, EscalationLevel::Block);
+        // After a clean period the strikes are gone.
+        let d = p.decide(t, &f(0.6), &msg().history(hist.clone()).now(60 * day));
+        assert_eq!(d.action, Action::Mask);
+        assert_eq!(d.escalation.unwrap().points, 1);
+        // Enough points: restriction, then suspension recommended.
+        let many = History {
+            strikes: (0..5)
+                .map(|i| Strike {
+                    at: i * day,
+                    weight: 2,
+                    categories: vec![],
+                })
+                .collect(),
+            restricted_until: None,
+        };
+        let e = p.escalation(&many, 4 * day);
+        assert_eq!(e.level, EscalationLevel::Suspend);
+        assert!(e.recommend_suspension);
+        assert_eq!(e.restricted_until, Some(4 * day + 24 * 3600));
+        let e = p.escalation(&many, 4 * day + 25 * 3600);
+        assert_eq!(e.restricted_until, None);
+        assert_eq!(p.escalation(&History::default(), 0), Escalation::default());
+        // Clean texts give no strike and no escalation.
+        let d = p.decide("hello", &[], &msg().history(many));
+        assert_eq!(
+            (d.action, d.strike, d.escalation),
+            (Action::Allow, None, None)
+        );
+    }
+
+    #[test]
+    fn bad_spans_are_ignored() {
+        let p = Policy::default();
+        let t = "héllo";
+        let bad = Finding {
+            category: Category::Phone,
+            kind: None,
+            start: 2,
+            end: 40,
+            matched: "x".into(),
+            normalized: None,
+            confidence: 1.0,
+            rule: "x".into(),
+        };
+        let d = p.decide(t, &[bad], &msg());
+        assert_eq!(d.action, Action::Allow);
+    }
+
+    #[test]
+    fn decision_serializes() {
+        let p = Policy::default();
+        let t = "call 312 555 0148 now";
+        let d = p.decide(
+            t,
+            &[find(t, "312 555 0148", Category::Phone, None, 0.6)],
+            &msg(),
+        );
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.contains("\"action\":\"mask\""), "{json}");
+        let back: Decision = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+    }
+
     #[test]
     fn hosts() {
         assert_eq!(
