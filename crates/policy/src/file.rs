@@ -64,6 +64,8 @@ const REGIONS: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD 
 /// Languages the detector understands.
 const LANGUAGES: &[&str] = &["en", "es", "pt", "fr", "de", "ru"];
 
+const SYNTAX: &str = "TOML syntax: ";
+
 type Val<'i> = Spanned<DeValue<'i>>;
 
 struct Reader<'s> {
@@ -108,6 +110,14 @@ impl<'s> Reader<'s> {
                 )
             })
             .collect();
+        // On a line with a syntax error, the recovered value is a guess:
+        // report the syntax error alone.
+        let syntax_lines: Vec<usize> = problems
+            .iter()
+            .filter(|(_, p)| p.reason.starts_with(SYNTAX))
+            .map(|(_, p)| p.line)
+            .collect();
+        problems.retain(|(_, p)| p.reason.starts_with(SYNTAX) || !syntax_lines.contains(&p.line));
         problems.sort_by_key(|(off, _)| *off);
         problems.dedup_by(|a, b| a.1 == b.1);
         Err(PolicyFileError {
@@ -341,7 +351,7 @@ pub(crate) fn apply(base: Policy, src: &str) -> Result<Policy, PolicyFileError> 
     let (root, syntax) = DeTable::parse_recoverable(src);
     for e in &syntax {
         let span = e.span().unwrap_or(0..0);
-        r.err(span, format!("TOML syntax: {}", e.message().trim()));
+        r.err(span, format!("{SYNTAX}{}", e.message().trim()));
     }
     let mut p = base;
     read_root(&mut r, root.get_ref(), &mut p);

@@ -402,6 +402,123 @@ impl Policy {
     }
 }
 
+/// A TOML basic string.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let v: Vec<String> = items.into_iter().map(|s| quote(s.as_ref())).collect();
+    format!("[{}]", v.join(", "))
+}
+
+impl Policy {
+    /// Writes the policy as a policy file (without comments) that
+    /// [`Policy::from_toml_str`] reads back into an equal policy.
+    pub fn to_toml_string(&self) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let _ = writeln!(o, "version = 1\n\n[plans]");
+        let _ = writeln!(o, "known = {}", list(&self.plans));
+        let _ = writeln!(o, "exempt = {}", list(&self.exempt_plans));
+        let _ = writeln!(
+            o,
+            "\n[tiers]\nhigh = {:?}\nmedium = {:?}",
+            self.tiers.high, self.tiers.medium
+        );
+        let _ = writeln!(
+            o,
+            "\n[detector]\nregions = {}\nlanguages = {}",
+            list(&self.regions),
+            list(&self.languages)
+        );
+        let mut surface: Option<Option<Surface>> = None;
+        for ((s, target), ta) in &self.actions.entries {
+            if surface != Some(*s) {
+                let name = s.map_or("*", |s| s.as_str());
+                let _ = writeln!(o, "\n[actions.{}]", quote(name));
+                surface = Some(*s);
+            }
+            let tiers: Vec<String> = [("high", ta.high), ("medium", ta.medium), ("low", ta.low)]
+                .into_iter()
+                .filter_map(|(t, a)| a.map(|a| format!("{t} = {}", quote(a.as_str()))))
+                .collect();
+            let _ = writeln!(o, "{} = {{ {} }}", quote(&target.key()), tiers.join(", "));
+        }
+        let l = &self.links;
+        let _ = writeln!(
+            o,
+            "\n[links]\nallowed_kinds = {}\nportfolio_in_proposal = {}\nportfolio_elsewhere = {}",
+            list(l.allowed_kinds.iter().map(|k| k.as_str())),
+            quote(l.portfolio_in_proposal.as_str()),
+            quote(l.portfolio_elsewhere.as_str())
+        );
+        for (section, map) in [
+            ("domains", &l.domains),
+            ("blocked_domains", &l.blocked_domains),
+        ] {
+            let _ = writeln!(o, "\n[links.{section}]");
+            for (k, ds) in map {
+                let _ = writeln!(o, "{k} = {}", list(ds));
+            }
+        }
+        let _ = writeln!(
+            o,
+            "\n[exceptions]\nscoping_access = {}\nlegal_document = {}",
+            list(self.exceptions.scoping_access.iter().map(|c| c.as_str())),
+            self.exceptions.legal_document
+        );
+        let e = &self.escalation;
+        let weights: Vec<String> = e
+            .weights
+            .iter()
+            .map(|(a, w)| format!("{a} = {w}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "\n[escalation]\nclean_period_days = {}\nweights = {{ {} }}\nnotice = {}\nblock = {}\nrestrict = {}\nsuspend = {}\nrestriction_hours = {}",
+            e.clean_period_days,
+            weights.join(", "),
+            e.notice,
+            e.block,
+            e.restrict,
+            e.suspend,
+            e.restriction_hours
+        );
+        let t = &self.texts;
+        for (section, map) in [
+            ("labels", &t.labels),
+            ("rules", &t.rules),
+            ("masks", &t.masks),
+        ] {
+            let _ = writeln!(o, "\n[texts.{section}]");
+            for (c, s) in map {
+                let _ = writeln!(o, "{c} = {}", quote(s));
+            }
+        }
+        for (section, map) in [("sender", &t.sender), ("recipient", &t.recipient)] {
+            let _ = writeln!(o, "\n[texts.{section}]");
+            for (k, s) in map {
+                let _ = writeln!(o, "{k} = {}", quote(s));
+            }
+        }
+        o
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
