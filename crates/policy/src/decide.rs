@@ -254,6 +254,14 @@ impl Policy {
             } else {
                 None
             };
+            // A handle the detector read off a profile link carries the link's
+            // kind: when that kind is allowed, the link and its handle pass.
+            if blocked.is_none()
+                && category == Category::Handle
+                && kind.is_some_and(|k| self.links.allowed_kinds.contains(&k))
+            {
+                continue;
+            }
             let mut action = if let Some(b) = blocked {
                 category = Category::Link;
                 kind = Some(b);
@@ -454,8 +462,15 @@ impl Policy {
         if d.action != Action::Allow {
             lines.push(self.fill(t.sender(d.action.as_str()), ctx, d, None));
         }
+        let mut shown: Vec<(usize, usize)> = Vec::new();
         for r in &d.reasons {
-            if r.exception.is_none() && r.action != Action::Allow {
+            // One line per piece of evidence, even when several findings
+            // (a link and the handle read from it) cover the same words.
+            if r.exception.is_none()
+                && r.action != Action::Allow
+                && !shown.contains(&(r.start, r.end))
+            {
+                shown.push((r.start, r.end));
                 lines.push(self.fill(t.sender("finding"), ctx, d, Some(r)));
             }
         }
@@ -824,6 +839,25 @@ mod tests {
         let d = strict.decide(t3, &[share], &msg());
         assert_eq!(d.action, Action::Block);
         assert_eq!(d.reasons[0].kind, Some(LinkKind::Messaging));
+    }
+
+    #[test]
+    fn profile_link_and_its_handle() {
+        let t = "see https://linkedin.com/in/ann-k please";
+        let url = "https://linkedin.com/in/ann-k";
+        let fs = vec![
+            find(t, url, Category::Handle, Some(LinkKind::Social), 0.9),
+            find(t, url, Category::Link, Some(LinkKind::Social), 0.95),
+        ];
+        let d = Policy::default().decide(t, &fs, &msg());
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.reasons.len(), 2);
+        assert_eq!(d.explanation.matches(url).count(), 1, "{}", d.explanation);
+        let open = Policy::from_toml_str("[links]\nallowed_kinds = [\"file_share\", \"social\"]\n")
+            .unwrap();
+        let d = open.decide(t, &fs, &msg());
+        assert_eq!(d.action, Action::Allow);
+        assert!(d.reasons.is_empty());
     }
 
     #[test]
