@@ -102,8 +102,20 @@ named_enum!(
 /// The client organisation's plan. Plan names are operator data (the policy
 /// file lists them), so this is a string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(transparent)]
+#[serde(from = "String", into = "String")]
 pub struct Plan(pub String);
+
+impl From<String> for Plan {
+    fn from(s: String) -> Plan {
+        Plan::new(s)
+    }
+}
+
+impl From<Plan> for String {
+    fn from(p: Plan) -> String {
+        p.0
+    }
+}
 
 impl Plan {
     /// A plan by name (lower-cased, trimmed).
@@ -130,8 +142,11 @@ impl fmt::Display for Plan {
 }
 
 /// A purpose the sender declared for an exception.
+///
+/// Serialized as `"legal_document"` or `{"scoping_access": {"system": "GitHub"}}`;
+/// also read from the flag form `"scoping_access:GitHub"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "PurposeRepr")]
 pub enum Purpose {
     /// Contact details (an email) shared only to give the other party access
     /// to a system needed to scope the project (a repository, a design tool...).
@@ -141,6 +156,33 @@ pub enum Purpose {
     },
     /// The attachment is a legal document (an NDA) that must be shared before a contract.
     LegalDocument,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PurposeRepr {
+    Flag(String),
+    Tagged(TaggedPurpose),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TaggedPurpose {
+    ScopingAccess { system: String },
+    LegalDocument,
+}
+
+impl TryFrom<PurposeRepr> for Purpose {
+    type Error = ParseContextError;
+    fn try_from(r: PurposeRepr) -> Result<Purpose, ParseContextError> {
+        match r {
+            PurposeRepr::Flag(s) => s.parse(),
+            PurposeRepr::Tagged(TaggedPurpose::ScopingAccess { system }) => {
+                Ok(Purpose::ScopingAccess { system })
+            }
+            PurposeRepr::Tagged(TaggedPurpose::LegalDocument) => Ok(Purpose::LegalDocument),
+        }
+    }
 }
 
 impl FromStr for Purpose {
@@ -322,5 +364,19 @@ mod tests {
         assert_eq!(min, Context::new(Surface::Message));
         let p: Purpose = serde_json::from_str(r#""legal_document""#).unwrap();
         assert_eq!(p, Purpose::LegalDocument);
+        let p: Purpose = serde_json::from_str(r#""scoping_access:Jira""#).unwrap();
+        assert_eq!(
+            p,
+            Purpose::ScopingAccess {
+                system: "Jira".into()
+            }
+        );
+        assert!(serde_json::from_str::<Purpose>(r#""vacation""#).is_err());
+        let c: Context = serde_json::from_str(
+            r#"{"surface":"invite","stage":"ended_contract","plan":"Business"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.plan.as_str(), "business");
+        assert_eq!(serde_json::to_string(&c.plan).unwrap(), r#""business""#);
     }
 }

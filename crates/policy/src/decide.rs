@@ -568,6 +568,21 @@ impl Policy {
     /// The sender's escalation at `now`: strikes count while no clean period
     /// (`clean_period_days` without a new strike) has passed since the
     /// previous one; a clean period clears everything before it.
+    ///
+    /// ```
+    /// use parley_policy::{EscalationLevel, History, Policy, Strike};
+    ///
+    /// let policy = Policy::default();
+    /// let day = 86_400;
+    /// let strike = |at| Strike { at, weight: 2, categories: vec!["phone".into()] };
+    /// let history = History { strikes: vec![strike(0), strike(day), strike(2 * day)], restricted_until: None };
+    /// let now = policy.escalation(&history, 2 * day);
+    /// assert_eq!(now.points, 6);
+    /// assert_eq!(now.level, EscalationLevel::Restrict);
+    /// assert_eq!(now.restricted_until, Some(2 * day + 24 * 3600));
+    /// // After the clean period (30 days by default) everything has expired.
+    /// assert_eq!(policy.escalation(&history, 40 * day).level, EscalationLevel::None);
+    /// ```
     pub fn escalation(&self, history: &History, now: UnixSeconds) -> Escalation {
         let clean = i64::from(self.escalation.clean_period_days).saturating_mul(86_400);
         let mut strikes: Vec<&Strike> = history.strikes.iter().filter(|s| s.at <= now).collect();

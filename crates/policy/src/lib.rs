@@ -79,6 +79,25 @@ impl Policy {
     /// (the default action table is merged per entry and tier; lists and
     /// texts given in the file replace the default ones). Fails with every
     /// problem found, each with its line and column.
+    ///
+    /// ```
+    /// use parley_policy::{Action, Context, Policy, Surface};
+    ///
+    /// let policy = Policy::from_toml_str(r#"
+    /// [plans]
+    /// known = ["free", "team", "corporate"]
+    /// exempt = ["corporate"]
+    ///
+    /// [actions.message]
+    /// phone = "hold_for_review"
+    /// "#).unwrap();
+    /// assert!(policy.is_exempt_plan("corporate"));
+    /// assert_eq!(policy.tiers.high, 0.8); // kept from the default
+    ///
+    /// let err = Policy::from_toml_str("[actions.message]\nphone = \"delete\"\n").unwrap_err();
+    /// assert_eq!(err.problems[0].line, 2);
+    /// assert!(err.problems[0].reason.contains("unknown action \"delete\""));
+    /// ```
     pub fn from_toml_str(src: &str) -> Result<Policy, PolicyFileError> {
         file::apply(Policy::default(), src)
     }
@@ -86,6 +105,14 @@ impl Policy {
     /// A detector builder with the policy's phone regions, languages and
     /// extra domains per link kind (blocked domains are applied by the policy
     /// itself, in [`Policy::decide`]).
+    ///
+    /// ```
+    /// use parley_policy::Policy;
+    ///
+    /// let policy = Policy::from_toml_str("[detector]\nregions = [\"GB\"]\nlanguages = [\"en\"]\n").unwrap();
+    /// let detector = policy.detector_builder().build().unwrap();
+    /// let _findings = detector.scan("ring me on 07911 123456");
+    /// ```
     pub fn detector_builder(&self) -> parley_detect::DetectorBuilder {
         let mut b = parley_detect::Detector::builder()
             .regions(self.regions.iter().cloned())
