@@ -398,6 +398,10 @@ impl Policy {
             })
         });
 
+        // Nothing is shared when the text is blocked: nothing to record.
+        if action == Action::Block {
+            recorded.clear();
+        }
         let mut d = Decision {
             action,
             violation,
@@ -474,7 +478,7 @@ impl Policy {
                 lines.push(self.fill(t.sender("finding"), ctx, d, Some(r)));
             }
         }
-        for r in &d.reasons {
+        for r in d.reasons.iter().filter(|_| d.action != Action::Block) {
             let key = match r.exception {
                 Some(ExceptionKind::ScopingAccess) => "scoping_access",
                 Some(ExceptionKind::LegalDocument) => "legal_document",
@@ -679,7 +683,7 @@ mod tests {
             high.explanation
         );
         assert!(
-            high.explanation.contains("You may edit"),
+            high.explanation.contains("What you may do"),
             "{}",
             high.explanation
         );
@@ -747,7 +751,11 @@ mod tests {
             .contains("GitHub"));
         let d = p.decide(t, &[email, phone], &ctx);
         assert_eq!(d.action, Action::Block);
-        assert_eq!(d.recorded_exceptions.len(), 1);
+        assert!(
+            d.recorded_exceptions.is_empty(),
+            "nothing shared when blocked"
+        );
+        assert!(!d.explanation.contains("ann@corp.io"), "{}", d.explanation);
         assert!(d.explanation.contains("312 555 0148"));
         // A legal-document purpose does nothing outside attachments.
         let d = p.decide(
@@ -904,7 +912,11 @@ mod tests {
             EscalationLevel::Notice
         );
         assert_eq!(p.strike_for(&d, 10 * day), Some(s.clone()));
-        assert!(d.explanation.contains("strike points"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains("Strike points: 1"),
+            "{}",
+            d.explanation
+        );
         // With 3 points already, masking becomes blocking.
         let hist = History {
             strikes: vec![
