@@ -589,7 +589,8 @@ impl Policy {
     /// ```
     pub fn escalation(&self, history: &History, now: UnixSeconds) -> Escalation {
         let clean = i64::from(self.escalation.clean_period_days).saturating_mul(86_400);
-        let mut strikes: Vec<&Strike> = history.strikes.iter().filter(|s| s.at <= now).collect();
+        // Strikes stamped after `now` (clock skew between servers) count as recent.
+        let mut strikes: Vec<&Strike> = history.strikes.iter().collect();
         strikes.sort_by_key(|s| s.at);
         let mut start = 0;
         for i in 1..strikes.len() {

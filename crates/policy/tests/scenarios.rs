@@ -265,6 +265,72 @@ fn detector_builder_takes_policy_options() {
     assert!(p.detector_builder().build().is_ok());
 }
 
+/// Figures for the report: the default policy's `violation` against the dev
+/// corpus labels, pre-contract, plan `basic`, on each line's surface.
+/// `cargo test -p parley-policy --test scenarios dev_corpus -- --ignored --nocapture`
+#[test]
+#[ignore = "figures, not a gate: run by hand once the detector is merged"]
+fn dev_corpus_figures() {
+    #[derive(Deserialize)]
+    struct Line {
+        text: String,
+        surface: Surface,
+        violation: bool,
+        #[serde(default)]
+        categories: Vec<String>,
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../detect/tests/data/dev.jsonl"
+    );
+    let Ok(data) = std::fs::read_to_string(path) else {
+        eprintln!("no corpus at {path}");
+        return;
+    };
+    let policy = Policy::default();
+    let detector = policy.detector_builder().build().expect("detector builds");
+    let (mut tp, mut fn_, mut fp, mut tn) = (0, 0, 0, 0);
+    let mut actions: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for line in data.lines().filter(|l| !l.trim().is_empty()) {
+        let l: Line = serde_json::from_str(line).expect("corpus line");
+        let d = policy.decide(
+            &l.text,
+            &detector.scan(&l.text),
+            &Context::new(l.surface).plan("basic"),
+        );
+        *actions
+            .entry(format!(
+                "{}:{}",
+                if l.violation { "pos" } else { "neg" },
+                d.action
+            ))
+            .or_default() += 1;
+        match (l.violation, d.violation) {
+            (true, true) => tp += 1,
+            (true, false) => fn_ += 1,
+            (false, true) => fp += 1,
+            (false, false) => tn += 1,
+        }
+        for c in &l.categories {
+            let e = per_cat.entry(c.clone()).or_default();
+            e.0 += usize::from(d.violation);
+            e.1 += 1;
+        }
+    }
+    println!(
+        "recall {:.3} ({tp}/{}), false-positive rate {:.3} ({fp}/{})",
+        tp as f64 / (tp + fn_).max(1) as f64,
+        tp + fn_,
+        fp as f64 / (fp + tn).max(1) as f64,
+        fp + tn
+    );
+    for (c, (hit, n)) in per_cat {
+        println!("  {c}: {hit}/{n}");
+    }
+    println!("  actions: {actions:?}");
+}
+
 // ---- property tests ----
 
 fn arb_action() -> impl Strategy<Value = Action> {
