@@ -268,6 +268,7 @@ fn detector_builder_takes_policy_options() {
 /// Figures for the report: the default policy's `violation` against the dev
 /// corpus labels, pre-contract, plan `basic`, on each line's surface.
 /// `cargo test -p parley-policy --test scenarios dev_corpus -- --ignored --nocapture`
+/// (set `SHOW=1` to print each disagreement and each notice).
 #[test]
 #[ignore = "figures, not a gate: run by hand once the detector is merged"]
 fn dev_corpus_figures() {
@@ -306,6 +307,20 @@ fn dev_corpus_figures() {
                 d.action
             ))
             .or_default() += 1;
+        if std::env::var_os("SHOW").is_some()
+            && (l.violation != d.violation || d.action == Action::AllowWithNotice)
+        {
+            println!(
+                "{} {} {:?} {:?}",
+                l.violation,
+                d.action,
+                l.text,
+                d.reasons
+                    .iter()
+                    .map(|r| (r.category, r.kind, r.matched.clone(), r.confidence))
+                    .collect::<Vec<_>>()
+            );
+        }
         match (l.violation, d.violation) {
             (true, true) => tp += 1,
             (true, false) => fn_ += 1,
