@@ -283,6 +283,11 @@ impl Policy {
                 self.actions.lookup(surface, category, kind, tier)
             };
 
+            // A file cannot be delivered with parts hidden: masking an
+            // attachment holds it for review instead.
+            if surface == Surface::Attachment && action == Action::Mask {
+                action = Action::HoldForReview;
+            }
             if let Some(l) = lifted {
                 action = Action::Allow;
                 exception = Some(l);
@@ -765,6 +770,17 @@ mod tests {
             &msg().purpose(Purpose::LegalDocument),
         );
         assert_eq!(d.action, Action::Block);
+    }
+
+    #[test]
+    fn attachments_are_never_masked() {
+        let p = Policy::from_toml_str("[actions.\"*\"]\nphone = \"mask\"\n").unwrap();
+        let t = "call 312 555 0148 now";
+        let f = vec![find(t, "312 555 0148", Category::Phone, None, 0.95)];
+        assert_eq!(p.decide(t, &f, &msg()).action, Action::Mask);
+        let d = p.decide(t, &f, &Context::new(Surface::Attachment));
+        assert_eq!(d.action, Action::HoldForReview);
+        assert_eq!(d.masked_text, None);
     }
 
     #[test]
