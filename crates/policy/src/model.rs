@@ -54,6 +54,15 @@ impl Action {
     }
 }
 
+impl std::str::FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Action, String> {
+        Action::parse(s.trim()).ok_or_else(|| {
+            format!("unknown action {s:?} (expected allow, allow_with_notice, mask, block or hold_for_review)")
+        })
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
