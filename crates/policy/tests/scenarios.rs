@@ -524,4 +524,27 @@ proptest! {
     fn any_policy_file_never_panics(src in "\\PC{0,200}") {
         let _ = Policy::from_toml_str(&src);
     }
+
+    #[test]
+    fn edited_default_files_report_lines_inside_the_file(
+        edits in prop::collection::vec((0usize..400, prop::sample::select(vec![
+            "", "high = 2", "medium = \"x\"", "exempt = [\"gold\"]", "\"*\" = \"nuke\"",
+            "[actions.chat]", "regions = [\"ZZ\"]", "phone = \"{oops}\"", "notice = -1",
+            "file_share = [\"not a domain\"]", "[[tiers]]", "x = ", "scoping_access = [\"fax\"]",
+        ])), 1..4),
+    ) {
+        let mut lines: Vec<String> = DEFAULT_POLICY_TOML.lines().map(String::from).collect();
+        for (at, junk) in edits {
+            let i = at % lines.len();
+            lines[i] = junk.to_string();
+        }
+        let src = lines.join("\n");
+        if let Err(e) = Policy::from_toml_str(&src) {
+            prop_assert!(!e.problems.is_empty());
+            for p in &e.problems {
+                prop_assert!(p.line >= 1 && p.line <= lines.len() + 1, "{} of {}", p.line, lines.len());
+                prop_assert!(p.column >= 1);
+            }
+        }
+    }
 }
