@@ -574,6 +574,19 @@ impl Policy {
         })
     }
 
+    /// The strike for a held text a reviewer has confirmed as a violation:
+    /// it weighs as a block. `None` if the decision was not held.
+    pub fn strike_on_review(&self, decision: &Decision, at: UnixSeconds) -> Option<Strike> {
+        if decision.action != Action::HoldForReview {
+            return None;
+        }
+        let blocked = Decision {
+            action: Action::Block,
+            ..decision.clone()
+        };
+        self.strike_for(&blocked, at)
+    }
+
     /// The sender's escalation at `now`: strikes count while no clean period
     /// (`clean_period_days` without a new strike) has passed since the
     /// previous one; a clean period clears everything before it.
@@ -709,6 +722,10 @@ mod tests {
         let on_profile = p.decide(t, &f(0.6), &Context::new(Surface::Profile));
         assert_eq!(on_profile.action, Action::HoldForReview);
         assert!(!on_profile.automated);
+        assert_eq!(on_profile.strike, None, "a hold gives no strike by itself");
+        let s = p.strike_on_review(&on_profile, 7).unwrap();
+        assert_eq!((s.at, s.weight), (7, 2));
+        assert_eq!(p.strike_on_review(&high, 7), None);
     }
 
     #[test]
