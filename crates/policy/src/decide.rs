@@ -283,6 +283,11 @@ impl Policy {
                 self.actions.lookup(surface, category, kind, tier)
             };
 
+            // A portfolio link the operator does not allow on this surface is
+            // an ordinary violation, explained like any other.
+            if exception == Some(ExceptionKind::Portfolio) && action.is_violation() {
+                exception = None;
+            }
             // A file cannot be delivered with parts hidden: masking an
             // attachment holds it for review instead.
             if surface == Surface::Attachment && action == Action::Mask {
@@ -873,11 +878,12 @@ mod tests {
             Some(LinkKind::Portfolio),
             0.9,
         );
-        assert_eq!(
-            strict
-                .decide(t2, std::slice::from_ref(&folio), &msg())
-                .action,
-            Action::Block
+        let d = strict.decide(t2, std::slice::from_ref(&folio), &msg());
+        assert_eq!(d.action, Action::Block);
+        assert!(
+            d.explanation.contains("behance.net/ann"),
+            "{}",
+            d.explanation
         );
         assert_eq!(
             strict

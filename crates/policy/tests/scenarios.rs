@@ -101,6 +101,12 @@ fn check_invariants(policy: &Policy, text: &str, d: &Decision, ctx: &Context) ->
     if d.action.is_violation() && d.explanation.is_empty() {
         errs.push("violation without explanation".into());
     }
+    // The sender sees the words of every violating finding.
+    for r in d.reasons.iter().filter(|r| r.action.is_violation()) {
+        if !d.explanation.contains(&r.matched) {
+            errs.push(format!("explanation does not show {:?}", r.matched));
+        }
+    }
     if (d.action == Action::Mask) != d.masked_text.is_some() {
         errs.push("masked_text present exactly when masking".into());
     }
