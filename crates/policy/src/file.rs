@@ -434,7 +434,7 @@ fn read_plans(r: &mut Reader<'_>, t: &DeTable<'_>, p: &mut Policy) {
                 r.err(
                     span.clone(),
                     format!(
-                        "unknown plan {name:?} in plans.exempt (plans.known lists: {})",
+                        "unknown plan {name:?} in plans.exempt (plans.known lists: {}; add it there if it exists)",
                         p.plans.join(", ")
                     ),
                 );
