@@ -354,6 +354,49 @@ fn dev_corpus_figures() {
     println!("  actions: {actions:?}");
 }
 
+/// Cost of `decide` alone, for the report:
+/// `cargo test --release -p parley-policy --test scenarios decide_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, not a gate"]
+fn decide_cost() {
+    let policy = Policy::default();
+    let text =
+        "Hi! I can start Monday. Call me at +1 (312) 555-0148 or see https://www.behance.net/ann";
+    let mk = |needle: &str, category, kind, confidence| {
+        let start = text.find(needle).unwrap_or(0);
+        Finding {
+            category,
+            kind,
+            start,
+            end: start + needle.len(),
+            matched: needle.to_string(),
+            normalized: None,
+            confidence,
+            rule: "bench".into(),
+        }
+    };
+    let dirty = vec![
+        mk("+1 (312) 555-0148", Category::Phone, None, 0.95),
+        mk(
+            "https://www.behance.net/ann",
+            Category::Link,
+            Some(LinkKind::Portfolio),
+            0.95,
+        ),
+    ];
+    let ctx = Context::new(Surface::Message).plan("basic");
+    for (name, findings) in [("clean", Vec::new()), ("two findings", dirty)] {
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        let mut blocked = 0;
+        for _ in 0..n {
+            blocked += usize::from(policy.decide(text, &findings, &ctx).action == Action::Block);
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64;
+        println!("{name}: {:.2} µs per decision ({blocked})", per * 1e6);
+    }
+}
+
 // ---- property tests ----
 
 fn arb_action() -> impl Strategy<Value = Action> {
