@@ -17,6 +17,42 @@ pub enum Command {
     Scan(ScanArgs),
     /// Measure the detector on a labeled JSON Lines corpus.
     Eval(EvalArgs),
+    /// Write out or check a policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the built-in default policy, with comments, as a TOML file.
+    PrintDefault,
+    /// Check a policy file and report every error with its line.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+}
+
+/// The policy and the default context of the texts.
+#[derive(Debug, Args, Clone)]
+pub struct PolicyArgs {
+    /// The operator's policy file (TOML); the built-in default when absent.
+    #[arg(long, env = "PARLEY_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Surface of texts that do not name one: profile, job_post, proposal,
+    /// invite, message or attachment.
+    #[arg(long, default_value = "message")]
+    pub surface: parley_policy::Surface,
+    /// Relationship stage of texts that do not name one: pre_contract,
+    /// active_contract or ended_contract.
+    #[arg(long, default_value = "pre_contract")]
+    pub stage: parley_policy::Stage,
+    /// The client organisation's plan (operator-defined names, e.g. basic, business).
+    #[arg(long)]
+    pub plan: Option<parley_policy::Plan>,
+    /// A declared purpose: `scoping_access:SYSTEM` or `legal_document`.
+    #[arg(long)]
+    pub purpose: Option<parley_policy::Purpose>,
 }
 
 /// Options shared by the commands that run the detector.
@@ -51,9 +87,8 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Surface of texts that do not name one.
-    #[arg(long, default_value = "message")]
-    pub surface: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     #[command(flatten)]
     pub detector: DetectorArgs,
 }
@@ -69,14 +104,28 @@ pub struct EvalArgs {
     /// List at most this many misses and false alarms (0: none).
     #[arg(long, default_value_t = 100)]
     pub show: usize,
+    /// The operator's policy file (TOML); the built-in default when absent.
+    #[arg(long, env = "PARLEY_POLICY")]
+    pub policy: Option<PathBuf>,
     #[command(flatten)]
     pub detector: DetectorArgs,
 }
 
+/// Reads the policy file, or the built-in default.
+pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<parley_policy::Policy> {
+    let Some(path) = path else {
+        return Ok(parley_policy::Policy::default());
+    };
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;
+    parley_policy::Policy::from_toml_str(&src)
+        .map_err(|e| anyhow::anyhow!("invalid policy file {}:\n{e}", path.display()))
+}
+
 impl DetectorArgs {
-    /// Builds the detector these options describe.
-    pub fn build(&self) -> anyhow::Result<parley_detect::Detector> {
-        let mut b = parley_detect::Detector::builder();
+    /// Builds the detector the policy and these options describe (the options win).
+    pub fn build(&self, policy: &parley_policy::Policy) -> anyhow::Result<parley_detect::Detector> {
+        let mut b = policy.detector_builder();
         if let Some(r) = &self.regions {
             b = b.regions(r.iter().cloned());
         }

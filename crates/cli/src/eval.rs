@@ -2,10 +2,11 @@
 //! on a labeled corpus, per category and per tag, with the misses and false
 //! alarms.
 
-use crate::args::{EvalArgs, Format};
+use crate::args::{load_policy, EvalArgs, Format};
 use crate::input::{self, LineError};
-use crate::scan::{check_surface, default_violation};
+use crate::scan::record_context;
 use parley_detect::{Category, Finding};
+use parley_policy::{Context, Surface};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 struct Example {
     id: String,
     text: String,
+    context: Context,
     violation: bool,
     categories: Vec<Category>,
     tags: Vec<String>,
@@ -23,9 +25,7 @@ struct Example {
 
 fn parse_example(v: &Value, max_bytes: usize) -> Result<Example, LineError> {
     let text = input::text_field(v, max_bytes)?.to_owned();
-    if let Some(s) = input::str_field(v, "surface")? {
-        check_surface(s)?;
-    }
+    let context = record_context(v, &Context::new(Surface::Message))?;
     let violation = v
         .get("violation")
         .and_then(Value::as_bool)
@@ -62,6 +62,7 @@ fn parse_example(v: &Value, max_bytes: usize) -> Result<Example, LineError> {
     Ok(Example {
         id,
         text,
+        context,
         violation,
         categories,
         tags: strings("tags")?,
@@ -129,7 +130,8 @@ struct Report {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let detector = args.detector.build()?;
+    let policy = load_policy(args.policy.as_deref())?;
+    let detector = args.detector.build(&policy)?;
     let (reader, _) = input::open(&args.file)?;
     let mut report = Report {
         examples: 0,
@@ -158,7 +160,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let findings = detector.scan(&ex.text);
-        let predicted = default_violation(&findings);
+        let predicted = policy.decide(&ex.text, &findings, &ex.context).violation;
         report.examples += 1;
         report.overall.add(ex.violation, predicted);
         for tag in &ex.tags {

@@ -4,6 +4,7 @@
 mod args;
 mod eval;
 mod input;
+mod policy;
 mod scan;
 
 use clap::Parser;
@@ -13,6 +14,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         args::Command::Scan(a) => scan::run(a),
         args::Command::Eval(a) => eval::run(a),
+        args::Command::Policy(c) => policy::run(c),
     };
     match result {
         Ok(code) => code,

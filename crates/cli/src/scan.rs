@@ -1,52 +1,68 @@
 //! `parley scan`: findings for each text, as JSON Lines or highlighted text.
 
-use crate::args::{Format, ScanArgs};
+use crate::args::{load_policy, Format, ScanArgs};
 use crate::input::{self, Line, LineError};
 use parley_detect::{Detector, Finding};
+use parley_policy::{Context, Decision, Plan, Policy, Purpose, Stage, Surface};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-/// The surfaces a text can be written on.
-pub const SURFACES: [&str; 6] = [
-    "profile",
-    "job_post",
-    "proposal",
-    "invite",
-    "message",
-    "attachment",
-];
-
-/// Whether `findings` break the default pre-contract rule: any finding that is
-/// contact information (allowed link kinds are not).
-pub fn default_violation(findings: &[Finding]) -> bool {
-    findings.iter().any(Finding::is_contact_info)
+/// The context of one record: its own `surface`, `stage`, `plan` and
+/// `purpose` fields win over the defaults given on the command line.
+pub fn record_context(record: &Value, defaults: &Context) -> Result<Context, LineError> {
+    let mut ctx = defaults.clone();
+    if let Some(s) = input::str_field(record, "surface")? {
+        ctx.surface = parse_field::<Surface>("surface", s)?;
+    }
+    if let Some(s) = input::str_field(record, "stage")? {
+        ctx.stage = parse_field::<Stage>("stage", s)?;
+    }
+    if let Some(s) = input::str_field(record, "plan")? {
+        ctx.plan = Plan::new(s);
+    }
+    match record.get("purpose") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => ctx.purpose = Some(parse_field::<Purpose>("purpose", s)?),
+        Some(v) => {
+            ctx.purpose = Some(serde_json::from_value(v.clone()).map_err(|e| {
+                LineError::new("bad_field", format!("\"purpose\" is not a purpose: {e}"))
+            })?)
+        }
+    }
+    Ok(ctx)
 }
 
-/// Checks a surface name.
-pub fn check_surface(s: &str) -> Result<&str, LineError> {
-    if SURFACES.contains(&s) {
-        Ok(s)
-    } else {
-        Err(LineError::new(
-            "bad_field",
-            format!(
-                "unknown surface {s:?} (expected one of {})",
-                SURFACES.join(", ")
-            ),
-        ))
+fn parse_field<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, LineError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>()
+        .map_err(|e| LineError::new("bad_field", format!("\"{name}\": {e}")))
+}
+
+/// The default context given by the command line.
+fn default_context(args: &crate::args::PolicyArgs) -> Context {
+    let mut ctx = Context::new(args.surface).stage(args.stage);
+    if let Some(p) = &args.plan {
+        ctx.plan = p.clone();
     }
+    ctx.purpose = args.purpose.clone();
+    ctx
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    check_surface(&args.surface).map_err(|e| anyhow::anyhow!(e.message))?;
-    let detector = args.detector.build()?;
+    let policy = load_policy(args.policy.policy.as_deref())?;
+    let detector = args.detector.build(&policy)?;
+    let defaults = default_context(&args.policy);
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut errors = 0usize;
     let mut printer = Printer {
         detector: &detector,
+        policy: &policy,
+        defaults: &defaults,
         args: &args,
         color,
     };
@@ -106,6 +122,8 @@ fn progress_bar(len: Option<u64>) -> Option<indicatif::ProgressBar> {
 
 struct Printer<'a> {
     detector: &'a Detector,
+    policy: &'a Policy,
+    defaults: &'a Context,
     args: &'a ScanArgs,
     color: bool,
 }
@@ -117,22 +135,32 @@ impl Printer<'_> {
             Err(e) => return self.error(out, &line.source, line.number, Value::Null, e, errors),
         };
         let id = input::id_field(&record);
-        let checked = input::text_field(&record, self.args.detector.max_bytes).and_then(|text| {
-            let surface = input::str_field(&record, "surface")?.unwrap_or(&self.args.surface);
-            Ok((text, check_surface(surface)?))
-        });
-        let (text, surface) = match checked {
+        let checked = input::text_field(&record, self.args.detector.max_bytes)
+            .and_then(|text| Ok((text, record_context(&record, self.defaults)?)));
+        let (text, ctx) = match checked {
             Ok(t) => t,
             Err(e) => return self.error(out, &line.source, line.number, id, e, errors),
         };
         let findings = self.detector.scan(text);
-        let violation = default_violation(&findings);
+        let decision = self.policy.decide(text, &findings, &ctx);
         match self.args.format {
             Format::Json => {
-                let obj = json!({"id": id, "violation": violation, "findings": findings});
+                let mut obj = json!({
+                    "id": id,
+                    "violation": decision.violation,
+                    "decision": decision.action,
+                    "explanation": decision.explanation,
+                    "findings": findings,
+                });
+                if let Some(m) = &decision.masked_text {
+                    obj["masked_text"] = json!(m);
+                }
+                if let Some(n) = &decision.recipient_notice {
+                    obj["recipient_notice"] = json!(n);
+                }
                 writeln!(out, "{obj}")?;
             }
-            Format::Text => write_text(out, &id, surface, text, &findings, violation, self.color)?,
+            Format::Text => write_text(out, &id, &ctx, text, &findings, &decision, self.color)?,
         }
         Ok(())
     }
@@ -161,10 +189,10 @@ impl Printer<'_> {
 fn write_text(
     out: &mut impl Write,
     id: &Value,
-    surface: &str,
+    ctx: &Context,
     text: &str,
     findings: &[Finding],
-    violation: bool,
+    decision: &Decision,
     color: bool,
 ) -> std::io::Result<()> {
     let id = match id {
@@ -172,8 +200,18 @@ fn write_text(
         Value::Null => "-".into(),
         v => v.to_string(),
     };
-    let verdict = if violation { "VIOLATION" } else { "ok" };
-    writeln!(out, "{id}  {verdict}  ({surface})")?;
+    let verdict = if decision.violation {
+        "VIOLATION"
+    } else {
+        "ok"
+    };
+    writeln!(
+        out,
+        "{id}  {verdict}  {}  ({}, {})",
+        decision.action.as_str(),
+        ctx.surface.as_str(),
+        ctx.effective_stage().as_str()
+    )?;
     let (open, close) = if color {
         ("\x1b[1;41m", "\x1b[0m")
     } else {
@@ -210,6 +248,11 @@ fn write_text(
             f.confidence,
             f.rule
         )?;
+    }
+    if !decision.explanation.is_empty() {
+        for l in decision.explanation.lines() {
+            writeln!(out, "    > {l}")?;
+        }
     }
     writeln!(out)
 }

@@ -188,3 +188,80 @@ fn eval_names_the_malformed_line_and_fails() {
     assert!(stderr.contains("bad.jsonl:2"), "{stderr}");
     assert!(stderr.contains("violation"), "{stderr}");
 }
+
+#[test]
+fn scan_applies_the_policy_and_the_record_context_wins() {
+    let input = concat!(
+        "{\"id\":\"pre\",\"text\":\"call me at (312) 555-0148\"}\n",
+        "{\"id\":\"active\",\"text\":\"call me at (312) 555-0148\",\"stage\":\"active_contract\"}\n",
+        "{\"id\":\"scoping\",\"text\":\"my email is sam@gmail.com\",\"purpose\":\"scoping_access:GitHub\"}\n",
+        "{\"id\":\"bad\",\"text\":\"x\",\"stage\":\"married\"}\n",
+    );
+    let out = parley(&["scan"], input.as_bytes());
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["decision"], "block");
+    assert_eq!(lines[0]["violation"], true);
+    assert!(lines[0]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("(312) 555-0148"));
+    assert_eq!(lines[1]["decision"], "allow");
+    assert_eq!(lines[1]["violation"], false);
+    assert_eq!(lines[2]["violation"], false);
+    assert_eq!(lines[3]["error"]["code"], "bad_field");
+    assert_eq!(out.status.code(), Some(1));
+
+    // The flags set the defaults.
+    let out = parley(
+        &[
+            "scan",
+            "--stage",
+            "active_contract",
+            "--text",
+            "call me at (312) 555-0148",
+        ],
+        b"",
+    );
+    assert_eq!(json_lines(&out)[0]["decision"], "allow");
+    let out = parley(
+        &[
+            "scan",
+            "--plan",
+            "enterprise",
+            "--text",
+            "call me at (312) 555-0148",
+        ],
+        b"",
+    );
+    assert_eq!(json_lines(&out)[0]["violation"], false);
+}
+
+#[test]
+fn policy_print_default_round_trips_through_check() {
+    let out = parley(&["policy", "print-default"], b"");
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let check = parley(&["policy", "check", path.to_str().unwrap()], b"");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    std::fs::write(&path, "bogus = 1\n[actions]\nfoo = \"bar\"\n").unwrap();
+    let check = parley(&["policy", "check", path.to_str().unwrap()], b"");
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(stderr.contains("policy.toml:1:1:"), "{stderr}");
+    assert!(stderr.contains("policy.toml:3:"), "{stderr}");
+
+    // A bad policy never runs a scan.
+    let scan = parley(
+        &["scan", "--policy", path.to_str().unwrap(), "--text", "hi"],
+        b"",
+    );
+    assert_eq!(scan.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&scan.stderr).contains("line 1"));
+}

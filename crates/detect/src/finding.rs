@@ -166,10 +166,15 @@ pub struct Finding {
     /// for emails, the URL for links, `platform:handle` for handles.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub normalized: Option<String>,
-    /// Confidence in `[0, 1]`.
+    /// Confidence in `[0, 1]` (written to JSON rounded to three decimals).
+    #[serde(serialize_with = "round3")]
     pub confidence: f32,
     /// The name of the rule that fired, e.g. `phone.e164` or `email.at_dot_words`.
     pub rule: String,
+}
+
+fn round3<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*x) * 1000.0).round() / 1000.0)
 }
 
 impl Finding {
