@@ -235,6 +235,16 @@ macro_rules! refresh_last_message {
     }};
 }
 
+/// The event a member gets when a message changes state from `old` to `new`.
+fn edit_event_kind(old: MessageState, new: MessageState, is_author: bool) -> &'static str {
+    let visible = |s: MessageState| is_author || s == MessageState::Delivered;
+    match (visible(old), visible(new)) {
+        (false, true) => "message.created",
+        (true, false) => "message.deleted",
+        _ => "message.updated",
+    }
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(BackendError::msg(format!(
         "unexpected stored value in {what}"
@@ -1513,15 +1523,20 @@ impl Store {
             } else {
                 vec![editor.to_string()]
             };
-            emit!(
-                tx,
-                recipients,
-                "message.updated",
-                conv.as_str(),
-                Some(message.id),
-                None::<&str>,
-                now
-            );
+            // Each member is told what changed for them: a message that becomes visible is
+            // new to the others, one that stops being visible is gone for them.
+            for u in &recipients {
+                let kind = edit_event_kind(old.state, message.state, *u == message.author_id);
+                emit!(
+                    tx,
+                    [u],
+                    kind,
+                    conv.as_str(),
+                    Some(message.id),
+                    None::<&str>,
+                    now
+                );
+            }
             tx.commit().await?;
             Ok(message)
         })
@@ -2094,6 +2109,19 @@ mod tests {
         assert_eq!(r, "client,freelancer");
         assert_eq!(roles_parse(&r), vec![Role::Client, Role::Freelancer]);
         assert_eq!(roles_parse(""), Vec::<Role>::new());
+    }
+
+    #[test]
+    fn edit_events_follow_visibility() {
+        use MessageState::*;
+        assert_eq!(
+            edit_event_kind(Delivered, Delivered, false),
+            "message.updated"
+        );
+        assert_eq!(edit_event_kind(Held, Delivered, false), "message.created");
+        assert_eq!(edit_event_kind(Delivered, Held, false), "message.deleted");
+        assert_eq!(edit_event_kind(Delivered, Held, true), "message.updated");
+        assert_eq!(edit_event_kind(Held, Held, true), "message.updated");
     }
 
     #[test]

@@ -1250,6 +1250,37 @@ mod checks {
             s.get_conversation(&c).await.unwrap().last_message_id,
             Some(h.id)
         );
+        // Events follow visibility: gone for the recipient, updated for the author; and an
+        // edit that makes a held message deliverable is new to the recipient.
+        let last_kind = |ev: Vec<Event>| ev.last().map(|e| (e.kind.clone(), e.message_id));
+        assert_eq!(
+            last_kind(s.events_since("avery", 0, 500).await.unwrap()),
+            Some(("message.deleted".to_string(), Some(m.id)))
+        );
+        assert_eq!(
+            last_kind(s.events_since("mei", 0, 500).await.unwrap()),
+            Some(("message.updated".to_string(), Some(m.id)))
+        );
+        s.edit_message(
+            m.id,
+            "mei",
+            &MessageEdit {
+                original: "fine again".into(),
+                delivered: Some("fine again".into()),
+                state: MessageState::Delivered,
+                decision: decision("allow"),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            last_kind(s.events_since("avery", 0, 500).await.unwrap()),
+            Some(("message.created".to_string(), Some(m.id)))
+        );
+        assert_eq!(
+            s.get_conversation(&c).await.unwrap().last_message_id,
+            Some(m.id)
+        );
     }
 
     pub async fn read_markers_and_unread_counts(_db: &TestDb, s: &Store) {
