@@ -334,6 +334,13 @@ pub struct Member {
     pub last_read_at: Option<Millis>,
 }
 
+/// Position in a user's conversation list (most recently active first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationCursor {
+    pub updated_at: Millis,
+    pub id: String,
+}
+
 /// A conversation as listed for one user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversationSummary {
@@ -341,6 +348,16 @@ pub struct ConversationSummary {
     pub last_message: Option<Message>,
     pub unread: i64,
     pub last_read_message_id: i64,
+}
+
+impl ConversationSummary {
+    /// The cursor for the next page after this item.
+    pub fn cursor(&self) -> ConversationCursor {
+        ConversationCursor {
+            updated_at: self.conversation.updated_at,
+            id: self.conversation.id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

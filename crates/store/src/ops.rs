@@ -107,6 +107,11 @@ macro_rules! msg_cols {
         "id, conversation_id, author_id, client_id, purpose, state, original, delivered, decision, version, created_at, edited_at, deleted_at"
     };
 }
+macro_rules! msg_cols_x {
+    () => {
+        "x.id, x.conversation_id, x.author_id, x.client_id, x.purpose, x.state, x.original, x.delivered, x.decision, x.version, x.created_at, x.edited_at, x.deleted_at"
+    };
+}
 macro_rules! version_cols {
     () => {
         "message_id, version, kind, state, original, delivered, decision, actor_id, created_at"
@@ -544,6 +549,94 @@ fn page_limit(limit: u32) -> i64 {
         0 => 50,
         n => i64::from(n.min(500)),
     }
+}
+
+/// SQLite's path for the hottest write: one writer connection serialises writes, so no row
+/// locks are needed, and everything after the message insert runs as one multi-statement
+/// round trip with set-based event fan-out (5 round trips per message in all, commit included).
+async fn post_message_sqlite(
+    pool: &sqlx::SqlitePool,
+    m: &NewMessage,
+    decision: &str,
+    now: Millis,
+) -> Result<Posted> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(concat!(
+        "SELECT k.is_member, ",
+        msg_cols_x!(),
+        " FROM (SELECT COUNT(*) AS is_member FROM conversation_members \
+         WHERE conversation_id = $1 AND user_id = $2) AS k \
+         LEFT JOIN messages x ON x.conversation_id = $1 AND x.author_id = $2 AND x.client_id = $3"
+    ))
+    .bind(m.conversation_id.as_str())
+    .bind(m.author_id.as_str())
+    .bind(m.client_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.i("is_member")? == 0 {
+        return Err(StoreError::NotFound("conversation"));
+    }
+    if row.oi("id")?.is_some() {
+        let message = message_of(&row, "")?;
+        tx.commit().await?;
+        return Ok(Posted {
+            message,
+            created: false,
+        });
+    }
+    let row = sqlx::query(concat!(
+        "INSERT INTO messages (conversation_id, author_id, client_id, purpose, state, original, \
+         delivered, decision, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+         RETURNING ",
+        msg_cols!()
+    ))
+    .bind(m.conversation_id.as_str())
+    .bind(m.author_id.as_str())
+    .bind(m.client_id.as_str())
+    .bind(m.purpose.as_deref())
+    .bind(m.state.as_str())
+    .bind(m.original.as_str())
+    .bind(m.delivered.as_deref())
+    .bind(decision)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let message = message_of(&row, "")?;
+    let delivered = m.state == MessageState::Delivered;
+    sqlx::query(
+        "INSERT INTO message_versions (message_id, version, kind, state, original, delivered, decision, actor_id, created_at) \
+         VALUES ($1, 1, 'created', $2, $3, $4, $5, $6, $7); \
+         INSERT INTO decisions (subject_kind, subject_id, conversation_id, message_id, message_version, \
+         actor_id, surface, action, automated, decision, created_at) \
+         VALUES ('message', $8, $9, $1, 1, $6, $10, $11, $12, $5, $7); \
+         UPDATE conversations SET last_message_id = $1, updated_at = $7 WHERE id = $9 AND $13; \
+         UPDATE users SET event_seq = event_seq + 1 WHERE id IN \
+         (SELECT user_id FROM conversation_members WHERE conversation_id = $9 AND ($13 OR user_id = $6)); \
+         INSERT INTO events (user_id, seq, kind, conversation_id, message_id, data, created_at) \
+         SELECT u.id, u.event_seq, 'message.created', $9, $1, NULL, $7 \
+         FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
+         WHERE cm.conversation_id = $9 AND ($13 OR cm.user_id = $6);",
+    )
+    .bind(message.id)
+    .bind(m.state.as_str())
+    .bind(m.original.as_str())
+    .bind(m.delivered.as_deref())
+    .bind(decision)
+    .bind(m.author_id.as_str())
+    .bind(now)
+    .bind(message.id.to_string())
+    .bind(m.conversation_id.as_str())
+    .bind(m.decision.surface.as_str())
+    .bind(m.decision.action.as_str())
+    .bind(m.decision.automated)
+    .bind(delivered)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Posted {
+        message,
+        created: true,
+    })
 }
 
 impl Store {
@@ -1181,16 +1274,20 @@ impl Store {
         })
     }
 
-    /// The user's conversations, most recently active first, each with its last delivered
-    /// message and the user's unread count. `before`: only conversations whose `updated_at` is
-    /// older (pagination by the last item's `updated_at`).
+    /// The user's conversations, most recently active first (by `updated_at`, then id), each
+    /// with its last delivered message and the user's unread count. `before`: the cursor of the
+    /// previous page's last item ([`ConversationSummary::cursor`]); only conversations after it.
     pub async fn list_conversations(
         &self,
         user_id: &str,
-        before: Option<Millis>,
+        before: Option<&ConversationCursor>,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>> {
         let limit = page_limit(limit);
+        let (before_at, before_id) = match before {
+            Some(c) => (c.updated_at, c.id.as_str()),
+            None => (i64::MAX, ""),
+        };
         on_read!(self, |p| {
             let rows = sqlx::query(
                 "SELECT c.id, c.subject, c.ref_kind, c.ref_id, c.created_by, c.last_message_id, \
@@ -1205,11 +1302,12 @@ impl Store {
                  lm.deleted_at AS lm_deleted_at \
                  FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
                  LEFT JOIN messages lm ON lm.id = c.last_message_id \
-                 WHERE m.user_id = $1 AND c.updated_at < $2 \
-                 ORDER BY c.updated_at DESC, c.id DESC LIMIT $3",
+                 WHERE m.user_id = $1 AND (c.updated_at < $2 OR (c.updated_at = $2 AND c.id < $3)) \
+                 ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
             )
             .bind(user_id)
-            .bind(before.unwrap_or(i64::MAX))
+            .bind(before_at)
+            .bind(before_id)
             .bind(limit)
             .fetch_all(p)
             .await?;
@@ -1258,7 +1356,13 @@ impl Store {
         }
         let decision = json_text(&m.decision.decision)?;
         let now = m.created_at.unwrap_or_else(now_ms);
-        on_write!(self, |p| {
+        let p = match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                return post_message_sqlite(write, m, &decision, now).await
+            }
+            Backend::Postgres(p) => p,
+        };
+        {
             let mut tx = p.begin().await?;
             lock_conversation!(tx, m.conversation_id.as_str());
             if sqlx::query(
@@ -1348,7 +1452,7 @@ impl Store {
                 message,
                 created: true,
             })
-        })
+        }
     }
 
     /// One message as `viewer` may see it: NotFound unless a member and the message is

@@ -1367,13 +1367,38 @@ mod checks {
         assert_eq!(list[0].last_message.as_ref().unwrap().id, last.id);
         assert_eq!(list[1].unread, 1, "held messages are not unread");
         assert_eq!(list[1].last_message.as_ref().unwrap().original, "two");
-        // Pagination by updated_at.
+        // Pagination by (updated_at, id), also through ties.
         let next = s
-            .list_conversations("avery", Some(list[0].conversation.updated_at), 50)
+            .list_conversations("avery", Some(&list[0].cursor()), 50)
             .await
             .unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].conversation.id, c2);
+        let tied: Vec<String> = {
+            let mut v = Vec::new();
+            for _ in 0..5 {
+                v.push(conv(s, &["morgan", "mei"]).await);
+            }
+            v
+        };
+        let mut seen = Vec::new();
+        let mut cursor: Option<ConversationCursor> = None;
+        loop {
+            let page = s
+                .list_conversations("morgan", cursor.as_ref(), 2)
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            cursor = page.last().map(|c| c.cursor());
+            seen.extend(page.into_iter().map(|c| c.conversation.id));
+        }
+        let mut want = tied.clone();
+        want.sort();
+        let mut got = seen.clone();
+        got.sort();
+        assert_eq!(got, want, "every conversation exactly once");
         let one = s.list_conversations("avery", None, 1).await.unwrap();
         assert_eq!(one.len(), 1);
         // An empty conversation lists without a last message.
