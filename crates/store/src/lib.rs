@@ -14,7 +14,8 @@
 //!   (`events`, per-user gap-free `seq`) in the same transaction: the cursor of "what did I miss".
 //! - SQLite: WAL, `synchronous=NORMAL` by default (a committed transaction survives a crash or
 //!   `kill -9` of the process; `Durability::Full` also survives power loss), foreign keys on,
-//!   busy timeout, one writer connection and a small pool of reader connections.
+//!   busy timeout, one writer connection and a small pool of reader connections; message posts
+//!   are group-committed by a writer task, and WAL checkpoints run in a background task.
 //! - PostgreSQL (several server nodes): every message write first locks its conversation row, so
 //!   within a conversation message id order is commit order; event sequence numbers are allocated
 //!   from the user row under its lock (recipients locked in sorted order: no deadlocks).
@@ -22,6 +23,7 @@
 mod error;
 mod model;
 mod ops;
+mod writer;
 
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
@@ -77,7 +79,11 @@ impl Default for StoreOptions {
 
 #[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        writer: writer::Writer,
+    },
     Postgres(PgPool),
 }
 
@@ -131,6 +137,24 @@ impl<'s> MigrationSource<'s> for Embedded {
                 })
                 .collect())
         })
+    }
+}
+
+/// SQLite: the writer never checkpoints (`wal_autocheckpoint=0`), so commits never wait for
+/// the WAL to be copied and synced into the database file; this task does it in the background
+/// (a passive checkpoint does not block the writer) until the store is closed.
+async fn checkpointer(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            break;
+        }
+        // Errors (busy, closed) are harmless here: the next tick tries again.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await;
     }
 }
 
@@ -201,6 +225,7 @@ impl Store {
                     .connect_with(o)
                     .await?;
                 Backend::Sqlite {
+                    writer: writer::Writer::spawn(pool.clone()),
                     write: pool.clone(),
                     read: pool,
                 }
@@ -214,7 +239,8 @@ impl Store {
                         Durability::Full => SqliteSynchronous::Full,
                     })
                     .foreign_keys(true)
-                    .busy_timeout(opts.timeout);
+                    .busy_timeout(opts.timeout)
+                    .pragma("wal_autocheckpoint", "0");
                 // A single writer connection serialises writes without SQLITE_BUSY surprises.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
@@ -225,7 +251,12 @@ impl Store {
                     .max_connections(max)
                     .acquire_timeout(opts.timeout)
                     .connect_lazy_with(o);
-                Backend::Sqlite { write, read }
+                tokio::spawn(checkpointer(read.clone()));
+                Backend::Sqlite {
+                    writer: writer::Writer::spawn(write.clone()),
+                    write,
+                    read,
+                }
             }
             Target::Postgres(o) => {
                 let pool = PgPoolOptions::new()
@@ -285,7 +316,7 @@ impl Store {
     /// Closes every connection (waits for in-flight queries).
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { write, read } => {
+            Backend::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }

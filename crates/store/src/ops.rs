@@ -554,13 +554,13 @@ fn page_limit(limit: u32) -> i64 {
 /// SQLite's path for the hottest write: one writer connection serialises writes, so no row
 /// locks are needed, and everything after the message insert runs as one multi-statement
 /// round trip with set-based event fan-out (5 round trips per message in all, commit included).
-async fn post_message_sqlite(
-    pool: &sqlx::SqlitePool,
+/// Runs inside the caller's transaction (or savepoint) on the writer connection.
+pub(crate) async fn post_message_sqlite(
+    tx: &mut sqlx::SqliteConnection,
     m: &NewMessage,
     decision: &str,
     now: Millis,
 ) -> Result<Posted> {
-    let mut tx = pool.begin().await?;
     let row = sqlx::query(concat!(
         "SELECT k.is_member, ",
         msg_cols_x!(),
@@ -578,7 +578,6 @@ async fn post_message_sqlite(
     }
     if row.oi("id")?.is_some() {
         let message = message_of(&row, "")?;
-        tx.commit().await?;
         return Ok(Posted {
             message,
             created: false,
@@ -632,7 +631,6 @@ async fn post_message_sqlite(
     .bind(delivered)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(Posted {
         message,
         created: true,
@@ -1357,9 +1355,7 @@ impl Store {
         let decision = json_text(&m.decision.decision)?;
         let now = m.created_at.unwrap_or_else(now_ms);
         let p = match &self.backend {
-            Backend::Sqlite { write, .. } => {
-                return post_message_sqlite(write, m, &decision, now).await
-            }
+            Backend::Sqlite { writer, .. } => return writer.post(m, decision, now).await,
             Backend::Postgres(p) => p,
         };
         {
