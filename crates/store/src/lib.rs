@@ -83,6 +83,8 @@ pub(crate) enum Backend {
         write: SqlitePool,
         read: SqlitePool,
         writer: writer::Writer,
+        /// Background tasks stop when the last clone of the store is dropped.
+        _alive: std::sync::Arc<()>,
     },
     Postgres(PgPool),
 }
@@ -143,12 +145,12 @@ impl<'s> MigrationSource<'s> for Embedded {
 /// SQLite: the writer never checkpoints (`wal_autocheckpoint=0`), so commits never wait for
 /// the WAL to be copied and synced into the database file; this task does it in the background
 /// (a passive checkpoint does not block the writer) until the store is closed.
-async fn checkpointer(pool: SqlitePool) {
+async fn checkpointer(pool: SqlitePool, alive: std::sync::Weak<()>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if pool.is_closed() {
+        if pool.is_closed() || alive.strong_count() == 0 {
             break;
         }
         // Errors (busy, closed) are harmless here: the next tick tries again.
@@ -228,6 +230,7 @@ impl Store {
                     writer: writer::Writer::spawn(pool.clone()),
                     write: pool.clone(),
                     read: pool,
+                    _alive: std::sync::Arc::new(()),
                 }
             }
             Target::SqliteFile(o) => {
@@ -251,11 +254,16 @@ impl Store {
                     .max_connections(max)
                     .acquire_timeout(opts.timeout)
                     .connect_lazy_with(o);
-                tokio::spawn(checkpointer(read.clone()));
+                let alive = std::sync::Arc::new(());
+                tokio::spawn(checkpointer(
+                    read.clone(),
+                    std::sync::Arc::downgrade(&alive),
+                ));
                 Backend::Sqlite {
                     writer: writer::Writer::spawn(write.clone()),
                     write,
                     read,
+                    _alive: alive,
                 }
             }
             Target::Postgres(o) => {

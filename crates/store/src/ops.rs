@@ -637,6 +637,87 @@ pub(crate) async fn post_message_sqlite(
     })
 }
 
+/// PostgreSQL's path for posting (5 round trips, commit included): lock the conversation row
+/// (serialises posts per conversation, so message ids are in commit order and duplicate
+/// client_ids are seen), check membership and the idempotency key with a fresh snapshot, then
+/// one statement inserts the message, its first version and decision, updates the
+/// conversation, and appends the events, locking recipients' user rows in byte order (the
+/// order every other writer uses).
+async fn post_message_pg(
+    tx: &mut sqlx::PgConnection,
+    m: &NewMessage,
+    decision: &str,
+    now: Millis,
+) -> Result<Posted> {
+    if sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(m.conversation_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound("conversation"));
+    }
+    let row = sqlx::query(concat!(
+        "SELECT k.is_member, ",
+        msg_cols_x!(),
+        " FROM (SELECT EXISTS (SELECT 1 FROM conversation_members \
+         WHERE conversation_id = $1 AND user_id = $2) AS is_member) AS k \
+         LEFT JOIN messages x ON x.conversation_id = $1 AND x.author_id = $2 AND x.client_id = $3"
+    ))
+    .bind(m.conversation_id.as_str())
+    .bind(m.author_id.as_str())
+    .bind(m.client_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    if !row.b("is_member")? {
+        return Err(StoreError::NotFound("conversation"));
+    }
+    if row.oi("id")?.is_some() {
+        return Ok(Posted {
+            message: message_of(&row, "")?,
+            created: false,
+        });
+    }
+    let row = sqlx::query(concat!(
+        "WITH msg AS (INSERT INTO messages (conversation_id, author_id, client_id, purpose, state, original, \
+         delivered, decision, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) RETURNING *), \
+         v AS (INSERT INTO message_versions (message_id, version, kind, state, original, delivered, decision, actor_id, created_at) \
+           SELECT id, 1, 'created', $5, $6, $7, $8, $2, $9 FROM msg), \
+         d AS (INSERT INTO decisions (subject_kind, subject_id, conversation_id, message_id, message_version, \
+           actor_id, surface, action, automated, decision, created_at) \
+           SELECT 'message', id::text, $1, id, 1, $2, $10, $11, $12, $8, $9 FROM msg), \
+         c AS (UPDATE conversations SET last_message_id = (SELECT id FROM msg), updated_at = $9 WHERE id = $1 AND $13), \
+         r AS (SELECT u.id FROM users u JOIN conversation_members cm ON cm.user_id = u.id \
+           WHERE cm.conversation_id = $1 AND ($13 OR u.id = $2) ORDER BY u.id COLLATE \"C\" FOR UPDATE OF u), \
+         b AS (UPDATE users SET event_seq = users.event_seq + 1 FROM r WHERE users.id = r.id \
+           RETURNING users.id, users.event_seq), \
+         e AS (INSERT INTO events (user_id, seq, kind, conversation_id, message_id, data, created_at) \
+           SELECT b.id, b.event_seq, 'message.created', $1, (SELECT id FROM msg), NULL, $9 FROM b) \
+         SELECT ",
+        msg_cols!(),
+        " FROM msg"
+    ))
+    .bind(m.conversation_id.as_str())
+    .bind(m.author_id.as_str())
+    .bind(m.client_id.as_str())
+    .bind(m.purpose.as_deref())
+    .bind(m.state.as_str())
+    .bind(m.original.as_str())
+    .bind(m.delivered.as_deref())
+    .bind(decision)
+    .bind(now)
+    .bind(m.decision.surface.as_str())
+    .bind(m.decision.action.as_str())
+    .bind(m.decision.automated)
+    .bind(m.state == MessageState::Delivered)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Posted {
+        message: message_of(&row, "")?,
+        created: true,
+    })
+}
+
 impl Store {
     // ---------------------------------------------------------------- organisations & users
 
@@ -1354,100 +1435,14 @@ impl Store {
         }
         let decision = json_text(&m.decision.decision)?;
         let now = m.created_at.unwrap_or_else(now_ms);
-        let p = match &self.backend {
-            Backend::Sqlite { writer, .. } => return writer.post(m, decision, now).await,
-            Backend::Postgres(p) => p,
-        };
-        {
-            let mut tx = p.begin().await?;
-            lock_conversation!(tx, m.conversation_id.as_str());
-            if sqlx::query(
-                "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-            )
-            .bind(m.conversation_id.as_str())
-            .bind(m.author_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_none()
-            {
-                return Err(StoreError::NotFound("conversation"));
-            }
-            if let Some(row) = sqlx::query(concat!(
-                "SELECT ",
-                msg_cols!(),
-                " FROM messages WHERE conversation_id = $1 AND author_id = $2 AND client_id = $3"
-            ))
-            .bind(m.conversation_id.as_str())
-            .bind(m.author_id.as_str())
-            .bind(m.client_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            {
-                let message = message_of(&row, "")?;
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => writer.post(m, decision, now).await,
+            Backend::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let r = post_message_pg(&mut tx, m, &decision, now).await?;
                 tx.commit().await?;
-                return Ok(Posted {
-                    message,
-                    created: false,
-                });
+                Ok(r)
             }
-            let row = sqlx::query(concat!(
-                "INSERT INTO messages (conversation_id, author_id, client_id, purpose, state, original, \
-                 delivered, decision, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
-                 RETURNING ",
-                msg_cols!()
-            ))
-            .bind(m.conversation_id.as_str())
-            .bind(m.author_id.as_str())
-            .bind(m.client_id.as_str())
-            .bind(m.purpose.as_deref())
-            .bind(m.state.as_str())
-            .bind(m.original.as_str())
-            .bind(m.delivered.as_deref())
-            .bind(decision.as_str())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let message = message_of(&row, "")?;
-            insert_version!(tx, message, "created", Some(m.author_id.as_str()), now);
-            insert_decision!(
-                tx,
-                "message",
-                Some(message.id.to_string()),
-                Some(m.conversation_id.as_str()),
-                Some(message.id),
-                Some(1i64),
-                Some(m.author_id.as_str()),
-                m.decision,
-                decision.as_str(),
-                now
-            );
-            let recipients = if m.state == MessageState::Delivered {
-                sqlx::query(
-                    "UPDATE conversations SET last_message_id = $2, updated_at = $3 WHERE id = $1",
-                )
-                .bind(m.conversation_id.as_str())
-                .bind(message.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                members_sorted!(tx, m.conversation_id.as_str())
-            } else {
-                vec![m.author_id.clone()]
-            };
-            emit!(
-                tx,
-                recipients,
-                "message.created",
-                m.conversation_id.as_str(),
-                Some(message.id),
-                None::<&str>,
-                now
-            );
-            tx.commit().await?;
-            Ok(Posted {
-                message,
-                created: true,
-            })
         }
     }
 
