@@ -345,6 +345,8 @@ pub struct ConversationCursor {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversationSummary {
     pub conversation: Conversation,
+    /// Member user ids, sorted.
+    pub members: Vec<String>,
     pub last_message: Option<Message>,
     pub unread: i64,
     pub last_read_message_id: i64,

@@ -544,6 +544,14 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// `$first, $first+1, ...` (n of them).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn page_limit(limit: u32) -> i64 {
     match limit {
         0 => 50,
@@ -1390,7 +1398,8 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?;
-            rows.iter()
+            let mut list = rows
+                .iter()
                 .map(|r| {
                     let last_message = match r.oi("lm_id")? {
                         Some(_) => Some(message_of(r, "lm_")?),
@@ -1398,12 +1407,63 @@ impl Store {
                     };
                     Ok(ConversationSummary {
                         conversation: conversation_of(r)?,
+                        members: Vec::new(),
                         last_message,
                         unread: r.i("unread")?,
                         last_read_message_id: r.i("my_last_read")?,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            if !list.is_empty() {
+                let sql = format!(
+                    "SELECT conversation_id, user_id FROM conversation_members \
+                     WHERE conversation_id IN ({}) ORDER BY user_id",
+                    placeholders(1, list.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for c in &list {
+                    q = q.bind(c.conversation.id.as_str());
+                }
+                let rows = q.fetch_all(p).await?;
+                let mut by_conv: std::collections::HashMap<String, Vec<String>> =
+                    std::collections::HashMap::new();
+                for r in &rows {
+                    by_conv
+                        .entry(r.s("conversation_id")?)
+                        .or_default()
+                        .push(r.s("user_id")?);
+                }
+                for c in &mut list {
+                    c.members = by_conv.remove(&c.conversation.id).unwrap_or_default();
+                }
+            }
+            Ok(list)
+        })
+    }
+
+    /// Several users at once (unknown ids are skipped), ordered by id; at most 1000 ids.
+    pub async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > 1000 {
+            return Err(StoreError::Invalid("at most 1000 ids at once".into()));
+        }
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users WHERE id IN ({}) ORDER BY id"
+            ),
+            placeholders(1, ids.len())
+        );
+        on_read!(self, |p| {
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(id.as_str());
+            }
+            let rows = q.fetch_all(p).await?;
+            rows.iter().map(user_of).collect()
         })
     }
 

@@ -1364,6 +1364,17 @@ mod checks {
             [c1.as_str(), c2.as_str()]
         );
         assert_eq!(list[0].unread, 2);
+        assert_eq!(list[0].members, ["avery", "mei"]);
+        assert_eq!(list[1].members, ["avery", "diego"]);
+        let users = s
+            .get_users(&["mei".to_string(), "ghost".to_string(), "avery".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["Avery Chen", "Mei Tanaka"]
+        );
+        assert!(s.get_users(&[]).await.unwrap().is_empty());
         assert_eq!(list[0].last_message.as_ref().unwrap().id, last.id);
         assert_eq!(list[1].unread, 1, "held messages are not unread");
         assert_eq!(list[1].last_message.as_ref().unwrap().original, "two");
