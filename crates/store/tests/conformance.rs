@@ -1763,3 +1763,107 @@ mod checks {
         }
     }
 }
+
+/// A message acknowledged to its sender survives `kill -9` of the process that wrote it: a
+/// child process (this test binary, in child mode) posts messages concurrently to a SQLite file
+/// and prints each acknowledgement; the parent kills it with SIGKILL mid-stream, reopens the
+/// file, and finds every acknowledged message.
+#[test]
+fn acknowledged_messages_survive_kill_9() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kill9.db").display());
+    let conv = rt.block_on(async {
+        let s = Store::connect(&url).await.unwrap();
+        checks::seed(&s).await;
+        let c = checks::conv(&s, &["avery", "mei"]).await;
+        s.close().await;
+        c
+    });
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "kill9_child", "--nocapture", "--test-threads=1"])
+        .env("PARLEY_STORE_KILL9_URL", &url)
+        .env("PARLEY_STORE_KILL9_CONV", &conv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if let Some(rest) = line.strip_prefix("ACK ") {
+            let (id, client_id) = rest.split_once(' ').unwrap();
+            acked.push((id.parse::<i64>().unwrap(), client_id.to_string()));
+            if acked.len() >= 300 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    assert!(
+        acked.len() >= 300,
+        "the child acknowledged only {}",
+        acked.len()
+    );
+    rt.block_on(async {
+        let s = Store::connect(&url).await.unwrap();
+        for (id, client_id) in &acked {
+            let m = s.get_message(*id, "mei").await.unwrap();
+            assert_eq!(&m.client_id, client_id);
+        }
+        let page = s
+            .list_messages(
+                &conv,
+                "mei",
+                &PageRequest {
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.messages.len() >= acked.len());
+        s.close().await;
+    });
+}
+
+/// Child mode of `acknowledged_messages_survive_kill_9` (does nothing otherwise).
+#[test]
+fn kill9_child() {
+    let (Ok(url), Ok(conv)) = (
+        std::env::var("PARLEY_STORE_KILL9_URL"),
+        std::env::var("PARLEY_STORE_KILL9_CONV"),
+    ) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        use std::io::Write;
+        let s = Store::connect(&url).await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let s = s.clone();
+            let conv = conv.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..5_000 {
+                    let client_id = format!("t{t}-{i}");
+                    let p = s
+                        .post_message(&checks::msg(&conv, "avery", &client_id, "durable?"))
+                        .await
+                        .unwrap();
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "ACK {} {}", p.message.id, client_id);
+                    let _ = out.flush();
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
