@@ -29,6 +29,37 @@ macro_rules! on_read {
     };
 }
 
+/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so
+/// another process writing the same file makes us wait `busy_timeout` instead of failing the
+/// transaction half-way), a plain `BEGIN` on PostgreSQL.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send {
+        self.begin()
+    }
+}
+
 /// Typed column access on either driver's rows.
 pub(crate) trait Get {
     fn s(&self, c: &str) -> Result<String>;
@@ -736,7 +767,7 @@ impl Store {
         check_name("plan", &input.plan, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existed = sqlx::query("SELECT id FROM orgs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -785,7 +816,7 @@ impl Store {
         let roles = roles_text(&input.roles);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             if let Some(org) = input.org_id.as_deref() {
                 if sqlx::query("SELECT id FROM orgs WHERE id = $1")
                     .bind(org)
@@ -854,7 +885,7 @@ impl Store {
         check_text("bio", &input.bio)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             if sqlx::query("SELECT id FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
@@ -918,7 +949,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existed = sqlx::query("SELECT id FROM jobs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -976,7 +1007,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existed = sqlx::query("SELECT id FROM proposals WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -1035,7 +1066,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existed = sqlx::query("SELECT id FROM invites WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -1097,7 +1128,7 @@ impl Store {
         check_opt_id("job_id", input.job_id.as_deref())?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let existed = sqlx::query("SELECT id FROM contracts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -1240,7 +1271,7 @@ impl Store {
         let id = format!("c_{}", random_hex(10)?);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             if let Some(r) = &input.reference {
                 let sql = match r.kind {
                     RefKind::Job => "SELECT id FROM jobs WHERE id = $1",
@@ -1498,7 +1529,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.post(m, decision, now).await,
             Backend::Postgres(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.begin_write().await?;
                 let r = post_message_pg(&mut tx, m, &decision, now).await?;
                 tx.commit().await?;
                 Ok(r)
@@ -1607,7 +1638,7 @@ impl Store {
         let decision = json_text(&edit.decision.decision)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let conv: Option<String> =
                 sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
                     .bind(id)
@@ -1702,7 +1733,7 @@ impl Store {
     pub async fn delete_message(&self, id: i64, actor: &str) -> Result<Message> {
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let conv: Option<String> =
                 sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
                     .bind(id)
@@ -1789,7 +1820,7 @@ impl Store {
         let decision_json = json_text(&decision.decision)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let conv: Option<String> =
                 sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
                     .bind(id)
@@ -1922,7 +1953,7 @@ impl Store {
     ) -> Result<ReadMarker> {
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let current: Option<i64> = sqlx::query_scalar(
                 "SELECT last_read_message_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
             )
@@ -2013,7 +2044,7 @@ impl Store {
         let json = json_text(&d.decision.decision)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let id = insert_decision!(
                 tx,
                 d.subject_kind.as_str(),
@@ -2088,7 +2119,7 @@ impl Store {
         let hash = token_hash(&token);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             if sqlx::query("SELECT id FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)

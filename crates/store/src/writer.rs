@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{BackendError, Result, StoreError};
 use crate::model::{Millis, NewMessage, Posted};
-use crate::ops::post_message_sqlite;
+use crate::ops::{post_message_sqlite, BeginWrite};
 
 const MAX_BATCH: usize = 64;
 const QUEUE: usize = 4096;
@@ -82,7 +82,7 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write_one(pool: &SqlitePool, job: &Job) -> Result<Posted> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_write().await?;
     let r = post_message_sqlite(&mut tx, &job.message, &job.decision, job.now).await?;
     tx.commit().await?;
     Ok(r)
@@ -91,7 +91,7 @@ async fn write_one(pool: &SqlitePool, job: &Job) -> Result<Posted> {
 /// All posts of the batch in one transaction. A post refused before it writes anything (not a
 /// member) gets its error; any failure after writing aborts the whole batch (nothing committed).
 async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<Result<Posted>>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_write().await?;
     let mut out = Vec::with_capacity(batch.len());
     for job in batch {
         match post_message_sqlite(&mut tx, &job.message, &job.decision, job.now).await {

@@ -169,6 +169,7 @@ conformance!(
     event_log_and_cursor,
     acknowledged_message_is_durable,
     concurrent_posts,
+    two_stores_on_one_database,
 );
 
 #[test]
@@ -1701,6 +1702,72 @@ mod checks {
         assert!(!again.created);
         assert_eq!(again.message.id, m.id);
         reopened.close().await;
+    }
+
+    /// Two processes on one SQLite file, or two server nodes on one PostgreSQL database, writing
+    /// at the same time: nothing fails, nothing is duplicated, event logs stay gap-free.
+    pub async fn two_stores_on_one_database(db: &TestDb, s: &Store) {
+        if !db.reopenable {
+            return;
+        }
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let other = db.open().await;
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                let author = if i % 3 == 0 { "mei" } else { "avery" };
+                // Each key is sent once through each store.
+                let key = format!("k{}", i / 2);
+                store.post_message(&msg(&c, author, &key, "x")).await?;
+                store.mark_read(&c, "mei", i64::MAX).await?;
+                store
+                    .put_contract(
+                        "k1",
+                        &ContractInput {
+                            client_org_id: "northwind".into(),
+                            freelancer_id: "mei".into(),
+                            status: ContractStatus::Active,
+                            job_id: None,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let page = s
+            .list_messages(
+                &c,
+                "mei",
+                &PageRequest {
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut keys: Vec<_> = page
+            .messages
+            .iter()
+            .map(|m| (m.author_id.clone(), m.client_id.clone()))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+        for u in ["avery", "mei"] {
+            let ev = s.events_since(u, 0, 500).await.unwrap();
+            assert!(
+                ev.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1),
+                "{u}"
+            );
+        }
+        other.close().await;
     }
 
     pub async fn concurrent_posts(_db: &TestDb, s: &Store) {
