@@ -68,6 +68,12 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(BackendError::new(e))
             }
+            // PostgreSQL cannot store NUL characters in text: the input is at fault.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021") | Some("22P05")) =>
+            {
+                StoreError::Invalid("text contains a character that cannot be stored".into())
+            }
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => {
                     StoreError::Conflict("an object with this key already exists".into())

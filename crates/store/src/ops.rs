@@ -352,6 +352,12 @@ fn check_text(what: &str, s: &str) -> Result<()> {
             "{what} must be at most {MAX_TEXT} bytes"
         )));
     }
+    // Same answer on both backends (PostgreSQL cannot store NUL in text).
+    if s.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "{what} must not contain NUL characters"
+        )));
+    }
     Ok(())
 }
 

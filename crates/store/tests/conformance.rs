@@ -573,6 +573,33 @@ mod checks {
             s.get_job("nope").await,
             Err(StoreError::NotFound(_))
         ));
+        // NUL characters: refused the same way on every backend; garbage ids are not
+        // backend errors.
+        let r = s
+            .put_profile(
+                "nope",
+                &ProfileInput {
+                    headline: "a\0b".into(),
+                    bio: String::new(),
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        for r in [
+            s.get_org("a\0b").await.map(|_| ()),
+            s.get_user("a\0b").await.map(|_| ()),
+            s.get_conversation("a\0b").await.map(|_| ()),
+            s.is_member("a\0b", "b\0c").await.map(|_| ()),
+            s.authenticate("pt_\0", 0).await.map(|_| ()),
+        ] {
+            assert!(
+                matches!(
+                    r,
+                    Err(StoreError::NotFound(_)) | Err(StoreError::Invalid(_)) | Ok(())
+                ),
+                "{r:?}"
+            );
+        }
         // Hostile text is data, not SQL.
         let o = s
             .put_org(
