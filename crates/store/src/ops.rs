@@ -1975,17 +1975,21 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let target = message_id.min(last);
-            let marker = if target > current {
-                sqlx::query(
+            // Conditional update: a concurrent marker (another node) never moves it backwards.
+            let moved = target > current
+                && sqlx::query(
                     "UPDATE conversation_members SET last_read_message_id = $3, last_read_at = $4 \
-                     WHERE conversation_id = $1 AND user_id = $2",
+                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_message_id < $3",
                 )
                 .bind(conversation_id)
                 .bind(user_id)
                 .bind(target)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    > 0;
+            let marker = if moved {
                 let members = members_sorted!(tx, conversation_id);
                 let data =
                     serde_json::json!({ "user_id": user_id, "message_id": target }).to_string();
@@ -2000,7 +2004,14 @@ impl Store {
                 );
                 target
             } else {
-                current
+                let now_at: Option<i64> = sqlx::query_scalar(
+                    "SELECT last_read_message_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+                )
+                .bind(conversation_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                now_at.unwrap_or(current)
             };
             let unread: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2 AND author_id <> $3 \
