@@ -1,0 +1,105 @@
+//! SQLite group commit for message posts. One task takes the posts queued by every caller and
+//! writes up to `MAX_BATCH` of them in one transaction, commits once, and only then answers
+//! each caller: an acknowledged message is committed. A post refused by its checks writes
+//! nothing and does not disturb the batch; if anything else fails, the batch is rolled back and
+//! its posts are written one transaction each. This removes the contention of many concurrent
+//! requests on the single writer connection and amortises the commit.
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{BackendError, Result, StoreError};
+use crate::model::{Millis, NewMessage, Posted};
+use crate::ops::{post_message_sqlite, BeginWrite};
+
+const MAX_BATCH: usize = 64;
+const QUEUE: usize = 4096;
+
+struct Job {
+    message: NewMessage,
+    decision: String,
+    now: Millis,
+    reply: oneshot::Sender<Result<Posted>>,
+}
+
+/// Handle to the writer task (cheap to clone).
+#[derive(Clone)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable(BackendError::msg("the SQLite writer task has stopped"))
+}
+
+impl Writer {
+    /// Starts the writer task on the current tokio runtime.
+    pub(crate) fn spawn(pool: SqlitePool) -> Writer {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, rx));
+        Writer { queue }
+    }
+
+    pub(crate) async fn post(
+        &self,
+        m: &NewMessage,
+        decision: String,
+        now: Millis,
+    ) -> Result<Posted> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job {
+                message: m.clone(),
+                decision,
+                now,
+                reply,
+            })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut jobs);
+        if batch.len() > 1 {
+            if let Ok(results) = write_batch(&pool, &batch).await {
+                for (job, r) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
+                }
+                continue;
+            }
+            // The batch was rolled back: write each post on its own, so that whatever failed
+            // fails alone.
+        }
+        for job in batch {
+            let r = write_one(&pool, &job).await;
+            let _ = job.reply.send(r);
+        }
+    }
+}
+
+async fn write_one(pool: &SqlitePool, job: &Job) -> Result<Posted> {
+    let mut tx = pool.begin_write().await?;
+    let r = post_message_sqlite(&mut tx, &job.message, &job.decision, job.now).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// All posts of the batch in one transaction. A post refused before it writes anything (not a
+/// member) gets its error; any failure after writing aborts the whole batch (nothing committed).
+async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<Result<Posted>>> {
+    let mut tx = pool.begin_write().await?;
+    let mut out = Vec::with_capacity(batch.len());
+    for job in batch {
+        match post_message_sqlite(&mut tx, &job.message, &job.decision, job.now).await {
+            Ok(p) => out.push(Ok(p)),
+            Err(StoreError::NotFound(what)) => out.push(Err(StoreError::NotFound(what))),
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,1963 @@
+//! The store's conformance suite: every check runs against SQLite in memory, SQLite in a
+//! temporary file, and PostgreSQL (a fresh database per test, dropped afterwards).
+//!
+//! PostgreSQL: `PARLEY_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`. If none
+//! answers, the PostgreSQL runs are skipped with a loud message, unless
+//! `PARLEY_TEST_REQUIRE_POSTGRES=1`, which makes that a failure (for CI).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parley_store::*;
+use serde_json::json;
+use sqlx::Connection;
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+struct TestDb {
+    label: &'static str,
+    url: String,
+    reopenable: bool,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    async fn all(test: &str) -> Vec<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("parley.db");
+        let mut v = vec![
+            TestDb {
+                label: "sqlite-memory",
+                url: "sqlite::memory:".into(),
+                reopenable: false,
+                pg: None,
+                _dir: None,
+            },
+            TestDb {
+                label: "sqlite-file",
+                url: format!("sqlite://{}", path.display()),
+                reopenable: true,
+                pg: None,
+                _dir: Some(dir),
+            },
+        ];
+        if let Some(pg) = postgres_db(test).await {
+            v.push(pg);
+        }
+        v
+    }
+
+    async fn open(&self) -> Store {
+        Store::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: connect: {e:?}", self.label))
+    }
+
+    async fn finish(self, store: Store) {
+        store.close().await;
+        if let Some((admin, name)) = &self.pg {
+            let mut c = sqlx::PgConnection::connect(admin).await.expect("pg admin");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c)
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let start = main.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match main[start..].find('/') {
+        Some(i) => &main[..start + i],
+        None => main,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+fn unique_suffix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn postgres_db(test: &str) -> Option<TestDb> {
+    let explicit = std::env::var("PARLEY_TEST_POSTGRES_URL").ok();
+    let admin = explicit.clone().unwrap_or_else(|| DEFAULT_PG.to_string());
+    let require = std::env::var("PARLEY_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    let conn =
+        tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin)).await;
+    let mut conn = match conn {
+        Ok(Ok(c)) => c,
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_string(),
+            };
+            if require {
+                panic!("PostgreSQL required but {admin} does not answer: {why}");
+            }
+            eprintln!(
+                "\n!!!!!!!! SKIPPING POSTGRESQL for {test}: {admin} does not answer ({why}). \
+                 Only SQLite was tested. Set PARLEY_TEST_POSTGRES_URL or start PostgreSQL. !!!!!!!!\n"
+            );
+            return None;
+        }
+    };
+    let name = format!("parley_test_{}", unique_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    Some(TestDb {
+        label: "postgres",
+        url: with_database(&admin, &name),
+        reopenable: true,
+        pg: Some((admin, name)),
+        _dir: None,
+    })
+}
+
+/// One `#[tokio::test]` per check, each running the check against every backend.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for db in TestDb::all(stringify!($name)).await {
+                eprintln!("{} on {}", stringify!($name), db.label);
+                let store = db.open().await;
+                checks::$name(&db, &store).await;
+                db.finish(store).await;
+            }
+        }
+    )*};
+}
+
+conformance!(
+    migrations_apply_and_are_idempotent,
+    upserts_create_then_replace,
+    upserts_validate_input,
+    stage_from_contracts,
+    member_stages_in_conversation,
+    conversations_and_membership,
+    non_members_get_not_found,
+    message_idempotency_by_client_id,
+    edits_keep_versions,
+    deletion_keeps_the_record,
+    cursor_pagination,
+    held_messages_visibility_and_review,
+    read_markers_and_unread_counts,
+    conversation_list,
+    tokens_hash_expiry_revocation,
+    decisions_recorded,
+    event_log_and_cursor,
+    acknowledged_message_is_durable,
+    concurrent_posts,
+    two_stores_on_one_database,
+);
+
+#[test]
+fn database_url_rewrite() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+}
+
+mod checks {
+    use super::*;
+
+    pub fn decision(action: &str) -> DecisionInput {
+        DecisionInput {
+            surface: "message".into(),
+            action: action.into(),
+            automated: true,
+            decision: json!({"action": action, "findings": [], "policy": "test"}),
+        }
+    }
+
+    pub fn msg(conv: &str, author: &str, client_id: &str, body: &str) -> NewMessage {
+        NewMessage {
+            conversation_id: conv.into(),
+            author_id: author.into(),
+            client_id: client_id.into(),
+            purpose: None,
+            original: body.into(),
+            delivered: Some(body.into()),
+            state: MessageState::Delivered,
+            decision: decision("allow"),
+            created_at: None,
+        }
+    }
+
+    pub fn held(conv: &str, author: &str, client_id: &str, body: &str) -> NewMessage {
+        NewMessage {
+            delivered: None,
+            state: MessageState::Held,
+            decision: decision("hold"),
+            ..msg(conv, author, client_id, body)
+        }
+    }
+
+    /// The demo marketplace in miniature: Northwind (client Avery, colleague Sam), Contoso
+    /// (client Priya), freelancers Mei and Diego, moderator Morgan.
+    pub async fn seed(s: &Store) {
+        for (id, name, plan) in [
+            ("northwind", "Northwind Labs", "basic"),
+            ("contoso", "Contoso Enterprise", "enterprise"),
+        ] {
+            s.put_org(
+                id,
+                &OrgInput {
+                    name: name.into(),
+                    plan: plan.into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        for (id, name, org, roles) in [
+            ("avery", "Avery Chen", Some("northwind"), vec![Role::Client]),
+            ("sam", "Sam Ortiz", Some("northwind"), vec![Role::Client]),
+            (
+                "priya",
+                "Priya Natarajan",
+                Some("contoso"),
+                vec![Role::Client],
+            ),
+            ("mei", "Mei Tanaka", None, vec![Role::Freelancer]),
+            (
+                "diego",
+                "Diego Ramos",
+                None,
+                vec![Role::Freelancer, Role::Client],
+            ),
+            ("morgan", "Morgan Lee", None, vec![Role::Moderator]),
+        ] {
+            s.put_user(
+                id,
+                &UserInput {
+                    name: name.into(),
+                    org_id: org.map(Into::into),
+                    roles,
+                    country: Some("US".into()),
+                    time_zone: Some("America/New_York".into()),
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    pub async fn conv(s: &Store, members: &[&str]) -> String {
+        s.create_conversation(&NewConversation {
+            members: members.iter().map(|m| m.to_string()).collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id
+    }
+
+    pub async fn migrations_apply_and_are_idempotent(db: &TestDb, s: &Store) {
+        s.migrate().await.unwrap();
+        s.migrate().await.unwrap();
+        seed(s).await;
+        if db.reopenable {
+            // A second process/node starting on the same database: migrations are a no-op.
+            let again = db.open().await;
+            assert_eq!(again.get_org("northwind").await.unwrap().plan, "basic");
+            again.close().await;
+        }
+        s.ping().await.unwrap();
+    }
+
+    pub async fn upserts_create_then_replace(_db: &TestDb, s: &Store) {
+        let o = s
+            .put_org(
+                "o1",
+                &OrgInput {
+                    name: "One".into(),
+                    plan: "basic".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(o.created);
+        let o2 = s
+            .put_org(
+                "o1",
+                &OrgInput {
+                    name: "One Inc".into(),
+                    plan: "enterprise".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!o2.created);
+        assert_eq!(o2.value.name, "One Inc");
+        assert_eq!(o2.value.plan, "enterprise");
+        assert_eq!(o2.value.created_at, o.value.created_at);
+        assert_eq!(s.get_org("o1").await.unwrap(), o2.value);
+
+        let input = UserInput {
+            name: "Dana".into(),
+            org_id: Some("o1".into()),
+            roles: vec![Role::Freelancer, Role::Client, Role::Freelancer],
+            country: Some("DE".into()),
+            time_zone: Some("Europe/Berlin".into()),
+        };
+        let u = s.put_user("u1", &input).await.unwrap();
+        assert!(u.created);
+        assert_eq!(u.value.roles, vec![Role::Client, Role::Freelancer]);
+        assert!(u.value.has_role(Role::Client) && u.value.has_role(Role::Freelancer));
+        let u2 = s.put_user("u1", &input).await.unwrap();
+        assert!(!u2.created);
+        let u3 = s
+            .put_user(
+                "u1",
+                &UserInput {
+                    org_id: None,
+                    roles: vec![],
+                    ..input.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(u3.value.org_id, None);
+        assert!(u3.value.roles.is_empty());
+        assert_eq!(s.get_user("u1").await.unwrap(), u3.value);
+
+        let p = s
+            .put_profile(
+                "u1",
+                &ProfileInput {
+                    headline: "Rust dev".into(),
+                    bio: "Hi".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(p.created);
+        let p = s
+            .put_profile(
+                "u1",
+                &ProfileInput {
+                    headline: "Rust dev".into(),
+                    bio: "Hello".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!p.created);
+        assert_eq!(s.get_profile("u1").await.unwrap().bio, "Hello");
+
+        s.put_user(
+            "f1",
+            &UserInput {
+                name: "Fay".into(),
+                roles: vec![Role::Freelancer],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let job_in = JobInput {
+            org_id: "o1".into(),
+            author_id: Some("u1".into()),
+            title: "Landing page redesign".into(),
+            description: "Figma to HTML".into(),
+            status: String::new(),
+        };
+        let j = s.put_job("j1", &job_in).await.unwrap();
+        assert!(j.created);
+        assert_eq!(j.value.status, "open");
+        let j = s
+            .put_job(
+                "j1",
+                &JobInput {
+                    status: "closed".into(),
+                    ..job_in
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!j.created);
+        assert_eq!(s.get_job("j1").await.unwrap().status, "closed");
+
+        let pr_in = ProposalInput {
+            job_id: "j1".into(),
+            freelancer_id: "f1".into(),
+            cover_letter: "I can do it".into(),
+            status: String::new(),
+        };
+        assert!(s.put_proposal("p1", &pr_in).await.unwrap().created);
+        let pr = s.put_proposal("p1", &pr_in).await.unwrap();
+        assert!(!pr.created);
+        assert_eq!(pr.value.status, "submitted");
+        assert_eq!(s.get_proposal("p1").await.unwrap(), pr.value);
+
+        let inv_in = InviteInput {
+            job_id: Some("j1".into()),
+            org_id: "o1".into(),
+            sender_id: Some("u1".into()),
+            freelancer_id: "f1".into(),
+            message: "Please apply".into(),
+            status: String::new(),
+        };
+        assert!(s.put_invite("i1", &inv_in).await.unwrap().created);
+        let inv = s
+            .put_invite(
+                "i1",
+                &InviteInput {
+                    status: "accepted".into(),
+                    ..inv_in
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!inv.created);
+        assert_eq!(s.get_invite("i1").await.unwrap().status, "accepted");
+
+        let c_in = ContractInput {
+            client_org_id: "o1".into(),
+            freelancer_id: "f1".into(),
+            status: ContractStatus::Offered,
+            job_id: Some("j1".into()),
+        };
+        assert!(s.put_contract("k1", &c_in).await.unwrap().created);
+        let c = s
+            .put_contract(
+                "k1",
+                &ContractInput {
+                    status: ContractStatus::Active,
+                    ..c_in
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!c.created);
+        assert_eq!(
+            s.get_contract("k1").await.unwrap().status,
+            ContractStatus::Active
+        );
+    }
+
+    pub async fn upserts_validate_input(_db: &TestDb, s: &Store) {
+        let bad = |r: Result<Upserted<Org>>| matches!(r, Err(StoreError::Invalid(_)));
+        assert!(bad(s
+            .put_org(
+                "",
+                &OrgInput {
+                    name: "x".into(),
+                    plan: "p".into()
+                }
+            )
+            .await));
+        assert!(bad(s
+            .put_org(
+                "a b",
+                &OrgInput {
+                    name: "x".into(),
+                    plan: "p".into()
+                }
+            )
+            .await));
+        assert!(bad(s
+            .put_org(
+                &"x".repeat(500),
+                &OrgInput {
+                    name: "x".into(),
+                    plan: "p".into()
+                }
+            )
+            .await));
+        assert!(bad(s
+            .put_org(
+                "o",
+                &OrgInput {
+                    name: " ".into(),
+                    plan: "p".into()
+                }
+            )
+            .await));
+        assert!(bad(s
+            .put_org(
+                "o",
+                &OrgInput {
+                    name: "x".into(),
+                    plan: String::new()
+                }
+            )
+            .await));
+        // References to missing objects.
+        let r = s
+            .put_user(
+                "u",
+                &UserInput {
+                    name: "U".into(),
+                    org_id: Some("nope".into()),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        assert!(matches!(
+            s.get_user("u").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let r = s
+            .put_contract(
+                "k",
+                &ContractInput {
+                    client_org_id: "nope".into(),
+                    freelancer_id: "nope".into(),
+                    status: ContractStatus::Active,
+                    job_id: None,
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        let r = s
+            .put_job(
+                "j",
+                &JobInput {
+                    org_id: "nope".into(),
+                    title: "T".into(),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        let r = s.put_profile("nope", &ProfileInput::default()).await;
+        assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+        // Not found, not a backend error.
+        assert!(matches!(
+            s.get_org("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.get_contract("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.get_invite("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.get_proposal("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.get_job("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+        // NUL characters: refused the same way on every backend; garbage ids are not
+        // backend errors.
+        let r = s
+            .put_profile(
+                "nope",
+                &ProfileInput {
+                    headline: "a\0b".into(),
+                    bio: String::new(),
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        for r in [
+            s.get_org("a\0b").await.map(|_| ()),
+            s.get_user("a\0b").await.map(|_| ()),
+            s.get_conversation("a\0b").await.map(|_| ()),
+            s.is_member("a\0b", "b\0c").await.map(|_| ()),
+            s.authenticate("pt_\0", 0).await.map(|_| ()),
+        ] {
+            assert!(
+                matches!(
+                    r,
+                    Err(StoreError::NotFound(_)) | Err(StoreError::Invalid(_)) | Ok(())
+                ),
+                "{r:?}"
+            );
+        }
+        // Hostile text is data, not SQL.
+        let o = s
+            .put_org(
+                "evil",
+                &OrgInput {
+                    name: "'); DROP TABLE orgs; --".into(),
+                    plan: "basic".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(o.value.name, "'); DROP TABLE orgs; --");
+        assert_eq!(
+            s.get_org("evil").await.unwrap().name,
+            "'); DROP TABLE orgs; --"
+        );
+    }
+
+    async fn contract(s: &Store, id: &str, org: &str, freelancer: &str, status: ContractStatus) {
+        s.put_contract(
+            id,
+            &ContractInput {
+                client_org_id: org.into(),
+                freelancer_id: freelancer.into(),
+                status,
+                job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn stage_from_contracts(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::PreContract
+        );
+        contract(s, "k1", "northwind", "mei", ContractStatus::Offered).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::PreContract
+        );
+        contract(s, "k1", "northwind", "mei", ContractStatus::Active).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::ActiveContract
+        );
+        contract(s, "k2", "northwind", "mei", ContractStatus::Ended).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::ActiveContract
+        );
+        contract(s, "k1", "northwind", "mei", ContractStatus::Ended).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::EndedContract
+        );
+        contract(s, "k3", "northwind", "mei", ContractStatus::Offered).await;
+        assert_eq!(
+            s.stage("northwind", "mei").await.unwrap(),
+            Stage::EndedContract
+        );
+        // Other pairs are unaffected.
+        assert_eq!(s.stage("contoso", "mei").await.unwrap(), Stage::PreContract);
+        assert_eq!(
+            s.stage("northwind", "diego").await.unwrap(),
+            Stage::PreContract
+        );
+        assert_eq!(s.stage("nope", "nobody").await.unwrap(), Stage::PreContract);
+    }
+
+    pub async fn member_stages_in_conversation(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        contract(s, "k1", "northwind", "mei", ContractStatus::Active).await;
+        contract(s, "k2", "contoso", "diego", ContractStatus::Ended).await;
+        let c = conv(s, &["avery", "sam", "mei", "diego"]).await;
+        let st = s.member_stages(&c, "avery").await.unwrap();
+        let get = |u: &str| st.iter().find(|m| m.user_id == u).unwrap().clone();
+        assert_eq!(st.len(), 3);
+        assert!(st.iter().all(|m| m.user_id != "avery"));
+        assert_eq!(get("mei").stage, Stage::ActiveContract);
+        assert_eq!(get("diego").stage, Stage::PreContract);
+        assert_eq!(get("sam").stage, Stage::PreContract);
+        assert!(get("sam").same_org);
+        assert!(!get("mei").same_org);
+        assert_eq!(get("diego").roles, vec![Role::Client, Role::Freelancer]);
+        assert_eq!(
+            Stage::strictest(st.iter().map(|m| m.stage)),
+            Some(Stage::PreContract)
+        );
+        // From the freelancer's side, the contract counts in the other direction.
+        let st = s.member_stages(&c, "mei").await.unwrap();
+        assert_eq!(
+            st.iter().find(|m| m.user_id == "avery").unwrap().stage,
+            Stage::ActiveContract
+        );
+        assert_eq!(
+            st.iter().find(|m| m.user_id == "sam").unwrap().stage,
+            Stage::ActiveContract
+        );
+        assert_eq!(
+            st.iter().find(|m| m.user_id == "diego").unwrap().stage,
+            Stage::PreContract
+        );
+        // Ended contract between Contoso and Diego.
+        let c2 = conv(s, &["priya", "diego"]).await;
+        let st = s.member_stages(&c2, "diego").await.unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0].stage, Stage::EndedContract);
+        let st = s.member_stages(&c2, "priya").await.unwrap();
+        assert_eq!(st[0].stage, Stage::EndedContract);
+        // Active one-to-one.
+        let c3 = conv(s, &["avery", "mei"]).await;
+        let st = s.member_stages(&c3, "avery").await.unwrap();
+        assert_eq!(
+            Stage::strictest(st.iter().map(|m| m.stage)),
+            Some(Stage::ActiveContract)
+        );
+        // Not a member.
+        assert!(matches!(
+            s.member_stages(&c3, "priya").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.member_stages("c_nope", "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    pub async fn conversations_and_membership(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        s.put_job(
+            "job1",
+            &JobInput {
+                org_id: "northwind".into(),
+                title: "Landing page redesign".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let c = s
+            .create_conversation(&NewConversation {
+                members: vec!["avery".into(), "mei".into(), "avery".into()],
+                subject: Some("Landing page".into()),
+                reference: Some(ConversationRef {
+                    kind: RefKind::Job,
+                    id: "job1".into(),
+                }),
+                created_by: Some("avery".into()),
+            })
+            .await
+            .unwrap();
+        assert!(c.id.starts_with("c_"));
+        assert_eq!(
+            c.reference,
+            Some(ConversationRef {
+                kind: RefKind::Job,
+                id: "job1".into()
+            })
+        );
+        assert_eq!(s.get_conversation(&c.id).await.unwrap(), c);
+        assert_eq!(s.get_conversation_for(&c.id, "mei").await.unwrap(), c);
+        let members = s.conversation_members(&c.id).await.unwrap();
+        assert_eq!(
+            members
+                .iter()
+                .map(|m| m.user_id.as_str())
+                .collect::<Vec<_>>(),
+            ["avery", "mei"]
+        );
+        assert!(s.is_member(&c.id, "avery").await.unwrap());
+        assert!(!s.is_member(&c.id, "priya").await.unwrap());
+        assert!(!s.is_member("c_nope", "avery").await.unwrap());
+        // Direct conversation.
+        let d = conv(s, &["priya", "diego"]).await;
+        assert_eq!(s.get_conversation(&d).await.unwrap().reference, None);
+        assert_ne!(d, c.id);
+        // Invalid: unknown member, unknown ref, no members.
+        let r = s
+            .create_conversation(&NewConversation {
+                members: vec!["avery".into(), "ghost".into()],
+                ..Default::default()
+            })
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        let r = s
+            .create_conversation(&NewConversation {
+                members: vec!["avery".into()],
+                reference: Some(ConversationRef {
+                    kind: RefKind::Contract,
+                    id: "nope".into(),
+                }),
+                ..Default::default()
+            })
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        let r = s.create_conversation(&NewConversation::default()).await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    }
+
+    pub async fn non_members_get_not_found(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let m = s
+            .post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap()
+            .message;
+        let nf =
+            |r: Result<(), StoreError>| assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+        nf(s.get_conversation_for(&c, "priya").await.map(|_| ()));
+        nf(s.list_messages(&c, "priya", &PageRequest::default())
+            .await
+            .map(|_| ()));
+        nf(s.post_message(&msg(&c, "priya", "1", "hi"))
+            .await
+            .map(|_| ()));
+        nf(s.get_message(m.id, "priya").await.map(|_| ()));
+        nf(s.edit_message(
+            m.id,
+            "priya",
+            &MessageEdit {
+                original: "x".into(),
+                delivered: Some("x".into()),
+                state: MessageState::Delivered,
+                decision: decision("allow"),
+            },
+        )
+        .await
+        .map(|_| ()));
+        nf(s.delete_message(m.id, "priya").await.map(|_| ()));
+        nf(s.mark_read(&c, "priya", m.id).await.map(|_| ()));
+        nf(s.unread_count(&c, "priya").await.map(|_| ()));
+        nf(s.member_stages(&c, "priya").await.map(|_| ()));
+        // Unknown conversation: the same answer.
+        nf(s.post_message(&msg("c_nope", "avery", "1", "hi"))
+            .await
+            .map(|_| ()));
+        nf(s.list_messages("c_nope", "avery", &PageRequest::default())
+            .await
+            .map(|_| ()));
+        nf(s.get_message(999_999, "avery").await.map(|_| ()));
+        assert!(s
+            .list_conversations("priya", None, 50)
+            .await
+            .unwrap()
+            .is_empty());
+        // A member who is not the author: forbidden.
+        let r = s.delete_message(m.id, "mei").await;
+        assert!(matches!(r, Err(StoreError::Forbidden(_))), "{r:?}");
+    }
+
+    pub async fn message_idempotency_by_client_id(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let a = s
+            .post_message(&msg(&c, "avery", "k-1", "hello"))
+            .await
+            .unwrap();
+        assert!(a.created);
+        let b = s
+            .post_message(&msg(&c, "avery", "k-1", "hello"))
+            .await
+            .unwrap();
+        assert!(!b.created);
+        assert_eq!(a.message, b.message);
+        // A retry with a different body still answers the stored message.
+        let b2 = s
+            .post_message(&msg(&c, "avery", "k-1", "changed"))
+            .await
+            .unwrap();
+        assert!(!b2.created);
+        assert_eq!(b2.message.original, "hello");
+        // Same client_id from another author, or in another conversation: distinct messages.
+        let m = s.post_message(&msg(&c, "mei", "k-1", "hi")).await.unwrap();
+        assert!(m.created);
+        let c2 = conv(s, &["avery", "mei"]).await;
+        assert!(
+            s.post_message(&msg(&c2, "avery", "k-1", "hello"))
+                .await
+                .unwrap()
+                .created
+        );
+        let page = s
+            .list_messages(&c, "avery", &PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(page.messages.len(), 2);
+        // One decision and one version for the deduplicated message.
+        assert_eq!(s.message_versions(a.message.id).await.unwrap().len(), 1);
+        assert_eq!(
+            s.decisions_for("message", &a.message.id.to_string())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // client_id validated.
+        let r = s.post_message(&msg(&c, "avery", "", "x")).await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    }
+
+    pub async fn edits_keep_versions(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let m = s
+            .post_message(&msg(&c, "mei", "1", "first draft"))
+            .await
+            .unwrap()
+            .message;
+        assert_eq!(m.version, 1);
+        let e = s
+            .edit_message(
+                m.id,
+                "mei",
+                &MessageEdit {
+                    original: "call me at 555 0100".into(),
+                    delivered: Some("call me at [hidden]".into()),
+                    state: MessageState::Delivered,
+                    decision: decision("mask"),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.version, 2);
+        assert_eq!(e.id, m.id);
+        assert!(e.edited_at.is_some());
+        assert_eq!(e.original, "call me at 555 0100");
+        assert_eq!(e.delivered.as_deref(), Some("call me at [hidden]"));
+        assert_eq!(e.decision["action"], "mask");
+        let e3 = s
+            .edit_message(
+                m.id,
+                "mei",
+                &MessageEdit {
+                    original: "third".into(),
+                    delivered: Some("third".into()),
+                    state: MessageState::Delivered,
+                    decision: decision("allow"),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(e3.version, 3);
+        let v = s.message_versions(m.id).await.unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            (v[0].version, v[0].kind.as_str(), v[0].original.as_str()),
+            (1, "created", "first draft")
+        );
+        assert_eq!(
+            (v[1].version, v[1].kind.as_str(), v[1].original.as_str()),
+            (2, "edited", "call me at 555 0100")
+        );
+        assert_eq!(v[1].delivered.as_deref(), Some("call me at [hidden]"));
+        assert_eq!(v[1].decision["action"], "mask");
+        assert_eq!(v[2].original, "third");
+        assert_eq!(v[2].actor_id.as_deref(), Some("mei"));
+        let d = s.decisions_for("message", &m.id.to_string()).await.unwrap();
+        assert_eq!(
+            d.iter().map(|d| d.message_version).collect::<Vec<_>>(),
+            [Some(1), Some(2), Some(3)]
+        );
+        // Only the author edits.
+        let r = s
+            .edit_message(
+                m.id,
+                "avery",
+                &MessageEdit {
+                    original: "x".into(),
+                    delivered: Some("x".into()),
+                    state: MessageState::Delivered,
+                    decision: decision("allow"),
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Forbidden(_))), "{r:?}");
+        assert_eq!(
+            s.get_message(m.id, "avery").await.unwrap().original,
+            "third"
+        );
+    }
+
+    pub async fn deletion_keeps_the_record(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let m = s
+            .post_message(&msg(&c, "avery", "1", "to be deleted"))
+            .await
+            .unwrap()
+            .message;
+        s.post_message(&msg(&c, "avery", "2", "stays"))
+            .await
+            .unwrap();
+        let d = s.delete_message(m.id, "avery").await.unwrap();
+        assert!(d.deleted_at.is_some());
+        assert_eq!(d.original, "to be deleted");
+        // Deleting again is a no-op.
+        let d2 = s.delete_message(m.id, "avery").await.unwrap();
+        assert_eq!(d2.deleted_at, d.deleted_at);
+        assert_eq!(d2.version, d.version);
+        // The record stays: a tombstone in the list, the text in the versions.
+        let page = s
+            .list_messages(&c, "mei", &PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(page.messages.len(), 2);
+        assert!(page.messages[0].deleted_at.is_some());
+        let any = s.get_message_any(m.id).await.unwrap();
+        assert_eq!(any.original, "to be deleted");
+        let v = s.message_versions(m.id).await.unwrap();
+        assert_eq!(
+            v.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(),
+            ["created", "deleted"]
+        );
+        assert_eq!(v[1].original, "to be deleted");
+        // A deleted message cannot be edited; unread counts skip it.
+        let r = s
+            .edit_message(
+                m.id,
+                "avery",
+                &MessageEdit {
+                    original: "x".into(),
+                    delivered: Some("x".into()),
+                    state: MessageState::Delivered,
+                    decision: decision("allow"),
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+        assert_eq!(s.unread_count(&c, "mei").await.unwrap(), 1);
+    }
+
+    pub async fn cursor_pagination(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let other = conv(s, &["avery", "mei"]).await;
+        let mut ids = Vec::new();
+        for i in 0..25 {
+            let author = if i % 2 == 0 { "avery" } else { "mei" };
+            ids.push(
+                s.post_message(&msg(&c, author, &format!("m{i}"), &format!("message {i}")))
+                    .await
+                    .unwrap()
+                    .message
+                    .id,
+            );
+            // Interleave another conversation's messages: they never show up here.
+            s.post_message(&msg(&other, "avery", &format!("o{i}"), "elsewhere"))
+                .await
+                .unwrap();
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let page = |before: Option<i64>, after: Option<i64>| PageRequest {
+            before,
+            after,
+            limit: 10,
+        };
+        let p1 = s.list_messages(&c, "mei", &page(None, None)).await.unwrap();
+        assert!(p1.has_more);
+        assert_eq!(
+            p1.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[15..25]
+        );
+        assert_eq!(p1.messages.last().unwrap().original, "message 24");
+        let p2 = s
+            .list_messages(&c, "mei", &page(Some(p1.messages[0].id), None))
+            .await
+            .unwrap();
+        assert!(p2.has_more);
+        assert_eq!(
+            p2.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[5..15]
+        );
+        let p3 = s
+            .list_messages(&c, "mei", &page(Some(p2.messages[0].id), None))
+            .await
+            .unwrap();
+        assert!(!p3.has_more);
+        assert_eq!(
+            p3.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[0..5]
+        );
+        // Forward from a cursor (catching up), newest last too.
+        let f1 = s
+            .list_messages(&c, "mei", &page(None, Some(ids[2])))
+            .await
+            .unwrap();
+        assert!(f1.has_more);
+        assert_eq!(
+            f1.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[3..13]
+        );
+        let f2 = s
+            .list_messages(
+                &c,
+                "mei",
+                &PageRequest {
+                    before: None,
+                    after: Some(ids[20]),
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!f2.has_more);
+        assert_eq!(
+            f2.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[21..25]
+        );
+        let none = s
+            .list_messages(&c, "mei", &page(None, Some(ids[24])))
+            .await
+            .unwrap();
+        assert!(none.messages.is_empty() && !none.has_more);
+        // Exactly one page: no "more".
+        let all = s
+            .list_messages(
+                &c,
+                "mei",
+                &PageRequest {
+                    before: None,
+                    after: None,
+                    limit: 25,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.messages.len(), 25);
+        assert!(!all.has_more);
+        // Limit 0 means the default (50); huge limits are capped.
+        let d = s
+            .list_messages(&c, "mei", &PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(d.messages.len(), 25);
+        let big = s
+            .list_messages(
+                &c,
+                "mei",
+                &PageRequest {
+                    before: None,
+                    after: None,
+                    limit: u32::MAX,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(big.messages.len(), 25);
+    }
+
+    pub async fn held_messages_visibility_and_review(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        s.post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap();
+        let h = s
+            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
+            .await
+            .unwrap()
+            .message;
+        assert_eq!(h.state, MessageState::Held);
+        assert_eq!(h.delivered, None);
+        // The author sees it; the recipient does not.
+        assert_eq!(
+            s.list_messages(&c, "mei", &PageRequest::default())
+                .await
+                .unwrap()
+                .messages
+                .len(),
+            2
+        );
+        assert_eq!(
+            s.list_messages(&c, "avery", &PageRequest::default())
+                .await
+                .unwrap()
+                .messages
+                .len(),
+            1
+        );
+        assert!(matches!(
+            s.get_message(h.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.unread_count(&c, "avery").await.unwrap(), 0);
+        let conv_row = s.get_conversation(&c).await.unwrap();
+        assert_ne!(conv_row.last_message_id, Some(h.id));
+        // The review queue.
+        let q = s.held_messages(10).await.unwrap();
+        assert_eq!(q.iter().map(|m| m.id).collect::<Vec<_>>(), [h.id]);
+        let human = DecisionInput {
+            surface: "message".into(),
+            action: "allow".into(),
+            automated: false,
+            decision: json!({"action": "allow", "note": "false alarm"}),
+        };
+        let r = s
+            .review_message(h.id, "morgan", Some("my whatsapp is ..."), &human)
+            .await
+            .unwrap();
+        assert_eq!(r.state, MessageState::Delivered);
+        assert_eq!(r.version, 2);
+        assert!(s.held_messages(10).await.unwrap().is_empty());
+        assert_eq!(
+            s.get_message(h.id, "avery")
+                .await
+                .unwrap()
+                .delivered
+                .as_deref(),
+            Some("my whatsapp is ...")
+        );
+        assert_eq!(s.unread_count(&c, "avery").await.unwrap(), 1);
+        assert_eq!(
+            s.get_conversation(&c).await.unwrap().last_message_id,
+            Some(h.id)
+        );
+        let d = s.decisions_for("message", &h.id.to_string()).await.unwrap();
+        assert_eq!(d.len(), 2);
+        assert!(d[0].automated && d[0].reviewed_at.is_some());
+        assert_eq!(d[0].reviewer_id.as_deref(), Some("morgan"));
+        assert!(!d[1].automated);
+        // Reviewing again: conflict. Rejecting another one keeps it private.
+        assert!(matches!(
+            s.review_message(h.id, "morgan", None, &human).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let h2 = s
+            .post_message(&held(&c, "mei", "3", "email me"))
+            .await
+            .unwrap()
+            .message;
+        let r2 = s
+            .review_message(h2.id, "morgan", None, &human)
+            .await
+            .unwrap();
+        assert_eq!(r2.state, MessageState::Rejected);
+        assert!(matches!(
+            s.get_message(h2.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.get_message(h2.id, "mei").await.unwrap().state,
+            MessageState::Rejected
+        );
+        let v = s.message_versions(h2.id).await.unwrap();
+        assert_eq!(
+            v.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(),
+            ["created", "reviewed"]
+        );
+        // A delivered message edited into a held one disappears for the recipient.
+        let m = s
+            .post_message(&msg(&c, "mei", "4", "fine"))
+            .await
+            .unwrap()
+            .message;
+        s.edit_message(
+            m.id,
+            "mei",
+            &MessageEdit {
+                original: "ping me on telegram".into(),
+                delivered: None,
+                state: MessageState::Held,
+                decision: decision("hold"),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.get_message(m.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.get_conversation(&c).await.unwrap().last_message_id,
+            Some(h.id)
+        );
+        // Events follow visibility: gone for the recipient, updated for the author; and an
+        // edit that makes a held message deliverable is new to the recipient.
+        let last_kind = |ev: Vec<Event>| ev.last().map(|e| (e.kind.clone(), e.message_id));
+        assert_eq!(
+            last_kind(s.events_since("avery", 0, 500).await.unwrap()),
+            Some(("message.deleted".to_string(), Some(m.id)))
+        );
+        assert_eq!(
+            last_kind(s.events_since("mei", 0, 500).await.unwrap()),
+            Some(("message.updated".to_string(), Some(m.id)))
+        );
+        s.edit_message(
+            m.id,
+            "mei",
+            &MessageEdit {
+                original: "fine again".into(),
+                delivered: Some("fine again".into()),
+                state: MessageState::Delivered,
+                decision: decision("allow"),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            last_kind(s.events_since("avery", 0, 500).await.unwrap()),
+            Some(("message.created".to_string(), Some(m.id)))
+        );
+        assert_eq!(
+            s.get_conversation(&c).await.unwrap().last_message_id,
+            Some(m.id)
+        );
+    }
+
+    pub async fn read_markers_and_unread_counts(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei", "diego"]).await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(
+                s.post_message(&msg(&c, "avery", &i.to_string(), "hi"))
+                    .await
+                    .unwrap()
+                    .message
+                    .id,
+            );
+        }
+        assert_eq!(s.unread_count(&c, "mei").await.unwrap(), 3);
+        assert_eq!(
+            s.unread_count(&c, "avery").await.unwrap(),
+            0,
+            "own messages are not unread"
+        );
+        let r = s.mark_read(&c, "mei", ids[1]).await.unwrap();
+        assert_eq!(r.last_read_message_id, ids[1]);
+        assert_eq!(r.unread, 1);
+        assert_eq!(s.unread_count(&c, "mei").await.unwrap(), 1);
+        // Never backwards.
+        let r = s.mark_read(&c, "mei", ids[0]).await.unwrap();
+        assert_eq!(r.last_read_message_id, ids[1]);
+        // Clamped to the last message: a huge id does not swallow future messages.
+        let r = s.mark_read(&c, "mei", i64::MAX).await.unwrap();
+        assert_eq!(r.last_read_message_id, ids[2]);
+        assert_eq!(r.unread, 0);
+        s.post_message(&msg(&c, "diego", "d", "new")).await.unwrap();
+        assert_eq!(s.unread_count(&c, "mei").await.unwrap(), 1);
+        assert_eq!(s.unread_count(&c, "diego").await.unwrap(), 3);
+        let members = s.conversation_members(&c).await.unwrap();
+        let mei = members.iter().find(|m| m.user_id == "mei").unwrap();
+        assert_eq!(mei.last_read_message_id, ids[2]);
+        assert!(mei.last_read_at.is_some());
+        // Others learn about it through their event log.
+        let ev = s.events_since("avery", 0, 100).await.unwrap();
+        let reads: Vec<_> = ev.iter().filter(|e| e.kind == "read").collect();
+        assert_eq!(reads.len(), 2, "{ev:?}");
+        assert_eq!(reads[1].data.as_ref().unwrap()["user_id"], "mei");
+        assert_eq!(reads[1].message_id, Some(ids[2]));
+    }
+
+    pub async fn conversation_list(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c1 = conv(s, &["avery", "mei"]).await;
+        let c2 = conv(s, &["avery", "diego"]).await;
+        let c3 = conv(s, &["priya", "diego"]).await;
+        s.post_message(&NewMessage {
+            created_at: Some(now_ms() + 10),
+            ..msg(&c1, "mei", "1", "one")
+        })
+        .await
+        .unwrap();
+        s.post_message(&NewMessage {
+            created_at: Some(now_ms() + 20),
+            ..msg(&c2, "diego", "1", "two")
+        })
+        .await
+        .unwrap();
+        let last = s
+            .post_message(&NewMessage {
+                created_at: Some(now_ms() + 30),
+                ..msg(&c1, "mei", "2", "three")
+            })
+            .await
+            .unwrap()
+            .message;
+        s.post_message(&held(&c2, "diego", "2", "held one"))
+            .await
+            .unwrap();
+        let list = s.list_conversations("avery", None, 50).await.unwrap();
+        assert_eq!(
+            list.iter()
+                .map(|c| c.conversation.id.as_str())
+                .collect::<Vec<_>>(),
+            [c1.as_str(), c2.as_str()]
+        );
+        assert_eq!(list[0].unread, 2);
+        assert_eq!(list[0].members, ["avery", "mei"]);
+        assert_eq!(list[1].members, ["avery", "diego"]);
+        let users = s
+            .get_users(&["mei".to_string(), "ghost".to_string(), "avery".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["Avery Chen", "Mei Tanaka"]
+        );
+        assert!(s.get_users(&[]).await.unwrap().is_empty());
+        assert_eq!(list[0].last_message.as_ref().unwrap().id, last.id);
+        assert_eq!(list[1].unread, 1, "held messages are not unread");
+        assert_eq!(list[1].last_message.as_ref().unwrap().original, "two");
+        // Pagination by (updated_at, id), also through ties.
+        let next = s
+            .list_conversations("avery", Some(&list[0].cursor()), 50)
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].conversation.id, c2);
+        let tied: Vec<String> = {
+            let mut v = Vec::new();
+            for _ in 0..5 {
+                v.push(conv(s, &["morgan", "mei"]).await);
+            }
+            v
+        };
+        let mut seen = Vec::new();
+        let mut cursor: Option<ConversationCursor> = None;
+        loop {
+            let page = s
+                .list_conversations("morgan", cursor.as_ref(), 2)
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            cursor = page.last().map(|c| c.cursor());
+            seen.extend(page.into_iter().map(|c| c.conversation.id));
+        }
+        let mut want = tied.clone();
+        want.sort();
+        let mut got = seen.clone();
+        got.sort();
+        assert_eq!(got, want, "every conversation exactly once");
+        let one = s.list_conversations("avery", None, 1).await.unwrap();
+        assert_eq!(one.len(), 1);
+        // An empty conversation lists without a last message.
+        let l = s.list_conversations("priya", None, 50).await.unwrap();
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].conversation.id, c3);
+        assert!(l[0].last_message.is_none());
+        assert_eq!(l[0].unread, 0);
+        s.mark_read(&c1, "avery", last.id).await.unwrap();
+        let list = s.list_conversations("avery", None, 50).await.unwrap();
+        assert_eq!(list[0].unread, 0);
+        assert_eq!(list[0].last_read_message_id, last.id);
+    }
+
+    pub async fn tokens_hash_expiry_revocation(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let now = now_ms();
+        let t = s
+            .create_token("avery", now + 3_600_000, Some("web"))
+            .await
+            .unwrap();
+        assert!(t.token.starts_with("pt_") && t.token.len() >= 64);
+        // Only the hash is stored.
+        assert_ne!(t.info.id, t.token);
+        assert_eq!(t.info.id.len(), 64);
+        assert!(!t.info.id.contains(&t.token[3..]));
+        let a = s.authenticate(&t.token, now).await.unwrap();
+        assert_eq!(a.user_id, "avery");
+        assert_eq!(a.label.as_deref(), Some("web"));
+        assert!(matches!(
+            s.authenticate("pt_wrong", now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.authenticate("", now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.authenticate(&"x".repeat(10_000), now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // Expiry.
+        assert!(matches!(
+            s.authenticate(&t.token, now + 3_600_000).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let expired = s.create_token("avery", now - 1, None).await.unwrap();
+        assert!(matches!(
+            s.authenticate(&expired.token, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // Revocation.
+        let t2 = s
+            .create_token("avery", now + 3_600_000, None)
+            .await
+            .unwrap();
+        assert_ne!(t2.token, t.token);
+        s.revoke_token(&t.token).await.unwrap();
+        s.revoke_token(&t.token).await.unwrap();
+        assert!(matches!(
+            s.authenticate(&t.token, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.authenticate(&t2.token, now).await.is_ok());
+        assert!(matches!(
+            s.revoke_token("pt_unknown").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let t3 = s
+            .create_token("avery", now + 3_600_000, None)
+            .await
+            .unwrap();
+        assert_eq!(s.revoke_user_tokens("avery").await.unwrap(), 3);
+        assert!(matches!(
+            s.authenticate(&t2.token, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.authenticate(&t3.token, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let listed = s.list_tokens("avery").await.unwrap();
+        assert_eq!(listed.len(), 4);
+        assert!(listed.iter().all(|t| t.revoked_at.is_some()));
+        // By id.
+        let t4 = s.create_token("mei", now + 1000, None).await.unwrap();
+        s.revoke_token_id(&t4.info.id).await.unwrap();
+        assert!(matches!(
+            s.authenticate(&t4.token, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.create_token("ghost", now + 1000, None).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    pub async fn decisions_recorded(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let d = NewDecision {
+            subject_kind: "profile".into(),
+            subject_id: Some("mei".into()),
+            conversation_id: None,
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision: DecisionInput {
+                surface: "profile".into(),
+                action: "block".into(),
+                automated: true,
+                decision: json!({"action": "block", "findings": [{"category": "phone", "start": 3, "end": 15}], "explanation": "no phone numbers"}),
+            },
+        };
+        let id1 = s.record_decision(&d).await.unwrap();
+        let id2 = s
+            .record_decision(&NewDecision {
+                decision: DecisionInput {
+                    action: "allow".into(),
+                    automated: false,
+                    ..d.decision.clone()
+                },
+                ..d.clone()
+            })
+            .await
+            .unwrap();
+        assert!(id2 > id1);
+        let got = s.decisions_for("profile", "mei").await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, id1);
+        assert_eq!(got[0].action, "block");
+        assert!(got[0].automated);
+        assert!(!got[1].automated);
+        assert_eq!(got[0].decision, d.decision.decision);
+        assert_eq!(got[0].decision["findings"][0]["category"], "phone");
+        assert!(got[0].created_at > 0);
+        // Blocked message attempts are recorded even though nothing is stored.
+        let c = conv(s, &["avery", "mei"]).await;
+        s.record_decision(&NewDecision {
+            subject_kind: "message".into(),
+            subject_id: None,
+            conversation_id: Some(c.clone()),
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision: decision("block"),
+        })
+        .await
+        .unwrap();
+        let m = s
+            .post_message(&msg(&c, "mei", "1", "hello"))
+            .await
+            .unwrap()
+            .message;
+        let by = s.decisions_by_actor("mei", 10).await.unwrap();
+        assert_eq!(by.len(), 4);
+        assert_eq!(by[0].message_id, Some(m.id), "newest first");
+        assert_eq!(by[1].action, "block");
+        assert_eq!(by[1].conversation_id.as_deref(), Some(c.as_str()));
+        let r = s
+            .record_decision(&NewDecision {
+                subject_kind: String::new(),
+                ..d
+            })
+            .await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))));
+    }
+
+    pub async fn event_log_and_cursor(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        assert_eq!(s.event_cursor("mei").await.unwrap(), 0);
+        let m1 = s
+            .post_message(&msg(&c, "avery", "1", "one"))
+            .await
+            .unwrap()
+            .message;
+        let cursor = s.event_cursor("mei").await.unwrap();
+        assert_eq!(cursor, 1);
+        let h = s
+            .post_message(&held(&c, "avery", "2", "held"))
+            .await
+            .unwrap()
+            .message;
+        let m3 = s
+            .post_message(&msg(&c, "avery", "3", "three"))
+            .await
+            .unwrap()
+            .message;
+        s.edit_message(
+            m3.id,
+            "avery",
+            &MessageEdit {
+                original: "3!".into(),
+                delivered: Some("3!".into()),
+                state: MessageState::Delivered,
+                decision: decision("allow"),
+            },
+        )
+        .await
+        .unwrap();
+        s.delete_message(m1.id, "avery").await.unwrap();
+        // Retries add nothing.
+        s.post_message(&msg(&c, "avery", "3", "three"))
+            .await
+            .unwrap();
+        let missed = s.events_since("mei", cursor, 100).await.unwrap();
+        let kinds: Vec<_> = missed
+            .iter()
+            .map(|e| (e.kind.as_str(), e.message_id))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("message.created", Some(m3.id)),
+                ("message.updated", Some(m3.id)),
+                ("message.deleted", Some(m1.id))
+            ]
+        );
+        assert!(
+            missed.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+            "gap-free"
+        );
+        assert!(missed.iter().all(|e| e.conversation_id == c));
+        // The author's log also has the held message (for their other devices).
+        let mine = s.events_since("avery", 0, 100).await.unwrap();
+        assert!(mine.iter().any(|e| e.message_id == Some(h.id)));
+        assert!(!s
+            .events_since("mei", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.message_id == Some(h.id)));
+        // Limit and resume.
+        let first = s.events_since("avery", 0, 2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        let rest = s.events_since("avery", first[1].seq, 100).await.unwrap();
+        assert_eq!(first.len() + rest.len(), mine.len());
+        assert_eq!(
+            s.event_cursor("avery").await.unwrap(),
+            mine.last().unwrap().seq
+        );
+        assert!(matches!(
+            s.event_cursor("ghost").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.prune_events(0).await.unwrap(), 0);
+        assert!(s.prune_events(now_ms() + 1_000_000).await.unwrap() > 0);
+        assert!(s.events_since("avery", 0, 100).await.unwrap().is_empty());
+        // Sequence numbers keep growing after pruning.
+        s.post_message(&msg(&c, "avery", "9", "after"))
+            .await
+            .unwrap();
+        let after = s.events_since("avery", 0, 100).await.unwrap();
+        assert_eq!(after.len(), 1);
+        assert!(after[0].seq > mine.last().unwrap().seq);
+    }
+
+    pub async fn acknowledged_message_is_durable(db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let m = s
+            .post_message(&msg(&c, "avery", "1", "durable"))
+            .await
+            .unwrap()
+            .message;
+        if !db.reopenable {
+            return;
+        }
+        // Another connection (another process or node) sees it as soon as it is acknowledged.
+        let other = db.open().await;
+        assert_eq!(
+            other.get_message(m.id, "mei").await.unwrap().original,
+            "durable"
+        );
+        other.close().await;
+        // And after closing and reopening everything.
+        s.close().await;
+        let reopened = db.open().await;
+        assert_eq!(
+            reopened.get_message(m.id, "mei").await.unwrap().original,
+            "durable"
+        );
+        assert_eq!(reopened.unread_count(&c, "mei").await.unwrap(), 1);
+        // A retry after the restart is still deduplicated.
+        let again = reopened
+            .post_message(&msg(&c, "avery", "1", "durable"))
+            .await
+            .unwrap();
+        assert!(!again.created);
+        assert_eq!(again.message.id, m.id);
+        reopened.close().await;
+    }
+
+    /// Two processes on one SQLite file, or two server nodes on one PostgreSQL database, writing
+    /// at the same time: nothing fails, nothing is duplicated, event logs stay gap-free.
+    pub async fn two_stores_on_one_database(db: &TestDb, s: &Store) {
+        if !db.reopenable {
+            return;
+        }
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let other = db.open().await;
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                let author = if i % 3 == 0 { "mei" } else { "avery" };
+                // Each key is sent once through each store.
+                let key = format!("k{}", i / 2);
+                store.post_message(&msg(&c, author, &key, "x")).await?;
+                store.mark_read(&c, "mei", i64::MAX).await?;
+                store
+                    .put_contract(
+                        "k1",
+                        &ContractInput {
+                            client_org_id: "northwind".into(),
+                            freelancer_id: "mei".into(),
+                            status: ContractStatus::Active,
+                            job_id: None,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let page = s
+            .list_messages(
+                &c,
+                "mei",
+                &PageRequest {
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut keys: Vec<_> = page
+            .messages
+            .iter()
+            .map(|m| (m.author_id.clone(), m.client_id.clone()))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+        for u in ["avery", "mei"] {
+            let ev = s.events_since(u, 0, 500).await.unwrap();
+            assert!(
+                ev.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1),
+                "{u}"
+            );
+        }
+        other.close().await;
+    }
+
+    pub async fn concurrent_posts(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c1 = conv(s, &["avery", "mei", "diego"]).await;
+        let c2 = conv(s, &["avery", "mei"]).await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            let (c, author) = match i % 3 {
+                0 => (c1.clone(), "avery"),
+                1 => (c1.clone(), "mei"),
+                _ => (c2.clone(), "mei"),
+            };
+            tasks.push(tokio::spawn(async move {
+                // Every message is sent twice concurrently (a client retry racing the original).
+                let key = format!("k{}", i / 2);
+                s.post_message(&msg(&c, author, &key, "concurrent"))
+                    .await
+                    .map(|p| p.message.id)
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            t.await.unwrap().unwrap();
+            ok += 1;
+        }
+        assert_eq!(ok, 40);
+        for c in [&c1, &c2] {
+            let page = s
+                .list_messages(
+                    c,
+                    "avery",
+                    &PageRequest {
+                        limit: 500,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]));
+            let mut keys: Vec<_> = page
+                .messages
+                .iter()
+                .map(|m| (m.author_id.clone(), m.client_id.clone()))
+                .collect();
+            let n = keys.len();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), n, "no duplicate (author, client_id)");
+        }
+        for u in ["avery", "mei", "diego"] {
+            let ev = s.events_since(u, 0, 500).await.unwrap();
+            assert!(
+                ev.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1),
+                "{u}: gap-free from 1"
+            );
+            assert_eq!(s.event_cursor(u).await.unwrap(), ev.len() as i64);
+        }
+    }
+}
+
+/// A message acknowledged to its sender survives `kill -9` of the process that wrote it: a
+/// child process (this test binary, in child mode) posts messages concurrently to a SQLite file
+/// and prints each acknowledgement; the parent kills it with SIGKILL mid-stream, reopens the
+/// file, and finds every acknowledged message.
+#[test]
+fn acknowledged_messages_survive_kill_9() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kill9.db").display());
+    let conv = rt.block_on(async {
+        let s = Store::connect(&url).await.unwrap();
+        checks::seed(&s).await;
+        let c = checks::conv(&s, &["avery", "mei"]).await;
+        s.close().await;
+        c
+    });
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "kill9_child", "--nocapture", "--test-threads=1"])
+        .env("PARLEY_STORE_KILL9_URL", &url)
+        .env("PARLEY_STORE_KILL9_CONV", &conv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if let Some(rest) = line.strip_prefix("ACK ") {
+            let (id, client_id) = rest.split_once(' ').unwrap();
+            acked.push((id.parse::<i64>().unwrap(), client_id.to_string()));
+            if acked.len() >= 300 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    assert!(
+        acked.len() >= 300,
+        "the child acknowledged only {}",
+        acked.len()
+    );
+    rt.block_on(async {
+        let s = Store::connect(&url).await.unwrap();
+        for (id, client_id) in &acked {
+            let m = s.get_message(*id, "mei").await.unwrap();
+            assert_eq!(&m.client_id, client_id);
+        }
+        let page = s
+            .list_messages(
+                &conv,
+                "mei",
+                &PageRequest {
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.messages.len() >= acked.len());
+        s.close().await;
+    });
+}
+
+/// Child mode of `acknowledged_messages_survive_kill_9` (does nothing otherwise).
+#[test]
+fn kill9_child() {
+    let (Ok(url), Ok(conv)) = (
+        std::env::var("PARLEY_STORE_KILL9_URL"),
+        std::env::var("PARLEY_STORE_KILL9_CONV"),
+    ) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        use std::io::Write;
+        let s = Store::connect(&url).await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let s = s.clone();
+            let conv = conv.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..5_000 {
+                    let client_id = format!("t{t}-{i}");
+                    let p = s
+                        .post_message(&checks::msg(&conv, "avery", &client_id, "durable?"))
+                        .await
+                        .unwrap();
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "ACK {} {}", p.message.id, client_id);
+                    let _ = out.flush();
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
