@@ -12,5 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== PostgreSQL for the store's conformance tests"
+bash crates/store/scripts/ensure-postgres.sh
+if command -v pg_ctlcluster >/dev/null 2>&1; then export PARLEY_TEST_REQUIRE_POSTGRES=1; fi
 echo "== cargo test"
 cargo test --workspace --locked
