@@ -13,7 +13,7 @@
 //! the dot product") are left alone.
 
 use super::util::{
-    char_at, char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit,
+    char_at, char_before, data_lines, has_known_suffix, is_reserved_domain, push, word_alt, Hit,
 };
 use super::Recognizer;
 use crate::views::{View, Views};
@@ -133,7 +133,15 @@ impl EmailRecognizer {
         let word_at = if at_words.is_empty() {
             String::new()
         } else {
-            format!(r"|\b(?:{})\b", alt(&at_words))
+            format!(
+                "|{}",
+                word_alt(
+                    &at_words
+                        .iter()
+                        .map(|w| regex::escape(w))
+                        .collect::<Vec<_>>()
+                )
+            )
         };
         let word_dot = if dot_words.is_empty() {
             String::new()
@@ -157,12 +165,12 @@ impl EmailRecognizer {
         let mut names: Vec<String> = providers.keys().cloned().collect();
         names.sort();
         let prov = alt(&names);
-        let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]{1,40}[\p{L}\p{N}_]";
+        let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]*[\p{L}\p{N}_]";
         let provider_my = format!(
-            r"(?i)\b(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})\b(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|—|–)\s*@?(?P<h>{handle})"
+            r"(?i)(?-u:\b)(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})(?-u:\b)(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|—|–)\s*@?(?P<h>{handle})"
         );
         let provider_on = format!(
-            r"(?i)\b(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в)\s+(?P<p>{prov})\b"
+            r"(?i)(?-u:\b)(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в)\s+(?P<p>{prov})(?-u:\b)"
         );
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)

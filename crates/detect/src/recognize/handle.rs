@@ -12,7 +12,7 @@
 //! are left alone. Normalized `platform:id`. Profile links are handled by the
 //! link recognizer (which reports them as handles too).
 
-use super::util::{char_at, data_lines, push, Hit};
+use super::util::{char_at, data_lines, is_word_boundary, push, windows, Hit};
 use super::Recognizer;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
@@ -57,7 +57,7 @@ fn squash(s: &str) -> String {
 impl HandleRecognizer {
     pub(crate) fn new() -> HandleRecognizer {
         let mut aliases = HashMap::new();
-        let mut pats: Vec<(usize, String)> = Vec::new();
+        let mut pats: Vec<(usize, String, bool)> = Vec::new();
         for line in data_lines(PLATFORMS) {
             let Some((platform, list)) = line.split_once(':') else {
                 continue;
@@ -74,35 +74,40 @@ impl HandleRecognizer {
                 } else {
                     letters.join("")
                 };
-                pats.push((letters.len(), pat));
+                pats.push((letters.len(), pat, alias.is_ascii()));
             }
         }
         pats.sort_by_key(|p| std::cmp::Reverse(p.0));
         pats.dedup();
-        let plat = pats
-            .iter()
-            .map(|p| p.1.as_str())
-            .collect::<Vec<_>>()
-            .join("|");
-        let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]{0,40}[\p{L}\p{N}_])?";
+        let join = |ascii: bool| {
+            pats.iter()
+                .filter(|p| p.2 == ascii)
+                .map(|p| p.1.as_str())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        // ASCII aliases between ASCII word boundaries (fast DFA path); others
+        // bare, with the boundary checked on each match.
+        let plat = format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(true), join(false));
+        let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]*[\p{L}\p{N}_])?";
         let my = r"(?:(?:my|our|mi|mis|meu|minha|mon|ma|mein|meine|мой|моя|мой\s+ник\s+в)\s+)";
         let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
-        let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|\bэто\b)\s*";
+        let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это)\s*";
         let given = format!(
-            r"(?i)(?P<my>{my})?(?P<plat>\b(?:{plat})\b){label}{sep}(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
+            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}{sep}(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
         );
         let add_me = format!(
-            r"(?i)\b(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>\b(?:{plat})\b){label}\s*(?:[:\-—–]|\bas\b|\bat\b)?\s*(?P<at>@)?(?P<id>{id})"
+            r"(?i)(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?:[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"
         );
         let id_on = format!(
-            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в)\s+(?P<plat>\b(?:{plat})\b)"
+            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в)\s+(?P<plat>{plat})"
         );
         let phone = r"\+?\d[\d \-().]{5,18}\d";
         let phone_before = format!(
-            r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>\b(?:{plat})\b)"
+            r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>{plat})"
         );
         let phone_after = format!(
-            r"(?i)(?P<plat>\b(?:{plat})\b){label}\s*(?:[:=\-—–]|\bis\b|\bon\b|\bat\b)?\s*(?P<ph>{phone})"
+            r"(?i)(?P<plat>{plat}){label}\s*(?:[:=\-—–]|(?-u:\b)is(?-u:\b)|(?-u:\b)on(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<ph>{phone})"
         );
         let mut bad_ids: HashSet<String> = data_lines(WORK_WORDS)
             .chain(data_lines(STOPWORDS))
@@ -154,22 +159,29 @@ impl HandleRecognizer {
             bad_ids.insert(w.to_string());
         }
         HandleRecognizer {
-            mention: Regex::new(&format!(r"(?i)\b(?:{plat})\b")).expect("handle regex"),
+            mention: Regex::new(&format!(r"(?i){plat}")).expect("handle regex"),
             given: Regex::new(&given).expect("handle regex"),
             add_me: Regex::new(&add_me).expect("handle regex"),
             id_on: Regex::new(&id_on).expect("handle regex"),
             phone_before: Regex::new(&phone_before).expect("handle regex"),
             phone_after: Regex::new(&phone_after).expect("handle regex"),
-            discord_tag: Regex::new(r"(?i)(?:^|[\s:(@])(?P<id>[a-z0-9_.]{2,32})#(?P<n>\d{4})\b")
-                .expect("discord regex"),
-            skype_live: Regex::new(r"(?i)\blive:[a-z0-9_.\-]{3,}[a-z0-9_]").expect("skype regex"),
+            discord_tag: Regex::new(
+                r"(?i)(?:^|[\s:(@])(?P<id>[a-z0-9_.]{2,32})#(?P<n>\d{4})(?-u:\b)",
+            )
+            .expect("discord regex"),
+            skype_live: Regex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]")
+                .expect("skype regex"),
             aliases,
             bad_ids,
         }
     }
 
-    fn platform(&self, matched: &str) -> Option<&str> {
-        self.aliases.get(&squash(matched)).map(String::as_str)
+    /// The platform named by a match of the alias pattern, if it is a whole word.
+    fn platform(&self, text: &str, m: regex::Match<'_>) -> Option<&str> {
+        if !is_word_boundary(text, m.start(), m.end()) {
+            return None;
+        }
+        self.aliases.get(&squash(m.as_str())).map(String::as_str)
     }
 
     /// Whether `id` could be an ID rather than an ordinary word.
@@ -222,20 +234,29 @@ impl HandleRecognizer {
 
     fn scan_view(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
         let text = view.text();
-        if self.mention.is_match(text) {
-            self.scan_mentions(views, view, out);
+        let anchors = self.mention.find_iter(text).map(|m| (m.start(), m.end()));
+        for w in windows(text, anchors, 96, 96) {
+            self.scan_mentions(views, view, w, out);
         }
         self.scan_tags(views, view, out);
     }
 
-    fn scan_mentions(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
-        let text = view.text();
+    fn scan_mentions(
+        &self,
+        views: &Views<'_>,
+        view: &View,
+        (ws, we): (usize, usize),
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(text) = view.text().get(ws..we) else {
+            return;
+        };
         for c in self.given.captures_iter(text) {
             let (Some(p), Some(idm), Some(sep)) = (c.name("plat"), c.name("id"), c.name("sep"))
             else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_my = c.name("my").is_some();
@@ -272,8 +293,8 @@ impl HandleRecognizer {
             self.report(
                 views,
                 view,
-                start,
-                idm.start() + idm.as_str().trim_end_matches(['.', '-']).len(),
+                start + ws,
+                idm.start() + idm.as_str().trim_end_matches(['.', '-']).len() + ws,
                 platform,
                 &id,
                 conf,
@@ -285,7 +306,7 @@ impl HandleRecognizer {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_at = c.name("at").is_some();
@@ -298,8 +319,8 @@ impl HandleRecognizer {
             self.report(
                 views,
                 view,
-                start,
-                idm.end(),
+                start + ws,
+                idm.end() + ws,
                 platform,
                 id,
                 0.9,
@@ -311,7 +332,7 @@ impl HandleRecognizer {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_at = c.name("at").is_some();
@@ -331,8 +352,8 @@ impl HandleRecognizer {
             self.report(
                 views,
                 view,
-                start,
-                p.end(),
+                start + ws,
+                p.end() + ws,
                 platform,
                 id,
                 0.85,
@@ -345,7 +366,7 @@ impl HandleRecognizer {
                 let (Some(p), Some(ph)) = (c.name("plat"), c.name("ph")) else {
                     continue;
                 };
-                let Some(platform) = self.platform(p.as_str()) else {
+                let Some(platform) = self.platform(text, p) else {
                     continue;
                 };
                 if !PHONE_PLATFORMS.contains(&platform) {
@@ -363,8 +384,8 @@ impl HandleRecognizer {
                 self.report(
                     views,
                     view,
-                    ph.start(),
-                    ph.end(),
+                    ph.start() + ws,
+                    ph.end() + ws,
                     platform,
                     &format!("{plus}{digits}"),
                     0.85,

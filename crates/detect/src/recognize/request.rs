@@ -14,7 +14,7 @@
 //! "не") or when the channel noun is a topic of work ("email marketing",
 //! "contact form", "phone number validation").
 
-use super::util::{data_lines, push, Hit};
+use super::util::{data_lines, is_word_boundary, push, windows, word_alt, Hit};
 use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding};
@@ -64,8 +64,63 @@ const NEGATIONS: &[&str] = &[
     "никогда",
 ];
 
+/// Off-platform cue words that, with the channel nouns, anchor the windows the
+/// grammar runs in.
+const TRIGGERS: &[&str] = &[
+    "platform",
+    "site",
+    "upwork",
+    "fiverr",
+    "freelancer",
+    "marketplace",
+    "website",
+    "fee",
+    "fees",
+    "commission",
+    "cut",
+    "charge",
+    "charges",
+    "offline",
+    "elsewhere",
+    "directly",
+    "privately",
+    "personally",
+    "outside",
+    "text",
+    "sms",
+    "cv",
+    "resume",
+    "résumé",
+    "plataforma",
+    "página",
+    "pagina",
+    "web",
+    "comisión",
+    "comision",
+    "comisiones",
+    "tarifa",
+    "tarifas",
+    "directamente",
+    "taxa",
+    "comissão",
+    "comissao",
+    "plateforme",
+    "frais",
+    "directement",
+    "plattform",
+    "gebühren",
+    "gebuhren",
+    "provision",
+    "direkt",
+    "платформ",
+    "сайта",
+    "комисси",
+];
+
 #[derive(Debug)]
 pub(crate) struct RequestRecognizer {
+    /// Channel nouns and off-platform cues: where to look.
+    trigger: Regex,
     /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
     rules: Vec<(&'static str, Regex)>,
     not_channel: HashSet<String>,
@@ -73,9 +128,11 @@ pub(crate) struct RequestRecognizer {
 
 impl RequestRecognizer {
     pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
-        let mut ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
-        ch.sort_by_key(|c| std::cmp::Reverse(c.len()));
-        let ch = format!(r"(?P<ch>\b(?:{})\b)", ch.join("|"));
+        let ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
+        let mut cues = ch.clone();
+        cues.extend(TRIGGERS.iter().map(|t| regex::escape(t)));
+        let trigger = Regex::new(&format!("(?i){}", word_alt(&cues))).expect("trigger regex");
+        let ch = format!(r"(?P<ch>{})", word_alt(&ch));
         let lang = |l: &str| languages.iter().any(|x| x == l);
         let mut pats: Vec<(&'static str, String)> = Vec::new();
         if lang("en") {
@@ -83,33 +140,33 @@ impl RequestRecognizer {
             pats.push((
                 "request.ask",
                 format!(
-                    r"(?i)\b(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|post|provide|include|put|add|need|want|forward|write\s+down|give)\s+{your}{ch}"
+                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|post|provide|include|put|add|need|want|forward|write\s+down|give)\s+{your}{ch}"
                 ),
             ));
             pats.push((
                 "request.ask",
-                format!(r"(?i)\b(?:do|are)\s+you\s+(?:have|use|on)\s+(?:an?\s+)?{ch}"),
+                format!(r"(?i)(?-u:\b)(?:do|are)\s+you\s+(?:have|use|on)\s+(?:an?\s+)?{ch}"),
             ));
             pats.push((
                 "request.move",
                 format!(
-                    r"(?i)\b(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this|it|the\s+conversation|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this|it|the\s+conversation|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
                 ),
             ));
             pats.push((
                 "request.contact_me",
                 format!(
-                    r"(?i)\b(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
                 ),
             ));
             pats.push((
                 "request.contact_me",
-                r"(?i)\b(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)\b|\b(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)\b|\b(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
+                r"(?i)(?-u:\b)(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)(?-u:\b)|(?-u:\b)(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)(?-u:\b)|(?-u:\b)(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
                     .to_string(),
             ));
             pats.push((
                 "request.off_platform",
-                r"(?i)\b(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)\b|\btake\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)\b|\b(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)\b"
+                r"(?i)(?-u:\b)(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)(?-u:\b)|(?-u:\b)take\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)(?-u:\b)|(?-u:\b)(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)(?-u:\b)"
                     .to_string(),
             ));
         }
@@ -139,6 +196,7 @@ impl RequestRecognizer {
             pats.push(("request.off_platform", r"(?i)вне\s+(?:платформы|сайта)|без\s+комисси[ий]|(?:обойти|избежать)\s+комисси[юи]".to_string()));
         }
         RequestRecognizer {
+            trigger,
             rules: pats
                 .into_iter()
                 .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
@@ -189,14 +247,27 @@ impl RequestRecognizer {
 impl Recognizer for RequestRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let view = &views.folded;
-        let text = view.text();
+        let full = view.text();
+        let anchors = self.trigger.find_iter(full).map(|m| (m.start(), m.end()));
+        for (ws, we) in windows(full, anchors, 96, 48) {
+            self.scan_window(views, ws, we, out);
+        }
+    }
+}
+
+impl RequestRecognizer {
+    fn scan_window(&self, views: &Views<'_>, ws: usize, we: usize, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let Some(text) = view.text().get(ws..we) else {
+            return;
+        };
         for (rule, re) in &self.rules {
             for c in re.captures_iter(text) {
                 let Some(m) = c.get(0) else {
                     continue;
                 };
                 if let Some(ch) = c.name("ch") {
-                    if self.topic(text, ch.end()) {
+                    if !is_word_boundary(text, ch.start(), ch.end()) || self.topic(text, ch.end()) {
                         continue;
                     }
                 }
@@ -206,8 +277,8 @@ impl Recognizer for RequestRecognizer {
                 push(
                     views.original,
                     view,
-                    m.start(),
-                    m.end(),
+                    m.start() + ws,
+                    m.end() + ws,
                     Hit {
                         category: Category::Request,
                         kind: None,

@@ -88,3 +88,54 @@ pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
 pub(crate) fn char_at(s: &str, i: usize) -> Option<char> {
     s.get(i..).and_then(|p| p.chars().next())
 }
+
+/// An alternation of `words` (already regex-escaped) that matches whole words:
+/// ASCII words between ASCII word boundaries (which keep the regex on its fast
+/// DFA path), other words without boundaries — callers that need it check
+/// the boundary with [`is_word_boundary`].
+pub(crate) fn word_alt(words: &[String]) -> String {
+    let mut w: Vec<&String> = words.iter().collect();
+    w.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let (ascii, other): (Vec<&String>, Vec<&String>) = w.into_iter().partition(|s| s.is_ascii());
+    let join = |v: Vec<&String>| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|");
+    match (ascii.is_empty(), other.is_empty()) {
+        (false, false) => format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(ascii), join(other)),
+        (false, true) => format!(r"(?-u:\b)(?:{})(?-u:\b)", join(ascii)),
+        (true, false) => format!("(?:{})", join(other)),
+        (true, true) => "(?:$^)".to_string(),
+    }
+}
+
+/// Whether `start..end` of `text` is a whole word (no letter or digit touching it).
+pub(crate) fn is_word_boundary(text: &str, start: usize, end: usize) -> bool {
+    !char_before(text, start).is_some_and(char::is_alphanumeric)
+        && !char_at(text, end).is_some_and(char::is_alphanumeric)
+}
+
+/// Merged windows of `text` around anchor spans: from `before` bytes before
+/// each anchor to `after` bytes after it, widened to char boundaries. Lets a
+/// recognizer run its heavier patterns only near cheap anchors, so its cost
+/// stays linear in the text with a small constant.
+pub(crate) fn windows(
+    text: &str,
+    anchors: impl Iterator<Item = (usize, usize)>,
+    before: usize,
+    after: usize,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in anchors {
+        let mut ws = s.saturating_sub(before);
+        while ws > 0 && !text.is_char_boundary(ws) {
+            ws -= 1;
+        }
+        let mut we = e.saturating_add(after).min(text.len());
+        while we < text.len() && !text.is_char_boundary(we) {
+            we += 1;
+        }
+        match out.last_mut() {
+            Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+            _ => out.push((ws, we)),
+        }
+    }
+    out
+}
