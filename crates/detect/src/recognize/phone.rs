@@ -543,13 +543,28 @@ fn unit_after(text: &str, end: usize) -> bool {
     UNITS.contains(&w)
 }
 
+/// Whether the digits only count up or down ("123456789", "9876543210").
+fn progression(d: &str) -> bool {
+    let b = d.as_bytes();
+    let step = |x: u8, y: u8| (i16::from(y) - i16::from(x)).rem_euclid(10);
+    b.len() > 2 && {
+        let s = step(b[0], b[1]);
+        (s == 1 || s == 9) && b.windows(2).all(|w| step(w[0], w[1]) == s)
+    }
+}
+
 /// Whether `n`'s national format groups its digits into groups of `lens`.
-fn same_grouping(n: &PhoneNumber, lens: &[usize]) -> bool {
+/// A trunk `0` the writer left out is ignored ("98451 27730" for "098451 27730").
+fn same_grouping(n: &PhoneNumber, lens: &[usize], digits: &str) -> bool {
     let national = n.format_as(PhoneNumberFormat::National);
+    let skip_trunk = national.starts_with('0') && !digits.starts_with('0');
     let mut it = national
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
-        .map(str::len);
+        .map(str::len)
+        .enumerate()
+        .map(|(i, l)| if i == 0 && skip_trunk { l - 1 } else { l })
+        .filter(|&l| l > 0);
     lens.iter().all(|&l| it.next() == Some(l)) && it.next().is_none()
 }
 
@@ -614,11 +629,11 @@ impl PhoneRecognizer {
                 // must carry that region's trunk prefix ("0...") or be written
                 // in groups: a bare "4294967295" is not a German number.
                 if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
-                    // Several regions may accept a number written with a
-                    // trunk prefix ("06 12 34 56 78" is French and German):
-                    // prefer the region whose own national format groups the
-                    // digits as they were written.
-                    if !grouped || (k == 0 && !digits.starts_with('0')) || same_grouping(&n, lens) {
+                    // Several regions may accept the digits ("06 12 34 56 78"
+                    // is French and German, "98451 27730" American and
+                    // Indian): prefer the region whose own national format
+                    // groups the digits as they were written.
+                    if !grouped || same_grouping(&n, lens, digits) {
                         return (Validity::Valid, Some(e164(&n)));
                     }
                     if first_valid.is_none() {
@@ -851,6 +866,9 @@ impl PhoneRecognizer {
         if !cue && unit_after(text, span_end) {
             return None;
         }
+        if progression(&digits) {
+            return None; // "1234567890", a placeholder or a counter
+        }
         if !cue && !plus && n == 13 && groups.len() <= 5 && ean13_ok(&digits) {
             return None; // EAN-13 / ISBN-13
         }
@@ -894,20 +912,55 @@ impl PhoneRecognizer {
         let formatted = !obfuscated && !bare;
         let nanp_shape = {
             let l: Vec<usize> = groups.iter().map(|g| g.0).collect();
-            matches!(l.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
+            // Optionally after "1", "001" or "011" (the generic NANP shape).
+            matches!(
+                l.as_slice(),
+                [3, 3, 4] | [1, 3, 3, 4] | [3, 3, 3, 4] | [4, 3, 3, 4]
+            )
         };
+        if let Some(e) = resume_ext {
+            span_end = e;
+        }
+        let (start, end) = views.folded.to_original(span_start, span_end)?;
+        let matched = views.original.get(start..end)?;
+        // Invisible characters between the digits: nobody types those by accident.
+        let hidden = matched.chars().any(|c| {
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{180e}')
+        });
+        // Digits of another form (fullwidth, other scripts, mathematical) in
+        // a message written in Latin letters: a filter dodge, not a habit.
+        let foreign = matched.chars().any(|c| !c.is_ascii() && c.is_numeric())
+            && views
+                .original
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .all(|c| (c as u32) < 0x250 || ('\u{ff21}'..='\u{ff5a}').contains(&c));
+        let hidden = hidden || foreign;
+        // Deliberately disguised digits (words, leet, one digit at a time,
+        // invisible separators) of phone length are a phone even in a range
+        // libphonenumber does not know, unless they only count up or down.
+        let strongly_spaced = groups.len() >= 7 && singles * 5 >= groups.len() * 4;
+        let disguised =
+            (words || leet || strongly_spaced || hidden) && (9..=13).contains(&(n - intl_prefix));
         let mut conf: f32 = match validity {
             Validity::Valid if formatted => 0.9,
             Validity::Valid if obfuscated => 0.75,
             Validity::Valid => 0.65,
-            Validity::Possible if formatted && nanp_shape => 0.55,
+            // A "+" says "phone number" even when the range is unknown.
+            Validity::Possible if formatted && (nanp_shape || plus) => 0.55,
             Validity::Possible if formatted => 0.45,
+            Validity::Possible | Validity::Invalid if disguised => 0.55,
             Validity::Possible => 0.4,
             Validity::Invalid if obfuscated || formatted => 0.3,
             Validity::Invalid => 0.2,
         };
         if cue {
             conf += 0.25;
+            // A bare run of phone length right after "call me at" is a phone
+            // even in a range libphonenumber does not know.
+            if bare && validity == Validity::Invalid && (9..=13).contains(&n) {
+                conf += 0.05;
+            }
         }
         // Groups joined by a filler word need both a cue and a valid number.
         if filler && !(cue && validity == Validity::Valid) {
@@ -937,11 +990,7 @@ impl PhoneRecognizer {
         } else {
             format!("{rule}.unvalidated")
         };
-        if let Some(e) = resume_ext {
-            span_end = e;
-        }
-        let (start, end) = views.folded.to_original(span_start, span_end)?;
-        let matched = views.original.get(start..end)?.to_string();
+        let matched = matched.to_string();
         let normalized = e164.or_else(|| Some(format!("+{}", &digits[intl_prefix..])));
         Some(Finding {
             category: Category::Phone,
