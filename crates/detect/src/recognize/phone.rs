@@ -104,6 +104,8 @@ impl Recognizer for PhoneRecognizer {
         if toks.digits.len() < 7 {
             return;
         }
+        // Whether the message's letters are all Latin: computed once, if needed.
+        let latin = std::cell::OnceCell::new();
         let mut i = 0;
         while i < toks.toks.len() {
             if !matches!(toks.toks[i].kind, Kind::Num { .. }) {
@@ -111,7 +113,7 @@ impl Recognizer for PhoneRecognizer {
                 continue;
             }
             let (last, next) = extend(text, &toks, i);
-            if let Some(f) = self.evaluate(views, &toks, i, last) {
+            if let Some(f) = self.evaluate(views, &toks, i, last, &latin) {
                 out.push(f);
             }
             i = next.max(i + 1);
@@ -667,6 +669,7 @@ impl PhoneRecognizer {
         toks: &Tokens,
         i: usize,
         mut last: usize,
+        latin: &std::cell::OnceCell<bool>,
     ) -> Option<Finding> {
         let text = views.folded.text();
         let tk = &toks.toks;
@@ -930,11 +933,13 @@ impl PhoneRecognizer {
         // Digits of another form (fullwidth, other scripts, mathematical) in
         // a message written in Latin letters: a filter dodge, not a habit.
         let foreign = matched.chars().any(|c| !c.is_ascii() && c.is_numeric())
-            && views
-                .original
-                .chars()
-                .filter(|c| c.is_alphabetic())
-                .all(|c| (c as u32) < 0x250 || ('\u{ff21}'..='\u{ff5a}').contains(&c));
+            && *latin.get_or_init(|| {
+                views
+                    .original
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .all(|c| (c as u32) < 0x250 || ('\u{ff21}'..='\u{ff5a}').contains(&c))
+            });
         let hidden = hidden || foreign;
         // Deliberately disguised digits (words, leet, one digit at a time,
         // invisible separators) of phone length are a phone even in a range
