@@ -92,6 +92,10 @@ impl DetectorBuilder {
         // Email, link, handle, request and address recognizers (detect-text).
         use crate::recognize::{address, email, handle, link, request};
         let recognizers: Vec<Box<dyn Recognizer>> = vec![
+            Box::new(crate::recognize::phone::PhoneRecognizer::new(
+                &self.regions,
+                &self.languages,
+            )?),
             Box::new(email::EmailRecognizer::new(&self.languages)),
             Box::new(link::LinkRecognizer::new(&self.extra_domains)),
             Box::new(handle::HandleRecognizer::new()),

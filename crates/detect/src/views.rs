@@ -4,6 +4,12 @@
 //! remembers the span of the original text it came from, so a recognizer can
 //! match on the view and report a span of the original. Views are built once
 //! per scan and shared by all recognizers (see [`Views`]).
+//!
+//! Building is a single pass per view. A plain-ASCII text takes a fast path
+//! (lowercasing only); everything Unicode-specific runs only on non-ASCII chars.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// A rewritten text whose every byte maps back to a byte span of the original.
 #[derive(Debug, Clone, Default)]
@@ -49,10 +55,14 @@ impl View {
 
     /// Appends `c`, produced from the original byte span `orig_start..orig_end`.
     pub fn push(&mut self, c: char, orig_start: usize, orig_end: usize) {
+        self.push_span(c, (orig_start as u32, orig_end as u32));
+    }
+
+    fn push_span(&mut self, c: char, span: (u32, u32)) {
         let n = c.len_utf8();
         self.text.push(c);
         for _ in 0..n {
-            self.map.push((orig_start as u32, orig_end as u32));
+            self.map.push(span);
         }
     }
 
@@ -79,6 +89,11 @@ impl View {
         let (_, e) = self.map[end - 1];
         Some((s as usize, e as usize))
     }
+
+    /// The original span of view byte `i` (`None` out of range).
+    fn span_at(&self, i: usize) -> Option<(u32, u32)> {
+        self.map.get(i).copied()
+    }
 }
 
 /// All views of one text, built once per scan.
@@ -101,10 +116,376 @@ pub struct Views<'t> {
 impl<'t> Views<'t> {
     /// Builds every view of `original`.
     pub fn new(original: &'t str) -> Views<'t> {
+        let folded = fold(original);
+        let collapsed = collapse(&folded);
         Views {
             original,
-            folded: View::identity(original),
-            collapsed: View::identity(original),
+            folded,
+            collapsed,
+        }
+    }
+}
+
+/// Builds the folded view (see [`Views::folded`]).
+pub fn fold(original: &str) -> View {
+    let mut v = View::with_capacity(original.len());
+    if original.is_ascii() {
+        for (i, b) in original.bytes().enumerate() {
+            v.push_span(char::from(b.to_ascii_lowercase()), (i as u32, i as u32 + 1));
+        }
+        return v;
+    }
+    let mut f = Folder {
+        out: v,
+        word: Vec::new(),
+    };
+    for (i, c) in original.char_indices() {
+        let span = (i as u32, (i + c.len_utf8()) as u32);
+        if c.is_ascii() {
+            f.feed(c, span);
+            continue;
+        }
+        if is_dropped(c) {
+            continue;
+        }
+        if let Some(d) = decimal_digit(c) {
+            f.feed(char::from(b'0' + d), span);
+            continue;
+        }
+        for k in std::iter::once(c).nfkc() {
+            if k.is_ascii() {
+                f.feed(k, span);
+            } else if is_dropped(k) {
+                continue;
+            } else if let Some(d) = decimal_digit(k) {
+                f.feed(char::from(b'0' + d), span);
+            } else {
+                f.feed(k, span);
+            }
+        }
+    }
+    f.flush();
+    f.out
+}
+
+/// Buffers one word (a run of alphanumerics) so that confusable folding can be
+/// decided per word: a word is folded to Latin only if it already contains a
+/// Latin letter (mixed-script spoofing such as "gmаil" with a Cyrillic `а`) or
+/// if every one of its letters has a Latin look-alike (whole-word spoofing such
+/// as "раураl"). Real Cyrillic or Greek words ("три", "δύο") are left alone.
+struct Folder {
+    out: View,
+    word: Vec<(char, (u32, u32))>,
+}
+
+impl Folder {
+    fn feed(&mut self, c: char, span: (u32, u32)) {
+        if c.is_alphanumeric() {
+            self.word.push((c, span));
+        } else {
+            self.flush();
+            for l in c.to_lowercase() {
+                self.out.push_span(l, span);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        let has_latin = self.word.iter().any(|&(c, _)| c.is_ascii_alphabetic());
+        let all_confusable = self
+            .word
+            .iter()
+            .all(|&(c, _)| c.is_ascii() || confusable(c).is_some());
+        let fold = has_latin || all_confusable;
+        for &(c, span) in &self.word {
+            let c = if fold { confusable(c).unwrap_or(c) } else { c };
+            for l in c.to_lowercase() {
+                self.out.push_span(l, span);
+            }
+        }
+        self.word.clear();
+    }
+}
+
+/// Chars removed from the folded view: format characters (Unicode category Cf:
+/// zero-width space/joiners, word joiner, soft hyphen, BOM, bidi controls, tag
+/// characters), variation selectors, the combining keycap and other enclosing
+/// marks, and combining diacritics (strike-through and "Zalgo" decorations).
+fn is_dropped(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{0300}'..='\u{036F}')
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format | GeneralCategory::EnclosingMark
+        )
+}
+
+/// The value of a Unicode decimal digit (category Nd) of any script. Nd chars
+/// come in contiguous runs of ten starting at a zero, so the value is the
+/// distance from the start of the run, modulo ten (some runs are adjacent).
+fn decimal_digit(c: char) -> Option<u8> {
+    if c.is_ascii_digit() {
+        return Some(c as u8 - b'0');
+    }
+    if c.is_ascii() || c.general_category() != GeneralCategory::DecimalNumber {
+        return None;
+    }
+    let mut back = 0u32;
+    let mut cp = c as u32;
+    while back < 60 {
+        let Some(prev) = cp.checked_sub(1).and_then(char::from_u32) else {
+            break;
+        };
+        if prev.general_category() != GeneralCategory::DecimalNumber {
+            break;
+        }
+        back += 1;
+        cp -= 1;
+    }
+    Some((back % 10) as u8)
+}
+
+/// A Latin look-alike of a Cyrillic, Greek, small-capital or other letter.
+/// Applied before lowercasing, so uppercase look-alikes map to their own
+/// uppercase Latin letter. Never maps to or from digits or `@`.
+fn confusable(c: char) -> Option<char> {
+    Some(match c {
+        // Cyrillic
+        'а' => 'a',
+        'А' => 'A',
+        'В' => 'B',
+        'в' => 'b',
+        'с' => 'c',
+        'С' => 'C',
+        'ԁ' => 'd',
+        'е' => 'e',
+        'Е' => 'E',
+        'ё' => 'e',
+        'Һ' | 'Н' => 'H',
+        'һ' => 'h',
+        'і' => 'i',
+        'І' | 'Ӏ' => 'I',
+        'ј' => 'j',
+        'Ј' => 'J',
+        'к' => 'k',
+        'К' => 'K',
+        'М' => 'M',
+        'м' => 'm',
+        'о' => 'o',
+        'О' => 'O',
+        'р' => 'p',
+        'Р' => 'P',
+        'ԛ' => 'q',
+        'ѕ' => 's',
+        'Ѕ' => 'S',
+        'т' => 't',
+        'Т' => 'T',
+        'у' => 'y',
+        'У' | 'Ү' => 'Y',
+        'ԝ' => 'w',
+        'Ԝ' => 'W',
+        'х' => 'x',
+        'Х' => 'X',
+        // Greek
+        'α' => 'a',
+        'Α' => 'A',
+        'Β' => 'B',
+        'β' => 'b',
+        'Ε' => 'E',
+        'ε' => 'e',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'ι' => 'i',
+        'Κ' => 'K',
+        'κ' => 'k',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'ν' => 'v',
+        'Ο' => 'O',
+        'ο' => 'o',
+        'Ρ' => 'P',
+        'ρ' => 'p',
+        'Τ' => 'T',
+        'τ' => 't',
+        'Υ' => 'Y',
+        'υ' => 'u',
+        'Χ' => 'X',
+        'χ' => 'x',
+        // Small capitals and other Latin look-alikes (IPA, Latin extended)
+        'ᴀ' => 'a',
+        'ʙ' => 'b',
+        'ᴄ' => 'c',
+        'ᴅ' => 'd',
+        'ᴇ' => 'e',
+        'ꜰ' => 'f',
+        'ɢ' | 'ɡ' => 'g',
+        'ʜ' => 'h',
+        'ɪ' | 'ı' => 'i',
+        'ᴊ' => 'j',
+        'ᴋ' => 'k',
+        'ʟ' => 'l',
+        'ᴍ' => 'm',
+        'ɴ' => 'n',
+        'ᴏ' => 'o',
+        'ᴘ' => 'p',
+        'ǫ' => 'q',
+        'ʀ' => 'r',
+        'ꜱ' => 's',
+        'ᴛ' => 't',
+        'ᴜ' => 'u',
+        'ᴠ' => 'v',
+        'ᴡ' => 'w',
+        'ʏ' => 'y',
+        'ᴢ' => 'z',
+        'ɑ' => 'a',
+        'ɩ' => 'i',
+        _ => return None,
+    })
+}
+
+/// Builds the collapsed view (see [`Views::collapsed`]) from the folded one.
+///
+/// A run of at least three single-character tokens (a letter or digit standing
+/// alone), each separated from the next by whitespace and/or one punctuation
+/// mark, is joined: whitespace and joiners (`-`, `_`, `/`, `|`, `,`, `*`, ...)
+/// are dropped; `@` is kept; `.` is kept when it stands between spaces
+/// ("y a h o o . c o m") and dropped when it glues digits ("3.1.2"). Everything
+/// else is copied from the folded view unchanged, so ordinary prose (whose words
+/// are longer than one letter) is never glued.
+pub fn collapse(folded: &View) -> View {
+    let text = folded.text();
+    let mut out = View::with_capacity(text.len());
+    // Tokens: (start, end, is_single_alnum)
+    let bytes = text.as_bytes();
+    let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        if c.is_alphanumeric() {
+            let start = i;
+            let mut n = 0;
+            while i < text.len() {
+                match text[i..].chars().next() {
+                    Some(c) if c.is_alphanumeric() => {
+                        i += c.len_utf8();
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            tokens.push((start, i, n == 1));
+        } else {
+            i += c.len_utf8();
+        }
+    }
+    if tokens.iter().filter(|t| t.2).count() < 3 {
+        for (j, c) in text.char_indices() {
+            if let Some(span) = folded.span_at(j) {
+                out.push_span(c, span);
+            }
+        }
+        return out;
+    }
+    // Decide which gaps between consecutive single tokens are joinable.
+    let gap_kind = |a: usize, b: usize| -> Option<Option<char>> {
+        // Returns Some(kept_char) if joinable.
+        let gap = &text[a..b];
+        if gap.len() > 6 || gap.contains('\n') {
+            return None;
+        }
+        let mut punct: Option<char> = None;
+        let mut space = false;
+        for c in gap.chars() {
+            if c.is_whitespace() {
+                space = true;
+            } else if punct.is_none()
+                && matches!(
+                    c,
+                    '-' | '_'
+                        | '/'
+                        | '|'
+                        | ','
+                        | '*'
+                        | '+'
+                        | '~'
+                        | '.'
+                        | '@'
+                        | '·'
+                        | '–'
+                        | '—'
+                        | '\''
+                        | ':'
+                )
+            {
+                punct = Some(c);
+            } else {
+                return None;
+            }
+        }
+        Some(match punct {
+            Some('@') => Some('@'),
+            Some('.') if space => Some('.'),
+            _ => None,
+        })
+    };
+    // Mark runs: for each token index, whether it joins with the next.
+    let mut joins: Vec<Option<Option<char>>> = vec![None; tokens.len()];
+    let mut k = 0;
+    while k < tokens.len() {
+        if !tokens[k].2 {
+            k += 1;
+            continue;
+        }
+        let mut e = k;
+        while e + 1 < tokens.len() && tokens[e + 1].2 {
+            match gap_kind(tokens[e].1, tokens[e + 1].0) {
+                Some(_) => e += 1,
+                None => break,
+            }
+        }
+        if e - k + 1 >= 3 {
+            for j in k..e {
+                joins[j] = gap_kind(tokens[j].1, tokens[j + 1].0);
+            }
+        }
+        k = e + 1;
+    }
+    let mut pos = 0;
+    for (j, &(s, e, _)) in tokens.iter().enumerate() {
+        copy(folded, &mut out, pos, e);
+        pos = e;
+        if let Some(kept) = joins[j] {
+            let next = tokens[j + 1].0;
+            if let Some(c) = kept {
+                if let Some(off) = text[e..next].find(c) {
+                    if let Some(span) = folded.span_at(e + off) {
+                        out.push_span(c, span);
+                    }
+                }
+            }
+            pos = next;
+        }
+        let _ = s;
+    }
+    copy(folded, &mut out, pos, bytes.len());
+    out
+}
+
+fn copy(from: &View, to: &mut View, start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    let Some(slice) = from.text().get(start..end) else {
+        return;
+    };
+    for (j, c) in slice.char_indices() {
+        if let Some(span) = from.span_at(start + j) {
+            to.push_span(c, span);
         }
     }
 }
@@ -113,11 +494,82 @@ impl<'t> Views<'t> {
 mod tests {
     use super::*;
 
+    fn back<'a>(text: &'a str, v: &View, needle: &str) -> &'a str {
+        let s = v.text().find(needle).expect("needle in view");
+        let (a, b) = v.to_original(s, s + needle.len()).expect("span");
+        &text[a..b]
+    }
+
     #[test]
     fn identity_maps_back() {
         let v = View::identity("aé b");
         assert_eq!(v.to_original(1, 3), Some((1, 3)));
         assert_eq!(v.to_original(0, v.len()), Some((0, 5)));
         assert_eq!(v.to_original(2, 2), None);
+    }
+
+    #[test]
+    fn folds_compatibility_digits_and_format_chars() {
+        let t = "ＣＡＬＬ ３１２\u{200b}555\u{2060}0148 ٣١٢ ३१२ ๓๑๒ 𝟑𝟏𝟐 ①② x²";
+        let v = fold(t);
+        assert_eq!(v.text(), "call 3125550148 312 312 312 312 12 x2");
+        assert_eq!(back(t, &v, "3125550148"), "３１２\u{200b}555\u{2060}0148");
+    }
+
+    #[test]
+    fn keycaps_and_bidi() {
+        let t = "3\u{fe0f}\u{20e3}1\u{fe0f}\u{20e3}\u{202e}2";
+        assert_eq!(fold(t).text(), "312");
+    }
+
+    #[test]
+    fn confusables_only_in_spoofed_words() {
+        // Cyrillic а in a Latin word, and a whole word of look-alikes.
+        assert_eq!(fold("gmаil.com").text(), "gmail.com");
+        assert_eq!(fold("ѕкуре").text(), "skype");
+        // Real Russian and Greek words stay.
+        assert_eq!(fold("три пять").text(), "три пять");
+        assert_eq!(fold("Δύο").text(), "δύο");
+        assert_eq!(fold("ᴡʜᴀᴛsᴀᴘᴘ").text(), "whatsapp");
+        // @ and non-Latin digits never become letters.
+        assert_eq!(fold("а@٠").text(), "a@0");
+    }
+
+    #[test]
+    fn collapses_spaced_runs_only() {
+        let c = collapse(&fold("write s a m o @ y a h o o . c o m now"));
+        assert_eq!(c.text(), "write samo@yahoo.com now");
+        let c = collapse(&fold("call 3 1 2 - 5 5 5 - 0 1 4 8"));
+        assert_eq!(c.text(), "call 3125550148");
+        let c = collapse(&fold("3-1-2.5.5.5"));
+        assert_eq!(c.text(), "312555");
+        let c = collapse(&fold("I am a good fit, see it at 9 am"));
+        assert_eq!(c.text(), "i am a good fit, see it at 9 am");
+        let t = "mail: r a l p h 6 5 @ m a i l . r u";
+        let v = Views::new(t);
+        assert_eq!(v.collapsed.text(), "mail: ralph65@mail.ru");
+        assert_eq!(
+            back(t, &v.collapsed, "ralph65@mail.ru"),
+            "r a l p h 6 5 @ m a i l . r u"
+        );
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for t in [
+            "",
+            "\u{200b}",
+            "é",
+            "\u{20e3}",
+            "a\u{0301}",
+            "ﷺ",
+            "𝟘𝟙",
+            "ǅ",
+            "ß",
+        ] {
+            let v = Views::new(t);
+            let _ = v.folded.to_original(0, v.folded.len());
+            let _ = v.collapsed.to_original(0, v.collapsed.len());
+        }
     }
 }

@@ -16,3 +16,6 @@ pub(crate) trait Recognizer: Send + Sync + std::fmt::Debug {
     /// Appends what it finds in `views` to `out`.
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>);
 }
+
+pub(crate) mod numbers;
+pub(crate) mod phone;

@@ -1,0 +1,458 @@
+//! Number words and the numeric token stream the phone recognizer reads.
+//!
+//! [`NumberWords`] knows the digit words of the configured languages
+//! (`data/words/numbers.tsv`: "five", "cinco", "fünf", "пять", "oh", "double").
+//! [`tokenize`] turns the folded view into alphanumeric tokens, reading number
+//! words, leetspeak inside digit runs ("3l2" = 312, "Ol48" = 0148) and
+//! "double five" as digits. Only whole words count: "phone" holds "one" and
+//! "often" holds "ten", but neither is a token of its own.
+
+use std::collections::HashMap;
+
+const NUMBERS_TSV: &str = include_str!("../../data/words/numbers.tsv");
+
+/// What a number word means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WordValue {
+    /// A digit, or a number from 10 to 19 written as two digits.
+    Digit(u8),
+    /// Tens ("forty" = 4): "40", or with a following digit word "48".
+    Tens(u8),
+    /// "oh"/"o": zero, but only next to other digits.
+    Oh,
+    /// "double"/"triple": repeat the next digit.
+    Times(u8),
+}
+
+/// The number words of the configured languages.
+#[derive(Debug, Clone)]
+pub(crate) struct NumberWords {
+    words: HashMap<&'static str, WordValue>,
+    max_len: usize,
+}
+
+impl NumberWords {
+    /// The words of `languages` (ISO 639-1 codes).
+    pub(crate) fn new(languages: &[String]) -> NumberWords {
+        let mut words = HashMap::new();
+        let mut max_len = 0;
+        for line in NUMBERS_TSV.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut cols = line.split('\t');
+            let (Some(lang), Some(word), Some(meaning)) = (cols.next(), cols.next(), cols.next())
+            else {
+                continue;
+            };
+            if !languages.iter().any(|l| l == lang) {
+                continue;
+            }
+            let value = match meaning {
+                "oh" => WordValue::Oh,
+                "x2" => WordValue::Times(2),
+                "x3" => WordValue::Times(3),
+                t if t.starts_with('t') => match t[1..].parse::<u8>() {
+                    Ok(d) if (2..10).contains(&d) => WordValue::Tens(d),
+                    _ => continue,
+                },
+                d => match d.parse::<u8>() {
+                    Ok(d) if d < 20 => WordValue::Digit(d),
+                    _ => continue,
+                },
+            };
+            max_len = max_len.max(word.len());
+            words.insert(word, value);
+        }
+        NumberWords { words, max_len }
+    }
+
+    fn get(&self, word: &str) -> Option<WordValue> {
+        if word.len() > self.max_len {
+            return None;
+        }
+        self.words.get(word).copied()
+    }
+}
+
+/// Where a numeric token's digits came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Written as digits (of any script).
+    Digits,
+    /// Written as number words.
+    Words,
+    /// Letters standing for digits inside a digit run ("3l2", "Ol48").
+    Leet,
+}
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Digits: `digits[ds..de]` of the token stream.
+    Num { ds: u32, de: u32, src: Source },
+    /// An extension marker ("x", "ext", "extension").
+    Ext,
+    /// Any other word.
+    Word,
+}
+
+/// One alphanumeric token of the folded view: `start..end` is its byte span
+/// in the folded view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    pub start: usize,
+    pub end: usize,
+    pub kind: Kind,
+}
+
+/// Tokens of a folded text and the digits they stand for.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    pub toks: Vec<Token>,
+    pub digits: String,
+}
+
+impl Tokens {
+    /// The digits of a numeric token (empty for others).
+    pub fn digits_of(&self, t: &Token) -> &str {
+        match t.kind {
+            Kind::Num { ds, de, .. } => self.digits.get(ds as usize..de as usize).unwrap_or(""),
+            _ => "",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Raw {
+    Num(Source),
+    /// Leet of two chars ("O1"): digits only next to other digits.
+    Weak,
+    Tens(u8),
+    Oh,
+    Times(u8),
+    Ext,
+    Word,
+}
+
+/// Splits the (folded, lowercase) `text` into tokens, reading number words,
+/// "oh", "double"/"triple" and leetspeak as digits.
+pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
+    // First pass: raw alphanumeric runs.
+    let mut raw: Vec<(usize, usize, Raw, String)> = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        if !c.is_alphanumeric() {
+            i += c.len_utf8();
+            continue;
+        }
+        let start = i;
+        while i < text.len() {
+            match text[i..].chars().next() {
+                Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
+                _ => break,
+            }
+        }
+        let tok = &text[start..i];
+        classify(tok, start, words, &mut raw);
+    }
+    // Second pass: "oh" next to digits, "double five", then build tokens.
+    let mut out = Tokens::default();
+    let is_num = |r: Option<&(usize, usize, Raw, String)>, gap_ok: bool| {
+        gap_ok
+            && matches!(
+                r,
+                Some((_, _, Raw::Num(_), _)) | Some((_, _, Raw::Times(_), _))
+            )
+    };
+    let close = |a: usize, b: usize| b.saturating_sub(a) <= 3;
+    let mut k = 0;
+    while k < raw.len() {
+        let (s, e, r, ref d) = raw[k];
+        match r {
+            Raw::Num(src) => push_num(&mut out, s, e, d, src),
+            Raw::Tens(t) => {
+                // "forty eight", "forty-eight", "treinta y ocho": tens and a digit.
+                let mut unit = None;
+                let mut n = k + 1;
+                if let Some((_, ce, Raw::Word, _)) = raw.get(n) {
+                    let w = text
+                        .get(e..*ce)
+                        .unwrap_or("")
+                        .trim_matches(|c: char| !c.is_alphanumeric());
+                    if matches!(w, "y" | "e" | "et" | "and" | "und" | "i") && close(e, raw[n].0) {
+                        n += 1;
+                    }
+                }
+                let from = if n == k + 1 { e } else { raw[n - 1].1 };
+                if let Some(&(ns, ne, Raw::Num(Source::Words), ref nd)) = raw.get(n) {
+                    if nd.len() == 1 && nd != "0" && close(from, ns) {
+                        unit = Some((ne, nd.clone(), n));
+                    }
+                }
+                let tens = char::from(b'0' + t);
+                match unit {
+                    Some((ne, nd, n)) => {
+                        let v = format!("{tens}{nd}");
+                        push_num(&mut out, s, ne, &v, Source::Words);
+                        k = n + 1;
+                        continue;
+                    }
+                    None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
+                }
+            }
+            Raw::Weak => {
+                let prev = k.checked_sub(1).and_then(|p| raw.get(p));
+                let next = raw.get(k + 1);
+                let prev_ok = is_num(prev, prev.is_some_and(|p| close(p.1, s)));
+                let next_ok = is_num(next, next.is_some_and(|n| close(e, n.0)));
+                if prev_ok || next_ok {
+                    push_num(&mut out, s, e, d, Source::Leet);
+                } else {
+                    out.toks.push(Token {
+                        start: s,
+                        end: e,
+                        kind: Kind::Word,
+                    });
+                }
+            }
+            Raw::Oh => {
+                let prev = k.checked_sub(1).and_then(|p| raw.get(p));
+                let next = raw.get(k + 1);
+                let prev_ok = is_num(prev, prev.is_some_and(|p| close(p.1, s)));
+                let next_ok = is_num(next, next.is_some_and(|n| close(e, n.0)));
+                if prev_ok || next_ok {
+                    push_num(&mut out, s, e, "0", Source::Words);
+                } else {
+                    out.toks.push(Token {
+                        start: s,
+                        end: e,
+                        kind: Kind::Word,
+                    });
+                }
+            }
+            Raw::Times(n) => {
+                // "double five" / "triple 5": the next token, if one digit.
+                if let Some(&(ns, ne, Raw::Num(_), ref nd)) = raw.get(k + 1) {
+                    if nd.len() == 1 && close(e, ns) {
+                        let rep = nd.repeat(n as usize);
+                        push_num(&mut out, s, ne, &rep, Source::Words);
+                        k += 2;
+                        continue;
+                    }
+                }
+                out.toks.push(Token {
+                    start: s,
+                    end: e,
+                    kind: Kind::Word,
+                });
+            }
+            Raw::Ext => out.toks.push(Token {
+                start: s,
+                end: e,
+                kind: Kind::Ext,
+            }),
+            Raw::Word => out.toks.push(Token {
+                start: s,
+                end: e,
+                kind: Kind::Word,
+            }),
+        }
+        k += 1;
+    }
+    out
+}
+
+fn push_num(out: &mut Tokens, start: usize, end: usize, digits: &str, src: Source) {
+    let ds = out.digits.len() as u32;
+    out.digits.push_str(digits);
+    let de = out.digits.len() as u32;
+    out.toks.push(Token {
+        start,
+        end,
+        kind: Kind::Num { ds, de, src },
+    });
+}
+
+/// Classifies one alphanumeric run, pushing one or more raw tokens.
+fn classify(
+    tok: &str,
+    start: usize,
+    words: &NumberWords,
+    raw: &mut Vec<(usize, usize, Raw, String)>,
+) {
+    let end = start + tok.len();
+    let bytes = tok.as_bytes();
+    if bytes.iter().all(u8::is_ascii_digit) {
+        raw.push((start, end, Raw::Num(Source::Digits), tok.to_string()));
+        return;
+    }
+    let has_digit = bytes.iter().any(u8::is_ascii_digit);
+    if !has_digit {
+        let r = match words.get(tok) {
+            Some(WordValue::Digit(_)) => Raw::Num(Source::Words),
+            Some(WordValue::Tens(t)) => Raw::Tens(t),
+            Some(WordValue::Oh) => Raw::Oh,
+            Some(WordValue::Times(n)) => Raw::Times(n),
+            None if matches!(
+                tok,
+                "x" | "ext" | "extn" | "extension" | "durchwahl" | "доб"
+            ) =>
+            {
+                Raw::Ext
+            }
+            None => Raw::Word,
+        };
+        let d = match words.get(tok) {
+            Some(WordValue::Digit(d)) => d.to_string(),
+            _ => String::new(),
+        };
+        raw.push((start, end, r, d));
+        return;
+    }
+    // Digits mixed with letters. An extension glued to its digits: "x12".
+    if !tok.is_ascii() {
+        raw.push((start, end, Raw::Word, String::new()));
+        return;
+    }
+    for p in ["ext", "x"] {
+        if let Some(rest) = tok.strip_prefix(p) {
+            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                let mid = start + p.len();
+                raw.push((start, mid, Raw::Ext, String::new()));
+                raw.push((mid, end, Raw::Num(Source::Digits), rest.to_string()));
+                return;
+            }
+        }
+    }
+    // Leetspeak: every letter is o (0), l or i (1), or, inside the token, one
+    // of s (5), b (8), z (2), g (9), t (7), a (4), e (3); at most one "x"
+    // between digits marks an extension ("8565xO476").
+    let n = bytes.len();
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut seg_start = 0;
+    let mut ok = true;
+    for (j, &b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' | b'o' | b'l' | b'i' => {}
+            b's' | b'b' | b'z' | b'g' | b't' | b'a' | b'e' if j > 0 && j + 1 < n => {}
+            b'x' if j > 0 && j + 1 < n && parts.is_empty() => {
+                parts.push((seg_start, j));
+                seg_start = j + 1;
+            }
+            _ => {
+                ok = false;
+                break;
+            }
+        }
+    }
+    parts.push((seg_start, n));
+    let real = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    if !ok || real == 0 {
+        raw.push((start, end, Raw::Word, String::new()));
+        return;
+    }
+    // "O1", "4l": one digit and one letter count only next to other digits.
+    let weak = real == 1 && n <= 2;
+    for (k, &(a, b)) in parts.iter().enumerate() {
+        if k > 0 {
+            raw.push((start + a - 1, start + a, Raw::Ext, String::new()));
+        }
+        if a >= b {
+            continue;
+        }
+        let seg = &tok[a..b];
+        let digits: String = seg
+            .bytes()
+            .map(|c| match c {
+                b'o' => '0',
+                b'l' | b'i' => '1',
+                b's' => '5',
+                b'b' => '8',
+                b'z' => '2',
+                b'g' => '9',
+                b't' => '7',
+                b'a' => '4',
+                b'e' => '3',
+                c => char::from(c),
+            })
+            .collect();
+        let kind = if weak {
+            Raw::Weak
+        } else if seg.bytes().all(|c| c.is_ascii_digit()) {
+            Raw::Num(Source::Digits)
+        } else {
+            Raw::Num(Source::Leet)
+        };
+        raw.push((start + a, start + b, kind, digits));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(text: &str) -> Vec<(String, Source)> {
+        let w = NumberWords::new(&["en", "es", "pt", "fr", "de", "ru"].map(String::from));
+        let t = tokenize(text, &w);
+        t.toks
+            .iter()
+            .filter_map(|k| match k.kind {
+                Kind::Num { src, .. } => Some((t.digits_of(k).to_string(), src)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn joined(text: &str) -> String {
+        digits(text).into_iter().map(|d| d.0).collect()
+    }
+
+    #[test]
+    fn words_in_six_languages() {
+        assert_eq!(joined("five zero three, five five five"), "503555");
+        assert_eq!(joined("tres uno dos cinco"), "3125");
+        assert_eq!(joined("três meia sete"), "367");
+        assert_eq!(joined("zéro six neuf"), "069");
+        assert_eq!(joined("null eins fünf"), "015");
+        assert_eq!(joined("пять два ноль"), "520");
+    }
+
+    #[test]
+    fn teens_and_tens() {
+        assert_eq!(
+            joined("three twelve five fifty five oh one forty-eight"),
+            "3125550148"
+        );
+        assert_eq!(joined("treinta y dos, noventa"), "3290");
+        assert_eq!(joined("сорок восемь"), "48");
+        assert_eq!(joined("twenty"), "20");
+    }
+
+    #[test]
+    fn only_whole_words() {
+        assert_eq!(joined("my phone often rings"), "");
+        assert_eq!(joined("someone tenfold"), "");
+    }
+
+    #[test]
+    fn oh_and_double() {
+        assert_eq!(joined("five oh three double five triple 7"), "50355777");
+        assert_eq!(joined("oh well"), "");
+        assert_eq!(joined("double check"), "");
+    }
+
+    #[test]
+    fn leet_inside_digit_runs() {
+        assert_eq!(joined("3l2 555 ol48"), "3125550148");
+        assert_eq!(digits("3l2")[0].1, Source::Leet);
+        assert_eq!(joined("8565xo476"), "85650476");
+        assert_eq!(joined("3pm v2 abc123 lol 10s"), "");
+        assert_eq!(joined("4i5 5s5 0i23 x12"), "415555012312");
+        assert_eq!(joined("555 o1 48"), "5550148");
+        assert_eq!(joined("an i5 laptop"), "");
+    }
+}

@@ -1,0 +1,1079 @@
+//! The phone recognizer: numbers of any country, however written.
+//!
+//! # Choice of libphonenumber port
+//!
+//! Numbers are validated with `rlibphonenumber` (a port of Google's
+//! libphonenumber with current metadata, v9.0.4x), not the `phonenumber`
+//! crate. Both parse and validate; `rlibphonenumber` also ports the matcher,
+//! keeps its metadata current through an automated pipeline, and parses without
+//! allocating, which matters on a hot path that may validate a candidate
+//! against several default regions. Its build cost is moderate (about 30 s
+//! cold on two cores): the default `protox` feature compiles the metadata
+//! `.proto` files in pure Rust; turning it off needs a system `protoc`, which
+//! operators should not have to install, so the default features are kept.
+//! We do not use its text matcher: candidates come from our own views (number
+//! words, leetspeak, spaced and split digits), which the matcher cannot see.
+//!
+//! # How a number is found
+//!
+//! The folded view is tokenized ([`super::numbers::tokenize`]): digit runs,
+//! number words and leetspeak become numeric tokens. A candidate is a run of
+//! numeric tokens separated by short phone-like gaps (spaces, `-`, `.`, `/`,
+//! parentheses, one line break; ", " only between words), with an optional
+//! leading `+` and a trailing extension. Shapes that are not phones are
+//! rejected before validation: decimals and thousands, dates and times, IP
+//! addresses, versions, amounts (`$`, `#`, signs), identifiers glued to
+//! letters, numbers after a label word (invoice, order, ISBN, epoch, ...) with
+//! no contact cue nearer. The digits are then parsed as an international
+//! number (`+`, `00`, `011`) or as a national number of each configured region
+//! in turn, then as an international number missing its `+`. Confidence
+//! reflects validity (valid, merely possible), how the number was written and
+//! whether a contact cue ("call", "text", "whatsapp", "my number", ...) is near.
+
+use super::numbers::{tokenize, Kind, NumberWords, Source, Tokens};
+use super::Recognizer;
+use crate::detector::BuildError;
+use crate::views::Views;
+use crate::{Category, Finding};
+use rlibphonenumber::{
+    NumberLengthType, PhoneNumber, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL,
+};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// Findings below this confidence are not reported.
+const MIN_CONFIDENCE: f32 = 0.5;
+
+/// Recognizes phone numbers.
+#[derive(Debug)]
+pub(crate) struct PhoneRecognizer {
+    regions: Vec<Region>,
+    words: NumberWords,
+}
+
+impl PhoneRecognizer {
+    /// A recognizer trying `regions` (ISO 3166-1 alpha-2, first is the
+    /// default) for national numbers and reading the number words of
+    /// `languages`.
+    pub(crate) fn new(regions: &[String], languages: &[String]) -> Result<Self, BuildError> {
+        let mut rs = Vec::with_capacity(regions.len());
+        for r in regions {
+            let region: Region = r
+                .parse()
+                .map_err(|_| BuildError::UnknownRegion(r.clone()))?;
+            // A well-formed code libphonenumber has no metadata for is unknown too.
+            if PHONE_NUMBER_UTIL
+                .get_country_code_for_region(region)
+                .is_none()
+            {
+                return Err(BuildError::UnknownRegion(r.clone()));
+            }
+            rs.push(region);
+        }
+        // Load the metadata and compile the configured regions' patterns
+        // now rather than on the first scans.
+        let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
+        for &r in &rs {
+            for sample in ["0301234567", "2015550123", "912345678"] {
+                let _ = PhoneNumber::parse(sample, Some(r)).map(|n| n.is_valid());
+            }
+        }
+        Ok(PhoneRecognizer {
+            regions: rs,
+            words: NumberWords::new(languages),
+        })
+    }
+}
+
+/// What the digits are, according to libphonenumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Validity {
+    Invalid,
+    Possible,
+    Valid,
+}
+
+impl Recognizer for PhoneRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let text = views.folded.text();
+        // Fast exit: a phone needs seven digits or number words.
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        if digits < 7 && !text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+            return;
+        }
+        let toks = tokenize(text, &self.words);
+        if toks.digits.len() < 7 {
+            return;
+        }
+        // Whether the message's letters are all Latin: computed once, if needed.
+        let latin = std::cell::OnceCell::new();
+        let mut i = 0;
+        while i < toks.toks.len() {
+            if !matches!(toks.toks[i].kind, Kind::Num { .. }) {
+                i += 1;
+                continue;
+            }
+            let (last, next) = extend(text, &toks, i);
+            if let Some(f) = self.evaluate(views, &toks, i, last, &latin) {
+                out.push(f);
+            }
+            i = next.max(i + 1);
+        }
+    }
+}
+
+/// Whether `gap` (the text between two numeric tokens) may separate the
+/// parts of one phone number: whitespace (at most two line breaks) and a few
+/// marks people put between digit groups (dashes, dots, slashes, brackets,
+/// stars, bullets, emoji); ", " and ";" only between number words.
+fn gap_ok(gap: &str, words_both_sides: bool) -> bool {
+    if gap.is_empty() {
+        return true;
+    }
+    let (mut marks, mut newlines, mut n) = (0, 0, 0);
+    for c in gap.chars() {
+        n += 1;
+        match c {
+            ' ' | '\t' | '\u{a0}' | '\r' => {}
+            '\n' => newlines += 1,
+            '-' | '.' | '(' | ')' | '[' | ']' | '{' | '}' | '/' | '\\' | '_' | '|' | '~' | '*' => {
+                marks += 1
+            }
+            ',' | ';' if words_both_sides => marks += 1,
+            c if !c.is_ascii()
+                && matches!(
+                    c.general_category(),
+                    GeneralCategory::DashPunctuation
+                        | GeneralCategory::OtherSymbol
+                        | GeneralCategory::OtherPunctuation
+                        | GeneralCategory::ModifierSymbol
+                ) =>
+            {
+                marks += 1
+            }
+            _ => return false,
+        }
+    }
+    marks <= 3 && n <= 8 && newlines <= 2
+}
+
+/// Words people put between the parts of a number they split up.
+const FILLERS: &[&str] = &[
+    "and",
+    "then",
+    "y",
+    "e",
+    "et",
+    "und",
+    "и",
+    "dash",
+    "hyphen",
+    "space",
+    "dot",
+    "point",
+    "punto",
+    "ponto",
+    "guion",
+    "tiret",
+    "strich",
+    "точка",
+];
+
+/// Extends a candidate from numeric token `i`: returns the index of its last
+/// numeric token and the index to resume scanning from. A filler word
+/// ("312 555 and 0148") may sit between two groups.
+fn extend(text: &str, toks: &Tokens, i: usize) -> (usize, usize) {
+    let mut j = i;
+    while let Kind::Num { src: psrc, .. } = toks.toks[j].kind {
+        let mut nx = j + 1;
+        let Some(mut t) = toks.toks.get(nx) else {
+            break;
+        };
+        // Up to two filler words between two groups.
+        let small = |a: usize, b: usize| gap_ok(text.get(a..b).unwrap_or("#"), false);
+        let mut fillers = 0;
+        while t.kind == Kind::Word && fillers < 2 {
+            let w = text.get(t.start..t.end).unwrap_or("");
+            let Some(n) = toks.toks.get(nx + 1) else {
+                break;
+            };
+            if !FILLERS.contains(&w) || !small(toks.toks[nx - 1].end, t.start) {
+                break;
+            }
+            nx += 1;
+            t = n;
+            fillers += 1;
+        }
+        if fillers > 0 && !small(toks.toks[nx - 1].end, t.start) {
+            break;
+        }
+        let Kind::Num { src: nsrc, .. } = t.kind else {
+            break;
+        };
+        let gap = text.get(toks.toks[nx - 1].end..t.start).unwrap_or("#");
+        let words = psrc == Source::Words && nsrc == Source::Words;
+        if !gap_ok(gap, words) {
+            break;
+        }
+        j = nx;
+    }
+    (j, j + 1)
+}
+
+const CUES: &[&str] = &[
+    "call",
+    "calls",
+    "calling",
+    "text",
+    "texts",
+    "texting",
+    "txt",
+    "sms",
+    "phone",
+    "phones",
+    "tel",
+    "tele",
+    "telephone",
+    "mobile",
+    "mob",
+    "cell",
+    "cellphone",
+    "cel",
+    "celular",
+    "movil",
+    "móvil",
+    "whatsapp",
+    "whatsap",
+    "whats",
+    "wa",
+    "zap",
+    "viber",
+    "signal",
+    "telegram",
+    "imessage",
+    "facetime",
+    "ring",
+    "dial",
+    "reach",
+    "contact",
+    "ph",
+    "fax",
+    "wechat",
+    "ping",
+    "hotline",
+    "llamame",
+    "llámame",
+    "llama",
+    "llamar",
+    "ligue",
+    "liga",
+    "ligar",
+    "telefone",
+    "telefono",
+    "teléfono",
+    "appelle",
+    "appelez",
+    "appeler",
+    "portable",
+    "tél",
+    "téléphone",
+    "telefon",
+    "handy",
+    "anrufen",
+    "ruf",
+    "mobil",
+    "звони",
+    "позвони",
+    "звоните",
+    "телефон",
+    "тел",
+    "мобильный",
+    "ватсап",
+    "вотсап",
+    "whatsapp's",
+    "sms'",
+];
+
+/// Words that make the next number something else than a phone.
+const LABELS: &[&str] = &[
+    "invoice",
+    "inv",
+    "order",
+    "orders",
+    "ticket",
+    "tickets",
+    "tracking",
+    "track",
+    "isbn",
+    "ean",
+    "upc",
+    "gtin",
+    "sku",
+    "asin",
+    "epoch",
+    "timestamp",
+    "unix",
+    "id",
+    "ids",
+    "ref",
+    "reference",
+    "serial",
+    "sn",
+    "account",
+    "acct",
+    "iban",
+    "bic",
+    "swift",
+    "routing",
+    "transaction",
+    "txn",
+    "receipt",
+    "case",
+    "claim",
+    "policy",
+    "po",
+    "model",
+    "part",
+    "item",
+    "batch",
+    "lot",
+    "version",
+    "ver",
+    "build",
+    "release",
+    "port",
+    "ip",
+    "commit",
+    "hash",
+    "pr",
+    "issue",
+    "bug",
+    "job",
+    "task",
+    "zip",
+    "postcode",
+    "pin",
+    "otp",
+    "verification",
+    "confirmation",
+    "booking",
+    "reservation",
+    "shipment",
+    "parcel",
+    "awb",
+    "vin",
+    "license",
+    "licence",
+    "passport",
+    "ssn",
+    "ein",
+    "vat",
+    "tax",
+    "total",
+    "totals",
+    "price",
+    "budget",
+    "cost",
+    "usd",
+    "eur",
+    "amount",
+    "balance",
+    "sum",
+    "salary",
+    "lat",
+    "lon",
+    "lng",
+    "latitude",
+    "longitude",
+    "coordinates",
+    "coords",
+    "dimensions",
+    "size",
+    "resolution",
+    "page",
+    "pages",
+    "row",
+    "rows",
+    "meeting",
+    "room",
+    "pid",
+    "uid",
+    "user",
+    "customer",
+    "member",
+    "card",
+    "code",
+    "pedido",
+    "factura",
+    "rechnung",
+    "bestellung",
+    "commande",
+    "facture",
+    "заказ",
+    "счет",
+    "счёт",
+];
+
+/// Units or nouns after a number that make it a quantity.
+const UNITS: &[&str] = &[
+    "px",
+    "dpi",
+    "pt",
+    "em",
+    "ms",
+    "kb",
+    "mb",
+    "gb",
+    "tb",
+    "km",
+    "kg",
+    "mm",
+    "cm",
+    "usd",
+    "eur",
+    "gbp",
+    "inr",
+    "visitors",
+    "users",
+    "views",
+    "downloads",
+    "followers",
+    "words",
+    "records",
+    "items",
+    "units",
+    "pcs",
+    "times",
+    "hours",
+    "hrs",
+    "minutes",
+    "mins",
+    "days",
+    "years",
+    "bytes",
+];
+
+/// What the words around a candidate say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Neutral,
+    Cue,
+    Label,
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The context before `start` (nearest word first: a label or a cue decides;
+/// "number"/"no"/"nr" is a cue unless a label qualifies it) and after `end`.
+fn context(text: &str, start: usize, end: usize) -> Context {
+    let from = floor_boundary(text, start.saturating_sub(60));
+    let before = text.get(from..start).unwrap_or("");
+    let mut pending = false;
+    for (n, w) in before
+        .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty() && !w.bytes().any(|b| b.is_ascii_digit()))
+        .enumerate()
+    {
+        if n >= 5 {
+            break;
+        }
+        if LABELS.contains(&w) {
+            return Context::Label;
+        }
+        if CUES.contains(&w) {
+            return Context::Cue;
+        }
+        if matches!(
+            w,
+            "number"
+                | "numbers"
+                | "no"
+                | "nr"
+                | "num"
+                | "número"
+                | "numero"
+                | "nummer"
+                | "numéro"
+                | "номер"
+        ) {
+            pending = pending || n <= 1;
+        }
+    }
+    let to = ceil_boundary(text, end + 40);
+    let after = text.get(end..to).unwrap_or("");
+    for w in after
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(4)
+    {
+        if CUES.contains(&w) {
+            return Context::Cue;
+        }
+    }
+    if pending {
+        Context::Cue
+    } else {
+        Context::Neutral
+    }
+}
+
+/// Whether the word right after `end` is a unit ("px", "visitors").
+fn unit_after(text: &str, end: usize) -> bool {
+    let to = ceil_boundary(text, end + 16);
+    let after = text.get(end..to).unwrap_or("");
+    let trimmed = after.trim_start_matches([' ', '\u{a0}']);
+    if after.len() - trimmed.len() > 1 {
+        return false;
+    }
+    let w = trimmed
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    UNITS.contains(&w)
+}
+
+/// Whether the digits only count up or down ("123456789", "9876543210").
+fn progression(d: &str) -> bool {
+    let b = d.as_bytes();
+    let step = |x: u8, y: u8| (i16::from(y) - i16::from(x)).rem_euclid(10);
+    b.len() > 2 && {
+        let s = step(b[0], b[1]);
+        (s == 1 || s == 9) && b.windows(2).all(|w| step(w[0], w[1]) == s)
+    }
+}
+
+/// Whether `n`'s national format groups its digits into groups of `lens`.
+/// A trunk `0` the writer left out is ignored ("98451 27730" for "098451 27730").
+fn same_grouping(n: &PhoneNumber, lens: &[usize], digits: &str) -> bool {
+    let national = n.format_as(PhoneNumberFormat::National);
+    let skip_trunk = national.starts_with('0') && !digits.starts_with('0');
+    let mut it = national
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .enumerate()
+        .map(|(i, l)| if i == 0 && skip_trunk { l - 1 } else { l })
+        .filter(|&l| l > 0);
+    lens.iter().all(|&l| it.next() == Some(l)) && it.next().is_none()
+}
+
+/// EAN-13 / ISBN-13 check digit.
+fn ean13_ok(d: &str) -> bool {
+    let b = d.as_bytes();
+    if b.len() != 13 {
+        return false;
+    }
+    let mut sum = 0u32;
+    for (k, &c) in b.iter().enumerate() {
+        let v = u32::from(c - b'0');
+        sum += if k % 2 == 0 { v } else { 3 * v };
+    }
+    sum.is_multiple_of(10)
+}
+
+impl PhoneRecognizer {
+    fn validate(
+        &self,
+        digits: &str,
+        plus: bool,
+        cue: bool,
+        lens: &[usize],
+    ) -> (Validity, Option<String>) {
+        let e164 = |n: &PhoneNumber| n.format_as(PhoneNumberFormat::E164).into_owned();
+        let possible = |n: &PhoneNumber| {
+            matches!(
+                n.is_possible_with_reason(),
+                Ok(NumberLengthType::IsPossible)
+            )
+        };
+        let intl = if plus {
+            Some(digits)
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            Some(rest)
+        } else if digits.len() > 11 {
+            digits.strip_prefix("011")
+        } else {
+            None
+        };
+        let mut best: (Validity, Option<String>) = (Validity::Invalid, None);
+        if let Some(rest) = intl {
+            let s = format!("+{rest}");
+            if let Ok(n) = PhoneNumber::parse(&s, None) {
+                if n.is_valid() {
+                    return (Validity::Valid, Some(e164(&n)));
+                }
+                if possible(&n) {
+                    best = (Validity::Possible, Some(e164(&n)));
+                }
+            }
+            if plus {
+                return best;
+            }
+        }
+        let grouped = lens.len() > 1;
+        let mut first_valid: Option<String> = None;
+        for (k, &r) in self.regions.iter().enumerate() {
+            if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
+                // Without a cue, a number that is valid only in a later region
+                // must carry that region's trunk prefix ("0...") or be written
+                // in groups: a bare "4294967295" is not a German number.
+                if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
+                    // Several regions may accept the digits ("06 12 34 56 78"
+                    // is French and German, "98451 27730" American and
+                    // Indian): prefer the region whose own national format
+                    // groups the digits as they were written.
+                    if !grouped || same_grouping(&n, lens, digits) {
+                        return (Validity::Valid, Some(e164(&n)));
+                    }
+                    if first_valid.is_none() {
+                        first_valid = Some(e164(&n));
+                    }
+                    continue;
+                }
+                if best.0 == Validity::Invalid && possible(&n) {
+                    best = (Validity::Possible, Some(e164(&n)));
+                }
+            }
+        }
+        if first_valid.is_some() {
+            return (Validity::Valid, first_valid);
+        }
+        // An international number written without its "+".
+        if digits.len() >= 10 && !digits.starts_with('0') {
+            let s = format!("+{digits}");
+            if let Ok(n) = PhoneNumber::parse(&s, None) {
+                if n.is_valid() {
+                    return (Validity::Valid, Some(e164(&n)));
+                }
+            }
+        }
+        best
+    }
+
+    fn evaluate(
+        &self,
+        views: &Views<'_>,
+        toks: &Tokens,
+        i: usize,
+        mut last: usize,
+        latin: &std::cell::OnceCell<bool>,
+    ) -> Option<Finding> {
+        let text = views.folded.text();
+        let tk = &toks.toks;
+        let mut first = i;
+        // A group followed by ":<digit>" is a time; one preceded by
+        // "<digit>:" is a port or a time: cut them off.
+        let followed_by_time = |k: usize| {
+            let rest = text.get(tk[k].end..).unwrap_or("");
+            let mut cs = rest.chars();
+            cs.next() == Some(':') && cs.next().is_some_and(|c| c.is_ascii_digit())
+        };
+        let preceded_by_colon_digit = |k: usize| {
+            let head = text.get(..tk[k].start).unwrap_or("");
+            let mut cs = head.chars().rev();
+            cs.next() == Some(':') && cs.next().is_some_and(|c| c.is_ascii_digit())
+        };
+        while last > first && followed_by_time(last) {
+            last -= 1;
+        }
+        if followed_by_time(last) {
+            return None;
+        }
+        while first < last && preceded_by_colon_digit(first) {
+            first += 1;
+        }
+        if preceded_by_colon_digit(first) {
+            return None;
+        }
+
+        // What precedes the first digit: "+", "(", a currency sign, a glued identifier.
+        let head = text.get(..tk[first].start).unwrap_or("");
+        let mut span_start = tk[first].start;
+        let mut plus = false;
+        {
+            let mut rest = head;
+            if let Some(r) = rest.strip_suffix('(') {
+                rest = r;
+                span_start -= 1;
+            }
+            let trimmed = rest.trim_end_matches(' ');
+            if let Some(r) = trimmed.strip_suffix('+') {
+                if rest.len() - trimmed.len() <= 1 {
+                    plus = true;
+                    span_start = r.len();
+                    rest = r;
+                }
+            }
+            let mut rc = rest.chars().rev();
+            let c1 = rc.next();
+            let c2 = rc.next();
+            match c1 {
+                Some(
+                    '$' | '€' | '£' | '¥' | '₹' | '#' | '№' | '%' | '=' | '^' | '<' | '>' | '¢',
+                ) if !plus => return None,
+                Some('-' | '.' | ',') if !plus && !c2.is_some_and(char::is_alphanumeric) => {
+                    return None
+                }
+                Some('-' | '.' | '/' | '_' | '&' | '?' | '=' | '@' | '\\')
+                    if c2.is_some_and(char::is_alphanumeric) =>
+                {
+                    // Glued to an identifier or a path, except a WhatsApp link.
+                    let h = rest.trim_end_matches('/');
+                    let wa = c1 == Some('/')
+                        && (h.ends_with("wa.me") || h.ends_with("whatsapp.com/send"));
+                    if !wa {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // What follows the last digit.
+        let mut span_end = tk[last].end;
+        let mut resume_ext = None;
+        {
+            let tail = text.get(span_end..).unwrap_or("");
+            let mut cs = tail.chars();
+            let c1 = cs.next();
+            let c2 = cs.next();
+            if matches!(c1, Some('%' | '°' | '$' | '€' | '£'))
+                || (matches!(c1, Some('.' | ',' | '-' | '/' | ':' | '_' | '@'))
+                    && c2.is_some_and(|c| c.is_alphanumeric() && !c.is_ascii_whitespace())
+                    && !(c1 == Some('.') && c2.is_some_and(char::is_alphabetic)))
+            {
+                // "12.5%", "1,234", a number continuing in a non-phone way.
+                if !(c1 == Some('-') && c2.is_some_and(char::is_alphabetic)) {
+                    return None;
+                }
+            }
+            // Extension: "x123", "ext. 123".
+            if let (Some(e), Some(n)) = (tk.get(last + 1), tk.get(last + 2)) {
+                if e.kind == Kind::Ext && matches!(n.kind, Kind::Num { .. }) {
+                    let g1 = text.get(span_end..e.start).unwrap_or("#");
+                    let g2 = text.get(e.end..n.start).unwrap_or("#");
+                    let small = |g: &str| {
+                        g.len() <= 2 && g.chars().all(|c| matches!(c, ' ' | '.' | ':' | '#'))
+                    };
+                    let ext_digits = toks.digits_of(n).len();
+                    if small(g1) && small(g2) && (1..=6).contains(&ext_digits) {
+                        resume_ext = Some(n.end);
+                    }
+                }
+            }
+        }
+
+        // Collect the digits and the shape.
+        let mut digits = String::with_capacity(20);
+        let mut groups: Vec<(usize, &str)> = Vec::new(); // (len, gap before)
+        let (mut words, mut leet, mut split, mut filler) = (false, false, false, false);
+        for k in first..=last {
+            let t = &tk[k];
+            let Kind::Num { src, .. } = t.kind else {
+                filler = true;
+                continue;
+            };
+            let d = toks.digits_of(t);
+            let gap = if k > first {
+                text.get(tk[k - 1].end..t.start).unwrap_or("")
+            } else {
+                ""
+            };
+            // "+49 (0) 30 ...": the trunk zero in parentheses is not dialled.
+            let next_gap = tk
+                .get(k + 1)
+                .and_then(|n| text.get(t.end..n.start))
+                .unwrap_or("");
+            if plus && k > first && d == "0" && gap.ends_with('(') && next_gap.starts_with(')') {
+                continue;
+            }
+            match src {
+                Source::Words => words = true,
+                Source::Leet => leet = true,
+                Source::Digits => {}
+            }
+            if gap.contains('\n') {
+                split = true;
+            }
+            digits.push_str(d);
+            groups.push((d.len(), gap));
+        }
+        let n = digits.len();
+        let intl_prefix = if plus {
+            0
+        } else if digits.starts_with("00") {
+            2
+        } else if digits.starts_with("011") {
+            3
+        } else {
+            0
+        };
+        if n < 7 || n - intl_prefix > 15 {
+            return None;
+        }
+        let singles = groups.iter().filter(|g| g.0 == 1).count();
+        let spaced = groups.len() >= 4 && singles * 2 >= groups.len();
+        let obfuscated = words || leet || split || spaced || filler;
+
+        // Shapes that are not phone numbers.
+        if !words {
+            let dot_only = groups.iter().skip(1).all(|g| g.1 == ".");
+            if dot_only && groups.len() == 4 && groups.iter().all(|g| g.0 <= 3) {
+                return None; // IP address
+            }
+            // Decimal numbers: a chain of exactly two groups joined by ".".
+            let mut chain = 1;
+            for (k, g) in groups.iter().enumerate().skip(1) {
+                if g.1 == "." {
+                    chain += 1;
+                } else {
+                    if chain == 2 {
+                        return None;
+                    }
+                    chain = 1;
+                }
+                if k == groups.len() - 1 && chain == 2 {
+                    return None;
+                }
+            }
+            // Dates: 2018-06-08, 08/06/2018, 8.6.2018.
+            if groups.len() == 3 {
+                let lens: Vec<usize> = groups.iter().map(|g| g.0).collect();
+                let seps_same =
+                    groups[1].1 == groups[2].1 && matches!(groups[1].1, "-" | "/" | ".");
+                let date = matches!(lens.as_slice(), [4, 1 | 2, 1 | 2] | [1 | 2, 1 | 2, 4]);
+                if seps_same && date {
+                    return None;
+                }
+            }
+        }
+
+        let ctx = context(text, span_start, span_end);
+        if ctx == Context::Label {
+            return None;
+        }
+        let cue = ctx == Context::Cue;
+        if !cue && unit_after(text, span_end) {
+            return None;
+        }
+        if progression(&digits) {
+            return None; // "1234567890", a placeholder or a counter
+        }
+        if !cue && !plus && n == 13 && groups.len() <= 5 && ean13_ok(&digits) {
+            return None; // EAN-13 / ISBN-13
+        }
+
+        if !cue && !plus && !words {
+            let lens: Vec<usize> = groups.iter().map(|g| g.0).collect();
+            let sep = groups.get(1).map(|g| g.1.trim()).unwrap_or("");
+            let same_sep = groups.iter().skip(1).all(|g| g.1.trim() == sep);
+            // Ranges: "2019-2021", "1998 – 2004", "120-135".
+            if lens.len() == 2
+                && lens[0] <= 4
+                && lens[1] <= 4
+                && matches!(sep, "-" | "–" | "—" | "/")
+            {
+                return None;
+            }
+            // Thousands: "1 200 000", "1.500.000".
+            let thousands = lens.len() >= 2
+                && lens[0] <= 3
+                && lens[1..].iter().all(|&l| l == 3)
+                && same_sep
+                && (lens[0] < 3 || digits.ends_with("000"));
+            if thousands {
+                return None;
+            }
+            // Lists of small numbers: "7 14 21 28 35 42".
+            let small = lens.iter().all(|&l| l <= 2);
+            let mixed = lens.contains(&1) && lens.contains(&2);
+            if lens.len() >= 4 && small && mixed {
+                return None;
+            }
+        }
+
+        let lens: Vec<usize> = if obfuscated {
+            Vec::new()
+        } else {
+            groups.iter().map(|g| g.0).collect()
+        };
+        let (validity, e164) = self.validate(&digits, plus, cue, &lens);
+        let bare = !obfuscated && groups.len() == 1 && !plus;
+        let formatted = !obfuscated && !bare;
+        let nanp_shape = {
+            let l: Vec<usize> = groups.iter().map(|g| g.0).collect();
+            // Optionally after "1", "001" or "011" (the generic NANP shape).
+            matches!(
+                l.as_slice(),
+                [3, 3, 4] | [1, 3, 3, 4] | [3, 3, 3, 4] | [4, 3, 3, 4]
+            )
+        };
+        if let Some(e) = resume_ext {
+            span_end = e;
+        }
+        let (start, end) = views.folded.to_original(span_start, span_end)?;
+        let matched = views.original.get(start..end)?;
+        // Invisible characters between the digits: nobody types those by accident.
+        let hidden = matched.chars().any(|c| {
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{180e}')
+        });
+        // Digits of another form (fullwidth, other scripts, mathematical) in
+        // a message written in Latin letters: a filter dodge, not a habit.
+        let foreign = matched.chars().any(|c| !c.is_ascii() && c.is_numeric())
+            && *latin.get_or_init(|| {
+                views
+                    .original
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .all(|c| (c as u32) < 0x250 || ('\u{ff21}'..='\u{ff5a}').contains(&c))
+            });
+        let hidden = hidden || foreign;
+        // Deliberately disguised digits (words, leet, one digit at a time,
+        // invisible separators) of phone length are a phone even in a range
+        // libphonenumber does not know, unless they only count up or down.
+        let strongly_spaced = groups.len() >= 7 && singles * 5 >= groups.len() * 4;
+        let disguised =
+            (words || leet || strongly_spaced || hidden) && (9..=13).contains(&(n - intl_prefix));
+        let mut conf: f32 = match validity {
+            Validity::Valid if formatted => 0.9,
+            Validity::Valid if obfuscated => 0.75,
+            Validity::Valid => 0.65,
+            // A "+" says "phone number" even when the range is unknown.
+            Validity::Possible if formatted && (nanp_shape || plus) => 0.55,
+            Validity::Possible if formatted => 0.45,
+            Validity::Possible | Validity::Invalid if disguised => 0.55,
+            Validity::Possible => 0.4,
+            Validity::Invalid if obfuscated || formatted => 0.3,
+            Validity::Invalid => 0.2,
+        };
+        if cue {
+            conf += 0.25;
+            // A bare run of phone length right after "call me at" is a phone
+            // even in a range libphonenumber does not know.
+            if bare && validity == Validity::Invalid && (9..=13).contains(&n) {
+                conf += 0.05;
+            }
+        }
+        // Groups joined by a filler word need both a cue and a valid number.
+        if filler && !(cue && validity == Validity::Valid) {
+            return None;
+        }
+        let conf = conf.min(0.99);
+        if conf < MIN_CONFIDENCE {
+            return None;
+        }
+        let rule = if words {
+            "phone.words"
+        } else if leet {
+            "phone.leet"
+        } else if split || filler {
+            "phone.split"
+        } else if spaced {
+            "phone.spaced"
+        } else if plus && groups.len() == 1 {
+            "phone.e164"
+        } else if bare {
+            "phone.plain"
+        } else {
+            "phone.formatted"
+        };
+        let rule = if validity == Validity::Valid {
+            rule.to_string()
+        } else {
+            format!("{rule}.unvalidated")
+        };
+        let matched = matched.to_string();
+        let normalized = e164.or_else(|| Some(format!("+{}", &digits[intl_prefix..])));
+        Some(Finding {
+            category: Category::Phone,
+            kind: None,
+            start,
+            end,
+            matched,
+            normalized,
+            confidence: conf,
+            rule,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(text: &str) -> Vec<Finding> {
+        let r = PhoneRecognizer::new(
+            &["US", "GB", "IN", "DE"].map(String::from),
+            &["en", "es", "pt", "fr", "de", "ru"].map(String::from),
+        )
+        .expect("builds");
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        out
+    }
+
+    #[test]
+    fn finds_formatted_and_obfuscated() {
+        let f = scan("Call me at (312) 555-0148 after lunch");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].matched, "(312) 555-0148");
+        assert_eq!(f[0].normalized.as_deref(), Some("+13125550148"));
+        let f = scan("five zero three, five five five, zero one seven two");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "phone.words");
+        let f = scan("text 3l2 555 Ol48");
+        assert_eq!(f[0].normalized.as_deref(), Some("+13125550148"));
+    }
+
+    #[test]
+    fn rejects_numbers_that_are_not_phones() {
+        for t in [
+            "Invoice #5238133486 for milestone 8.",
+            "Deadline 2018-06-08 at 19:51.",
+            "Server at 192.168.121.53:7371 returns 502.",
+            "Coordinates -60.566285, -97.943941 for the map demo.",
+            "Price is $50,967.05 per unit, 20 units.",
+            "The account was created at epoch 1730961505.",
+            "EAN 3863794026543 on the packaging mockup.",
+            "ISBN 978-0-14-294019-8 for the book cover.",
+            "Totals: 760 + 934 + 3419 = check the sheet",
+        ] {
+            assert!(scan(t).is_empty(), "{t}: {:?}", scan(t));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_are_exact_on_any_input(text in "[0-9a-zO-l +().,:#$/\\-\u{200b}\u{ff10}-\u{ff19}٠-٩éжΑ\n]{0,60}") {
+            for f in scan(&text) {
+                proptest::prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                proptest::prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_string(text in "\\PC{0,80}") {
+            let _ = scan(&text);
+        }
+    }
+
+    #[test]
+    fn unknown_region_is_an_error() {
+        let e = PhoneRecognizer::new(&["ZZ".to_string()], &[]).unwrap_err();
+        assert_eq!(e, BuildError::UnknownRegion("ZZ".into()));
+    }
+}
