@@ -170,7 +170,7 @@ impl EmailRecognizer {
             r"(?i)(?-u:\b)(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})(?-u:\b)(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|—|–)\s*@?(?P<h>{handle})"
         );
         let provider_on = format!(
-            r"(?i)(?-u:\b)(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в)\s+(?P<p>{prov})(?-u:\b)"
+            r"(?i)(?-u:\b)(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в|b)\s+(?P<p>{prov})(?-u:\b)"
         );
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)

@@ -22,6 +22,8 @@ use std::collections::{HashMap, HashSet};
 const PLATFORMS: &str = include_str!("../../data/handle/platforms.txt");
 const WORK_WORDS: &str = include_str!("../../data/handle/work_words.txt");
 const STOPWORDS: &str = include_str!("../../data/email/stopwords.txt");
+/// Number words (owned by the phone recognizer): never an ID ("zap: dois um ...").
+const NUMBER_WORDS: &str = include_str!("../../data/words/numbers.tsv");
 
 /// Messengers reachable by phone number.
 const PHONE_PLATFORMS: &[&str] = &[
@@ -100,7 +102,7 @@ impl HandleRecognizer {
             r"(?i)(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?:[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"
         );
         let id_on = format!(
-            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в)\s+(?P<plat>{plat})"
+            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в|b)\s+(?P<plat>{plat})"
         );
         let phone = r"\+?\d[\d \-().]{5,18}\d";
         let phone_before = format!(
@@ -114,6 +116,11 @@ impl HandleRecognizer {
             .flat_map(|l| l.split_whitespace())
             .map(str::to_string)
             .collect();
+        for line in data_lines(NUMBER_WORDS) {
+            if let Some(w) = line.split('\t').nth(1) {
+                bad_ids.insert(w.trim().to_string());
+            }
+        }
         for w in [
             "too",
             "also",
@@ -372,7 +379,13 @@ impl HandleRecognizer {
                 if !PHONE_PLATFORMS.contains(&platform) {
                     continue;
                 }
-                let digits: String = ph.as_str().chars().filter(char::is_ascii_digit).collect();
+                // "+49 (0)30 ...": the trunk zero is not dialled after a country code.
+                let raw = if ph.as_str().starts_with('+') {
+                    ph.as_str().replacen("(0)", "", 1)
+                } else {
+                    ph.as_str().to_string()
+                };
+                let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
                 if !(7..=15).contains(&digits.len()) {
                     continue;
                 }

@@ -342,7 +342,13 @@ impl Recognizer for LinkRecognizer {
         }
         for l in self.finder.links(text) {
             let (s, e) = (l.start(), l.end());
-            let url = l.as_str();
+            // Paths and IDs are case-sensitive (invite codes): read the URL
+            // from the original when it is plain ASCII there.
+            let url = view
+                .to_original(s, e)
+                .and_then(|(os, oe)| views.original.get(os..oe))
+                .filter(|o| o.is_ascii() && o.eq_ignore_ascii_case(l.as_str()))
+                .unwrap_or(l.as_str());
             if matches!(char_before(text, s), Some('@' | '.' | '/' | '_' | '-')) {
                 continue; // the domain of an email, or part of a path
             }
