@@ -96,10 +96,10 @@ impl HandleRecognizer {
         let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
         let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это)\s*";
         let given = format!(
-            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}{sep}(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
+            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}(?:{sep}|\s*)(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
         );
         let add_me = format!(
-            r"(?i)(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?:[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"
+            r"(?i)(?:(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)(?:\s+up|\s+out)?|(?-u:\b)(?:i'?m|i\s+am|we'?re|we\s+are|reach\s+out)(?:\s+to\s+me)?)\s+(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?P<sep>[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"
         );
         let id_on = format!(
             r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в|b)\s+(?P<plat>{plat})"
@@ -109,7 +109,7 @@ impl HandleRecognizer {
             r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>{plat})"
         );
         let phone_after = format!(
-            r"(?i)(?P<plat>{plat}){label}\s*(?:[:=\-—–]|(?-u:\b)is(?-u:\b)|(?-u:\b)on(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<ph>{phone})"
+            r"(?i)(?P<plat>{plat}){label}(?:\s+(?:me|us))?\s*(?:[:=\-—–]|(?-u:\b)is(?-u:\b)|(?-u:\b)on(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<ph>{phone})"
         );
         let mut bad_ids: HashSet<String> = data_lines(WORK_WORDS)
             .chain(data_lines(STOPWORDS))
@@ -259,15 +259,36 @@ impl HandleRecognizer {
             return;
         };
         for c in self.given.captures_iter(text) {
-            let (Some(p), Some(idm), Some(sep)) = (c.name("plat"), c.name("id"), c.name("sep"))
-            else {
+            let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
+                continue;
+            };
+            let has_at = c.name("at").is_some();
+            let Some(sep) = c.name("sep") else {
+                // No separator: only "insta @name", "tg @name".
+                if has_at && idm.as_str().chars().any(char::is_alphabetic) {
+                    if let Some(platform) = self.platform(text, p) {
+                        if self.id_ok(idm.as_str(), true) {
+                            let (s, e) = (p.start() + ws, idm.end() + ws);
+                            self.report(
+                                views,
+                                view,
+                                s,
+                                e,
+                                platform,
+                                idm.as_str(),
+                                0.85,
+                                "handle.platform_at",
+                                out,
+                            );
+                        }
+                    }
+                }
                 continue;
             };
             let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_my = c.name("my").is_some();
-            let has_at = c.name("at").is_some();
             let s = sep.as_str().trim().to_lowercase();
             let word_sep = s.chars().all(char::is_alphabetic);
             if word_sep && !has_my {
@@ -317,9 +338,10 @@ impl HandleRecognizer {
                 continue;
             };
             let has_at = c.name("at").is_some();
+            let has_sep = c.name("sep").is_some_and(|m| !m.as_str().trim().is_empty());
             let id = idm.as_str();
             let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
-            if !(has_at || handle_like) || !self.id_ok(id, has_at) {
+            if !(has_at || handle_like || has_sep) || !self.id_ok(id, has_at) {
                 continue;
             }
             let start = c.get(0).map_or(p.start(), |m| m.start());

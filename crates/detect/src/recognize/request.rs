@@ -150,7 +150,7 @@ impl RequestRecognizer {
             pats.push((
                 "request.move",
                 format!(
-                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this|it|the\s+conversation|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this\s+conversation|our\s+conversation|the\s+conversation|this\s+chat|the\s+chat|this|it|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
                 ),
             ));
             pats.push((
@@ -165,13 +165,25 @@ impl RequestRecognizer {
                     .to_string(),
             ));
             pats.push((
+                "request.offer",
+                format!(
+                    r"(?i)(?-u:\b)(?:i'?ll|i\s+will|let\s+me|i\s+can|i\s+could|i'?d\s+like\s+to)\s+(?:send|give|share|text|dm|pass|drop)\s+(?:you\s+)?my\s+(?:(?:personal|private|direct|work)\s+)?{ch}"
+                ),
+            ));
+            pats.push((
+                "request.contact_me",
+                format!(
+                    r"(?i)(?-u:\b)(?:send|shoot|drop)\s+(?:me|us)\s+(?:an?\s+)?(?:email|e-mail|mail|text|sms|whatsapp|telegram)(?-u:\b)|(?-u:\b)reach\s+out\s+(?:to\s+(?:me|us)\s+)?(?:on|via|at|over|through)\s+{ch}"
+                ),
+            ));
+            pats.push((
                 "request.off_platform",
-                r"(?i)(?-u:\b)(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)(?-u:\b)|(?-u:\b)take\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)(?-u:\b)|(?-u:\b)(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)(?-u:\b)"
+                r"(?i)(?-u:\b)(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)(?-u:\b)|(?-u:\b)take\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)(?-u:\b)|(?-u:\b)(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:\d{1,2}\s*%\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)(?-u:\b)|(?-u:\b)pay(?:ing)?\s+(?:me\s+|us\s+|you\s+)?(?:directly|outside|off[\s-]platform|via\s+paypal|through\s+paypal|by\s+bank\s+transfer\s+directly)(?-u:\b)"
                     .to_string(),
             ));
         }
         if lang("es") {
-            pats.push(("request.ask", format!(r"(?i)(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes)|tienes|tiene\s+usted)\s+(?:tu|su)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes))\s+(?:tu|su)|(?:tienes|tiene\s+usted|usas|usa\s+usted)(?:\s+(?:tu|su))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:hablemos|sigamos|continuemos|escr[ií]beme|escr[ií]bame|ll[aá]mame|ll[aá]meme|cont[aá]ctame|cont[aá]cteme|agr[eé]game|a[nñ][aá]deme|h[aá]blame|podemos\s+hablar|pasemos)\s+(?:por|en|al|a|v[ií]a)\s+(?:mi\s+)?{ch}")));
             pats.push(("request.off_platform", r"(?i)fuera\s+de\s+(?:la\s+|esta\s+)?(?:plataforma|p[aá]gina|web)|(?:evitar|ahorrar(?:nos)?|saltar(?:nos)?)\s+(?:la\s+|las\s+)?(?:comisi[oó]n|comisiones|tarifas?)|cont[aá]ctame\s+directamente".to_string()));
         }
@@ -181,12 +193,12 @@ impl RequestRecognizer {
             pats.push(("request.off_platform", r"(?i)fora\s+da\s+plataforma|(?:evitar|economizar|fugir\s+d)a?\s+(?:a\s+)?(?:taxa|comiss[aã]o)".to_string()));
         }
         if lang("fr") {
-            pats.push(("request.ask", format!(r"(?i)(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi|tu\s+as|vous\s+avez|as-tu|avez-vous)\s+(?:ton|ta|votre|tes|vos)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi)\s+(?:ton|ta|votre|tes|vos)|(?:tu\s+as|vous\s+avez|as-tu|avez-vous)(?:\s+(?:ton|ta|votre|tes|vos|un|une))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:parlons|continuons|discutons|contacte[sz]?[\s-]moi|[eé]cris[\s-]moi|[eé]crivez[\s-]moi|appelle[sz]?[\s-]moi|ajoute[sz]?[\s-]moi|on\s+peut\s+(?:parler|discuter))\s+(?:sur|par|via|en|au)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)(?:en\s+dehors|hors)\s+de\s+(?:la\s+|cette\s+)?plateforme|[eé]viter\s+(?:les\s+)?(?:frais|commissions?)|contacte[sz]?[\s-]moi\s+directement".to_string()));
         }
         if lang("de") {
-            pats.push(("request.ask", format!(r"(?i)(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir)|hast\s+du|haben\s+sie)\s+(?:deine|ihre|dein|ihr|eine|einen)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir))\s+(?:deine|ihre|dein|ihr|eine|einen)|(?:hast\s+du|haben\s+sie|bist\s+du\s+auf|sind\s+sie\s+auf)(?:\s+(?:deine|ihre|dein|ihr|eine|einen|ein))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:lass\s+uns|lasst\s+uns|k[öo]nnen\s+wir|schreib(?:e|en\s+sie)?\s+mir|ruf(?:e|en\s+sie)?\s+mich|kontaktier(?:e|en\s+sie)?\s+mich|meld(?:e|en\s+sie)?\s+(?:dich|sich))\s+(?:(?:doch|gern|gerne|einfach|lieber)\s+)*(?:auf|per|über|bei|via|an|im|in)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)au(?:ß|ss)erhalb\s+(?:der|dieser)\s+plattform|(?:geb[üu]hren|provision)\s+(?:zu\s+)?(?:sparen|umgehen|vermeiden)|kontaktier(?:e|en\s+sie)?\s+mich\s+direkt".to_string()));
         }
