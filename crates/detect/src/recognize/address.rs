@@ -77,10 +77,10 @@ impl AddressRecognizer {
         let unit = r"(?:[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#|Flat|Fl\.?|Floor|Room)[ \t]*[A-Za-z0-9\-]{1,6})?";
         let num = r"(?-u:\b)\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?";
         let en = format!(
-            r"(?:(?-u:\b)(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room)[ \t]+[A-Za-z0-9\-]{{1,6}},?[ \t]+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?(?-u:\b){unit}{tail_en}?"
+            r"(?:(?-u:\b)(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room)[ \t]+[A-Za-z0-9\-]{{1,6}},?[ \t]+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?(?-u:\b)(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b)\.?)?{unit}{tail_en}?"
         );
         let en_flat = format!(
-            r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
+            r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}(?:[ \t]+{name}){{0,3}},[ \t]*)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
         );
         let cap = r"[A-ZÄÖÜÀ-ÖØ-Þ]";
         let low = r"[a-zäöüßà-öø-ÿ]";

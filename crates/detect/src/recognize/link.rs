@@ -21,6 +21,7 @@ use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding, LinkKind};
 use linkify::LinkFinder;
+use regex::Regex;
 
 const LISTS: [(LinkKind, &str); 10] = [
     (
@@ -147,6 +148,8 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct LinkRecognizer {
     finder: LinkFinder,
+    /// A listed domain with its dot written out: "calendly dot com/sam".
+    dot_words: Regex,
     entries: Vec<Entry>,
 }
 
@@ -231,7 +234,15 @@ impl LinkRecognizer {
         finder
             .kinds(&[linkify::LinkKind::Url])
             .url_must_have_scheme(false);
-        LinkRecognizer { finder, entries }
+        let dot_words = Regex::new(
+            r"(?i)(?-u:\b)(?P<h>[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*)\s*(?:\[\s*(?:dot|\.)\s*\]|\(\s*(?:dot|\.)\s*\)|\{\s*(?:dot|\.)\s*\}|\s+(?:dot|punto|ponto|point|punkt|period)\s+)\s*(?P<t>[a-z]{2,6})(?-u:\b)(?P<p>/[^\s]*)?",
+        )
+        .expect("dot-word link regex");
+        LinkRecognizer {
+            finder,
+            dot_words,
+            entries,
+        }
     }
 
     /// The most specific list entry for a host and path.
@@ -333,8 +344,74 @@ impl LinkRecognizer {
     }
 }
 
+impl LinkRecognizer {
+    /// Listed domains written with a dot word: "calendly dot com/sam",
+    /// "t [dot] me/samodev". Only domains on a list count, so prose ("the dot
+    /// product") never does.
+    fn scan_dot_words(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let text = view.text();
+        for c in self.dot_words.captures_iter(text) {
+            let (Some(m), Some(h), Some(t)) = (c.get(0), c.name("h"), c.name("t")) else {
+                continue;
+            };
+            if matches!(char_before(text, m.start()), Some('@' | '.')) {
+                continue;
+            }
+            let path = c.name("p").map_or("", |p| {
+                p.as_str().trim_end_matches(['.', ',', ')', '!', '?'])
+            });
+            let host = format!("{}.{}", h.as_str(), t.as_str()).to_lowercase();
+            if !has_known_suffix(&host)
+                || self.lookup(host.trim_start_matches("www."), path).is_none()
+            {
+                continue;
+            }
+            let url = format!("{host}{path}");
+            let kind = self.classify(&url);
+            if kind == LinkKind::Other {
+                continue;
+            }
+            let end = c.name("p").map_or(t.end(), |p| p.start() + path.len());
+            if matches!(kind, LinkKind::Social | LinkKind::Messaging) {
+                if let Some(h) = self.handle_of(&url) {
+                    push(
+                        views.original,
+                        view,
+                        m.start(),
+                        end,
+                        Hit {
+                            category: Category::Handle,
+                            kind: Some(kind),
+                            normalized: Some(h),
+                            confidence: 0.85,
+                            rule: "handle.profile_link",
+                        },
+                        out,
+                    );
+                }
+            }
+            push(
+                views.original,
+                view,
+                m.start(),
+                end,
+                Hit {
+                    category: Category::Link,
+                    kind: Some(kind),
+                    normalized: Some(format!("https://{url}")),
+                    confidence: 0.85,
+                    rule: "link.dot_words",
+                },
+                out,
+            );
+        }
+    }
+}
+
 impl Recognizer for LinkRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        self.scan_dot_words(views, out);
         let view = &views.folded;
         let text = view.text();
         if !text.contains(['.', ':']) && !text.contains('．') {
