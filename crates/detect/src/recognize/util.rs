@@ -139,3 +139,49 @@ pub(crate) fn windows(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{address, email, handle, link, request, Recognizer};
+    use crate::views::Views;
+    use proptest::prelude::*;
+
+    fn all() -> &'static [Box<dyn Recognizer>] {
+        static ALL: std::sync::OnceLock<Vec<Box<dyn Recognizer>>> = std::sync::OnceLock::new();
+        ALL.get_or_init(build)
+    }
+
+    fn build() -> Vec<Box<dyn Recognizer>> {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        vec![
+            Box::new(email::EmailRecognizer::new(&langs)),
+            Box::new(link::LinkRecognizer::new(&[])),
+            Box::new(handle::HandleRecognizer::new()),
+            Box::new(request::RequestRecognizer::new(&langs)),
+            Box::new(address::AddressRecognizer::new()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn spans_are_exact_and_nothing_panics(
+            text in r"(?s)(?:[ a-zA-Z0-9@.:/#\[\]()_\-,]|at|dot|skype|whatsapp|telegram|Street|str\.|straße|собака|ｓ|＠|\u{200b}|é|\n){0,80}"
+        ) {
+            let recognizers = all();
+            let views = Views::new(&text);
+            let mut out = Vec::new();
+            for r in recognizers {
+                r.scan(&views, &mut out);
+            }
+            for f in out {
+                prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                prop_assert!(f.start < f.end && f.end <= text.len());
+                prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+                prop_assert!((0.0..=1.0).contains(&f.confidence));
+            }
+        }
+    }
+}
