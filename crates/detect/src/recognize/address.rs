@@ -82,8 +82,8 @@ impl AddressRecognizer {
         let en_flat = format!(
             r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}(?:[ \t]+{name}){{0,3}},[ \t]*)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
         );
-        let cap = r"[A-ZÄÖÜÀ-ÖØ-Þ]";
-        let low = r"[a-zäöüßà-öø-ÿ]";
+        let cap = r"\p{Lu}";
+        let low = r"\p{Ll}";
         let de_city = format!(r"{cap}[\w\-]*(?:[ \t]+(?:{cap}|\()[\w\-)]*){{0,2}}");
         let de = format!(
             r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?[ \t]+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"

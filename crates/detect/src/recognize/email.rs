@@ -76,6 +76,8 @@ pub(crate) struct EmailRecognizer {
     at_sep: Regex,
     domain: Regex,
     dot_split: Regex,
+    /// A dot separator at the end of a text: extends the user part backwards.
+    dot_tail: Regex,
     prefilter: AhoCorasick,
     provider_my: Regex,
     provider_on: Regex,
@@ -167,7 +169,7 @@ impl EmailRecognizer {
         let prov = alt(&names);
         let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]*[\p{L}\p{N}_]";
         let provider_my = format!(
-            r"(?i)(?-u:\b)(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})(?-u:\b)(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|—|–)\s*@?(?P<h>{handle})"
+            r"(?i)(?-u:\b)(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})(?-u:\b)(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|(?-u:\b)as(?-u:\b)|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|—|–)\s*@?(?P<h>{handle})"
         );
         let provider_on = format!(
             r"(?i)(?-u:\b)(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в|b)\s+(?P<p>{prov})(?-u:\b)"
@@ -181,6 +183,10 @@ impl EmailRecognizer {
             at_sep: Regex::new(&at_sep).expect("at separator regex"),
             domain: Regex::new(&domain).expect("domain regex"),
             dot_split: Regex::new(&format!("(?i){dot_sep}")).expect("dot regex"),
+            dot_tail: Regex::new(&format!(
+                r"(?i)(?:\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot})$"
+            ))
+            .expect("dot regex"),
             prefilter,
             provider_my: Regex::new(&provider_my).expect("provider regex"),
             provider_on: Regex::new(&provider_on).expect("provider regex"),
@@ -264,7 +270,34 @@ impl EmailRecognizer {
             if labels.iter().any(|l| l.is_empty()) {
                 continue;
             }
-            let local_l = local.to_lowercase();
+            // "sam dot oduya at gmail dot com": dot words in the user part too.
+            let mut local_l = local.to_lowercase();
+            if form != AtForm::Tight {
+                for _ in 0..3 {
+                    let mut from = ls.saturating_sub(24);
+                    while !text.is_char_boundary(from) {
+                        from -= 1;
+                    }
+                    let Some(dm) = self.dot_tail.find(&text[from..ls]) else {
+                        break;
+                    };
+                    let te = from + dm.start();
+                    let mut ts = te;
+                    for (i, c) in text[..te].char_indices().rev() {
+                        if c.is_alphanumeric() || "_-".contains(c) {
+                            ts = i;
+                        } else {
+                            break;
+                        }
+                    }
+                    let part = &text[ts..te];
+                    if part.is_empty() || self.is_stop(part) {
+                        break;
+                    }
+                    local_l = format!("{}.{local_l}", part.to_lowercase());
+                    ls = ts;
+                }
+            }
             let domain = labels.join(".");
             if is_reserved_domain(&domain) {
                 continue;
@@ -355,7 +388,7 @@ impl EmailRecognizer {
             };
             let whole = c.get(0).map_or(p.start(), |m| m.start());
             let has_my = whole < p.start();
-            if !has_my && !matches!(sep.as_str(), ":" | "=") {
+            if !has_my && !matches!(sep.as_str().to_lowercase().as_str(), ":" | "=" | "as") {
                 continue;
             }
             if char_at(text, h.end()) == Some('@') || char_at(text, h.end()) == Some('.') {
@@ -363,7 +396,12 @@ impl EmailRecognizer {
             }
             let handle = h.as_str();
             let plain_ok = has_my && handle.chars().count() >= 3 && !self.is_stop(handle);
-            if !(self.handle_like(handle) || plain_ok) {
+            let strong = handle
+                .chars()
+                .any(|c| c.is_ascii_digit() || "._".contains(c));
+            if !(self.handle_like(handle) || plain_ok)
+                || !has_my && !strong && sep.as_str().eq_ignore_ascii_case("as")
+            {
                 continue;
             }
             let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {

@@ -96,7 +96,7 @@ impl HandleRecognizer {
         let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
         let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это)\s*";
         let given = format!(
-            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}(?:{sep}|\s*)(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
+            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}(?:\s+(?:me|us)(?:\s+(?:at|on))?)?(?:{sep}|\s*)(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
         );
         let add_me = format!(
             r"(?i)(?:(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)(?:\s+up|\s+out)?|(?-u:\b)(?:i'?m|i\s+am|we'?re|we\s+are|reach\s+out)(?:\s+to\s+me)?)\s+(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?P<sep>[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"

@@ -140,7 +140,7 @@ impl RequestRecognizer {
             pats.push((
                 "request.ask",
                 format!(
-                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|post|provide|include|put|add|need|want|forward|write\s+down|give)\s+{your}{ch}"
+                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|provide|include|need|want|forward|write\s+down|give)\s+{your}{ch}"
                 ),
             ));
             pats.push((

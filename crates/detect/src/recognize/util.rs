@@ -67,16 +67,26 @@ pub(crate) fn has_known_suffix(domain: &str) -> bool {
 }
 
 /// Reserved names that never reach anyone: example domains, `.test`, `.invalid`,
-/// `.example`, `.localhost`, `.local`.
+/// `.example`, `.localhost`, `.local`, and placeholder domains (`domain.com`).
 pub(crate) fn is_reserved_domain(domain: &str) -> bool {
     let d = domain.trim_end_matches('.');
     let last = d.rsplit('.').next().unwrap_or(d);
     if matches!(last, "test" | "invalid" | "example" | "localhost" | "local") {
         return true;
     }
-    ["example.com", "example.org", "example.net"]
-        .iter()
-        .any(|r| d == *r || d.ends_with(&format!(".{r}")))
+    [
+        "example.com",
+        "example.org",
+        "example.net",
+        "domain.com",
+        "yourdomain.com",
+        "mydomain.com",
+        "yourcompany.com",
+        "yoursite.com",
+        "yourwebsite.com",
+    ]
+    .iter()
+    .any(|r| d == *r || d.ends_with(&format!(".{r}")))
 }
 
 /// The char before byte `i` of `s`, if any.
