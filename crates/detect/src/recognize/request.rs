@@ -18,7 +18,8 @@ use super::util::{data_lines, is_word_boundary, push, windows, word_alt, Hit};
 use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding};
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
 use std::collections::HashSet;
 
 const CHANNELS: &str = include_str!("../../data/request/channels.txt");
@@ -120,18 +121,24 @@ const TRIGGERS: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct RequestRecognizer {
     /// Channel nouns and off-platform cues: where to look.
-    trigger: Regex,
+    trigger: AhoCorasick,
     /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
     rules: Vec<(&'static str, Regex)>,
+    /// All rules at once: one pass tells which rules to run for captures.
+    set: RegexSet,
     not_channel: HashSet<String>,
 }
 
 impl RequestRecognizer {
     pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
         let ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
-        let mut cues = ch.clone();
-        cues.extend(TRIGGERS.iter().map(|t| regex::escape(t)));
-        let trigger = Regex::new(&format!("(?i){}", word_alt(&cues))).expect("trigger regex");
+        let mut cues: Vec<String> = data_lines(CHANNELS).map(str::to_lowercase).collect();
+        cues.extend(TRIGGERS.iter().map(|t| t.to_string()));
+        let trigger = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&cues)
+            .expect("trigger automaton");
         let ch = format!(r"(?P<ch>{})", word_alt(&ch));
         let lang = |l: &str| languages.iter().any(|x| x == l);
         let mut pats: Vec<(&'static str, String)> = Vec::new();
@@ -207,8 +214,10 @@ impl RequestRecognizer {
             pats.push(("request.move", format!(r"(?i)(?:давай(?:те)?|можем|перейд[её]м|пиши(?:те)?(?:\s+мне)?|напиши(?:те)?\s+мне|звони(?:те)?|добавь(?:те)?\s+меня)\s+(?:(?:общаться|пообщаемся|поговорим|перейдем|перейдём|продолжим|спишемся)\s+)?(?:в|b|на|ha|нa|hа|по|пo)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)вне\s+(?:платформы|сайта)|без\s+комисси[ий]|(?:обойти|избежать)\s+комисси[юи]".to_string()));
         }
+        let set = RegexSet::new(pats.iter().map(|(_, p)| p)).expect("request regex set");
         RequestRecognizer {
             trigger,
+            set,
             rules: pats
                 .into_iter()
                 .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
@@ -260,7 +269,13 @@ impl Recognizer for RequestRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let view = &views.folded;
         let full = view.text();
-        let anchors = self.trigger.find_iter(full).map(|m| (m.start(), m.end()));
+        let anchors = self
+            .trigger
+            .find_iter(full)
+            .filter(|m| {
+                is_word_boundary(full, m.start(), m.end()) || !full[m.start()..m.end()].is_ascii()
+            })
+            .map(|m| (m.start(), m.end()));
         for (ws, we) in windows(full, anchors, 96, 48) {
             self.scan_window(views, ws, we, out);
         }
@@ -273,7 +288,11 @@ impl RequestRecognizer {
         let Some(text) = view.text().get(ws..we) else {
             return;
         };
-        for (rule, re) in &self.rules {
+        let hits = self.set.matches(text);
+        if !hits.matched_any() {
+            return;
+        }
+        for (rule, re) in hits.iter().filter_map(|i| self.rules.get(i)) {
             for c in re.captures_iter(text) {
                 let Some(m) = c.get(0) else {
                     continue;
