@@ -47,6 +47,8 @@ pub(crate) struct HandleRecognizer {
     skype_live: Regex,
     aliases: HashMap<String, String>,
     bad_ids: HashSet<String>,
+    /// Work words alone ("followers", "bot"), for the word after an ID.
+    work: HashSet<String>,
 }
 
 fn squash(s: &str) -> String {
@@ -180,6 +182,10 @@ impl HandleRecognizer {
                 .expect("skype regex"),
             aliases,
             bad_ids,
+            work: data_lines(WORK_WORDS)
+                .flat_map(|l| l.split_whitespace())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -189,6 +195,20 @@ impl HandleRecognizer {
             return None;
         }
         self.aliases.get(&squash(m.as_str())).map(String::as_str)
+    }
+
+    /// Whether the word after `end` makes the "ID" a quantity or topic
+    /// ("10k followers", "2 bots").
+    fn topic_follows(&self, text: &str, end: usize) -> bool {
+        let next: String = text
+            .get(end..)
+            .unwrap_or("")
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        self.work.contains(&next)
     }
 
     /// Whether `id` could be an ID rather than an ordinary word.
@@ -305,6 +325,9 @@ impl HandleRecognizer {
             }
             if matches!(char_at(text, idm.end()), Some('@' | '#')) {
                 continue; // an email address or a Discord tag: reported apart
+            }
+            if !has_at && self.topic_follows(text, idm.end()) {
+                continue; // "Instagram: 10k followers"
             }
             if !self.id_ok(id, has_at || has_my) {
                 continue;
