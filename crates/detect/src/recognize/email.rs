@@ -329,7 +329,9 @@ impl EmailRecognizer {
             } else if let Some(pd) = self.providers.get(&domain) {
                 let ok = match form {
                     AtForm::Tight | AtForm::Bracket => !self.is_stop(local),
-                    AtForm::Spaced | AtForm::Word => self.handle_like(local),
+                    AtForm::Spaced | AtForm::Word => {
+                        self.handle_like(local) || (!self.is_stop(local) && email_cue(text, ls))
+                    }
                 };
                 if !ok {
                     continue;
@@ -357,7 +359,9 @@ impl EmailRecognizer {
                 }
                 (format!("{local_l}@{domain}"), 0.6, "email.no_tld")
             };
-            if collapsed && rule != "email.address" {
+            // On the collapsed view only complete addresses with a known suffix
+            // count: joining letters must not invent a provider-only address.
+            if collapsed && labels.len() < 2 {
                 continue;
             }
             push(
@@ -489,6 +493,26 @@ impl EmailRecognizer {
             );
         }
     }
+}
+
+/// Whether the text just before `at` announces an address ("email: ", "mail me at").
+fn email_cue(text: &str, at: usize) -> bool {
+    let mut from = at.saturating_sub(24);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = text[from..at].to_lowercase();
+    [
+        "mail",
+        "correo",
+        "courriel",
+        "почта",
+        "contact",
+        "write to",
+        "reach me",
+    ]
+    .iter()
+    .any(|c| before.contains(c))
 }
 
 impl Recognizer for EmailRecognizer {

@@ -18,7 +18,7 @@
 
 use super::util::{char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit};
 use super::Recognizer;
-use crate::views::Views;
+use crate::views::{View, Views};
 use crate::{Category, Finding, LinkKind};
 use linkify::LinkFinder;
 use regex::Regex;
@@ -150,6 +150,8 @@ pub(crate) struct LinkRecognizer {
     finder: LinkFinder,
     /// A listed domain with its dot written out: "calendly dot com/sam".
     dot_words: Regex,
+    /// ` / path` right after a host on the collapsed view.
+    spaced_path: Regex,
     entries: Vec<Entry>,
 }
 
@@ -240,6 +242,7 @@ impl LinkRecognizer {
         .expect("dot-word link regex");
         LinkRecognizer {
             finder,
+            spaced_path: Regex::new(r"^[ \t]*/[ \t]*[A-Za-z0-9_.\-]+").expect("path regex"),
             dot_words,
             entries,
         }
@@ -412,20 +415,48 @@ impl LinkRecognizer {
 impl Recognizer for LinkRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_dot_words(views, out);
-        let view = &views.folded;
+        self.scan_view(views, &views.folded, false, out);
+        if views.collapsed.text() != views.folded.text() {
+            self.scan_view(views, &views.collapsed, true, out);
+        }
+    }
+}
+
+impl LinkRecognizer {
+    /// Links on one view. On the collapsed view ("t . m e / x" -> "t.me / x")
+    /// a path written with spaces around `/` is joined, and only contact kinds
+    /// are reported (the folded view has the rest).
+    fn scan_view(&self, views: &Views<'_>, view: &View, collapsed: bool, out: &mut Vec<Finding>) {
         let text = view.text();
-        if !text.contains(['.', ':']) && !text.contains('．') {
+        if !text.contains(['.', ':']) {
             return;
         }
         for l in self.finder.links(text) {
-            let (s, e) = (l.start(), l.end());
+            let (s, mut e) = (l.start(), l.end());
+            let joined;
+            let l_str = if collapsed && !l.as_str().contains('/') {
+                match self.spaced_path.find(&text[e..]) {
+                    Some(p) => {
+                        joined = format!(
+                            "{}/{}",
+                            l.as_str(),
+                            p.as_str().trim_start_matches([' ', '/']).trim_start()
+                        );
+                        e += p.end();
+                        joined.as_str()
+                    }
+                    None => l.as_str(),
+                }
+            } else {
+                l.as_str()
+            };
             // Paths and IDs are case-sensitive (invite codes): read the URL
             // from the original when it is plain ASCII there.
             let url = view
                 .to_original(s, e)
                 .and_then(|(os, oe)| views.original.get(os..oe))
-                .filter(|o| o.is_ascii() && o.eq_ignore_ascii_case(l.as_str()))
-                .unwrap_or(l.as_str());
+                .filter(|o| o.is_ascii() && o.eq_ignore_ascii_case(l_str))
+                .unwrap_or(l_str);
             if matches!(char_before(text, s), Some('@' | '.' | '/' | '_' | '-')) {
                 continue; // the domain of an email, or part of a path
             }
@@ -466,6 +497,9 @@ impl Recognizer for LinkRecognizer {
                 }
             }
             let kind = self.classify(url);
+            if collapsed && !kind.is_contact() {
+                continue;
+            }
             let normalized = if parts.has_scheme {
                 url.to_string()
             } else {
