@@ -353,7 +353,29 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for c in self.add_me.captures_iter(text) {
+        // Cheap gates: each pattern needs its own small words or characters.
+        let lower = text.to_ascii_lowercase();
+        let has_me = [
+            " me ",
+            " us ",
+            "i'm ",
+            "im ",
+            "i am ",
+            "we're ",
+            "we are ",
+            "reach out",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        let has_on = !lower.is_ascii()
+            || [
+                " on ", " at ", " in ", " via ", " auf ", " en ", " em ", " sur ",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
+        let has_digits = text.bytes().filter(u8::is_ascii_digit).count() >= 6;
+        let add_me = if has_me { Some(&self.add_me) } else { None };
+        for c in add_me.into_iter().flat_map(|re| re.captures_iter(text)) {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
@@ -380,7 +402,8 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for c in self.id_on.captures_iter(text) {
+        let id_on = if has_on { Some(&self.id_on) } else { None };
+        for c in id_on.into_iter().flat_map(|re| re.captures_iter(text)) {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
@@ -413,7 +436,12 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for re in [&self.phone_before, &self.phone_after] {
+        let phones: &[&Regex] = if has_digits {
+            &[&self.phone_before, &self.phone_after]
+        } else {
+            &[]
+        };
+        for re in phones {
             for c in re.captures_iter(text) {
                 let (Some(p), Some(ph)) = (c.name("plat"), c.name("ph")) else {
                     continue;
