@@ -449,7 +449,11 @@ impl EmailRecognizer {
             };
             let before = text[..h.start()].trim_end();
             let cue_before = before.is_empty() || before.ends_with([':', '-', '—']) || {
-                let lb = before.to_lowercase();
+                let mut from = before.len().saturating_sub(16);
+                while !before.is_char_boundary(from) {
+                    from -= 1;
+                }
+                let lb = before[from..].to_lowercase();
                 [
                     "email", "e-mail", "mail", "contact", "write to", "reach me", " is", "correo",
                 ]

@@ -43,7 +43,6 @@ pub(crate) struct HandleRecognizer {
     /// Phone number next to a messenger.
     phone_before: Regex,
     phone_after: Regex,
-    discord_tag: Regex,
     skype_live: Regex,
     aliases: HashMap<String, String>,
     bad_ids: HashSet<String>,
@@ -174,10 +173,6 @@ impl HandleRecognizer {
             id_on: Regex::new(&id_on).expect("handle regex"),
             phone_before: Regex::new(&phone_before).expect("handle regex"),
             phone_after: Regex::new(&phone_after).expect("handle regex"),
-            discord_tag: Regex::new(
-                r"(?i)(?:^|[\s:(@])(?P<id>[a-z0-9_.]{2,32})#(?P<n>\d{4})(?-u:\b)",
-            )
-            .expect("discord regex"),
             skype_live: Regex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]")
                 .expect("skype regex"),
             aliases,
@@ -261,7 +256,11 @@ impl HandleRecognizer {
 
     fn scan_view(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
         let text = view.text();
-        let anchors = self.mention.find_iter(text).map(|m| (m.start(), m.end()));
+        let anchors = self
+            .mention
+            .find_iter(text)
+            .filter(|m| weak_mention_ok(text, m.start(), m.end()))
+            .map(|m| (m.start(), m.end()));
         for w in windows(text, anchors, 96, 96) {
             self.scan_mentions(views, view, w, out);
         }
@@ -485,21 +484,48 @@ impl HandleRecognizer {
     fn scan_tags(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
         let text = view.text();
         if text.contains('#') {
-            for c in self.discord_tag.captures_iter(text) {
-                let (Some(idm), Some(n)) = (c.name("id"), c.name("n")) else {
-                    continue;
-                };
-                if !idm.as_str().chars().any(char::is_alphabetic) {
+            let mentions_discord = text.contains("discord") || text.contains("Discord");
+            let bytes = text.as_bytes();
+            for (i, _) in text.match_indices('#') {
+                // name#1234: 4 digits, then not a word char; 2-32 name chars before.
+                let digits = bytes.get(i + 1..i + 5);
+                if !digits.is_some_and(|d| d.iter().all(u8::is_ascii_digit)) {
                     continue;
                 }
-                let lower = text.to_lowercase();
-                let conf = if lower.contains("discord") { 0.9 } else { 0.7 };
-                let id = format!("{}#{}", idm.as_str(), n.as_str());
+                if bytes
+                    .get(i + 5)
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                {
+                    continue;
+                }
+                let mut s = i;
+                while s > 0 && i - s < 32 {
+                    let b = bytes[s - 1];
+                    if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' {
+                        s -= 1;
+                    } else {
+                        break;
+                    }
+                }
+                if i - s < 2
+                    || !matches!(
+                        s.checked_sub(1).map(|p| bytes[p]),
+                        None | Some(b' ' | b'\t' | b'\n' | b':' | b'(' | b'@')
+                    )
+                {
+                    continue;
+                }
+                let name = &text[s..i];
+                if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+                    continue;
+                }
+                let conf = if mentions_discord { 0.9 } else { 0.7 };
+                let id = format!("{}#{}", name, &text[i + 1..i + 5]);
                 self.report(
                     views,
                     view,
-                    idm.start(),
-                    n.end(),
+                    s,
+                    i + 5,
                     "discord",
                     &id,
                     conf,
@@ -524,6 +550,37 @@ impl HandleRecognizer {
             }
         }
     }
+}
+
+/// Short aliases ("x", "ig", "tg", "sc", "wa") are everywhere in ordinary text;
+/// one only anchors a window when an ID could follow it (`ig: name`, `tg @name`)
+/// or it is named as a channel (`my ig`, `on tg`, `ig is`).
+fn weak_mention_ok(text: &str, start: usize, end: usize) -> bool {
+    let m = &text[start..end];
+    if m.chars().filter(|c| c.is_alphanumeric()).count() > 3 {
+        return true;
+    }
+    let next = text[end..].trim_start_matches([' ', '\t']);
+    if next.starts_with([':', '@', '=', '-', '–', '—', '#', '('])
+        || next.starts_with("is ")
+        || next.starts_with("id")
+    {
+        return true;
+    }
+    let mut from = start.saturating_sub(12);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = format!(" {}", text[from..start].trim_end().to_ascii_lowercase());
+    [
+        "my", "on", "me", "via", "in", "our", "mi", "meu", "mon", "mein",
+    ]
+    .iter()
+    .any(|w| {
+        before.ends_with(w)
+            && before[..before.len() - w.len()].ends_with(|c: char| !c.is_alphanumeric())
+            || before == *w
+    })
 }
 
 impl Recognizer for HandleRecognizer {
