@@ -72,33 +72,35 @@ impl AddressRecognizer {
         let postal = format!(
             r"(?:(?:{US_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?|{uk}|{ca}|{au}|\d{{3}}[ \t]?\d{{3}})(?-u:\b)"
         );
-        let tail_en =
-            format!(r"(?P<tail>(?:,[ \t]*|[ \t]+)(?:{city}(?:,[ \t]*|[ \t]+)){{0,2}}{postal})");
+        let tail_en = format!(r"(?P<tail>(?:,\s*|\s+)(?:{city}(?:,\s*|\s+|-)){{0,2}}{postal})");
         let unit = r"(?:[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#|Flat|Fl\.?|Floor|Room)[ \t]*[A-Za-z0-9\-]{1,6})?";
         let num = r"(?-u:\b)\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?";
         let en = format!(
-            r"(?:(?-u:\b)(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room)[ \t]+[A-Za-z0-9\-]{{1,6}},?[ \t]+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?(?-u:\b)(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b)\.?)?{unit}{tail_en}?"
+            r"(?:(?-u:\b)(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room|Level|Floor)[ \t]+[A-Za-z0-9\-]{{1,6}},?\s+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?(?-u:\b)(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b)\.?)?{unit}{tail_en}?"
         );
         let en_flat = format!(
-            r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}(?:[ \t]+{name}){{0,3}},[ \t]*)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
+            r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite|Level|H\.?[ \t]?No\.?|House[ \t]+No\.?|Plot[ \t]+No\.?|Door[ \t]+No\.?)[ \t]*[A-Za-z0-9\-/]{{1,8}},?\s*(?:{name}(?:[ \t]+{name}){{0,3}},[ \t]*)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
         );
         let cap = r"\p{Lu}";
         let low = r"\p{Ll}";
         let de_city = format!(r"{cap}[\w\-]*(?:[ \t]+(?:{cap}|\()[\w\-)]*){{0,2}}");
         let de = format!(
-            r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?[ \t]+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
+            r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?\s+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
         );
         let fr = format!(
-            r"(?-u:\b)\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?[ \t]+\d{{5}}[ \t]+{de_city})?"
+            r"(?-u:\b)\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?\s+\d{{5}}[ \t]+{de_city})?"
         );
         let es_it_pt = format!(
-            r"(?-u:\b)(?P<suf>(?i:calle|c/|avenida|avda\.?|av\.|plaza|paseo|camino|carrer|ronda|travesía|carretera|via|viale|piazza|piazzale|corso|largo|vicolo|rua|travessa|alameda|praça|praca|estrada|rodovia))[ \t]+(?:(?:de[ \t]+la|de[ \t]+los|de[ \t]+las|del|de|della|delle|dei|degli|di|da|do|das|dos)[ \t]+)?{cap}[\w'’\-]*(?:[ \t]+(?:{cap}[\w'’\-]*|de|del|da|do|di|della)){{0,4}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?(?-u:\b)(?P<tail>(?:,?[ \t]+[\-–]?[ \t]*{de_city}(?:[ \t]*[\-–][ \t]*[A-Z]{{2}})?)?,?[ \t]+(?:\d{{5}}-\d{{3}}|\d{{4}}-\d{{3}}|\d{{5}}|\d{{8}})(?:[ \t]+{de_city})?)?"
+            r"(?-u:\b)(?P<suf>(?i:calle|callejón|c/|avenida|avda\.?|av\.|plaza|paseo|camino|carrer|ronda|travesía|carretera|rambla|glorieta|pasaje|urbanización|acceso|bajada|cañada|via|viale|piazza|piazzale|corso|largo|vicolo|borgo|contrada|rotonda|rua|travessa|alameda|praça|praca|estrada|rodovia|ladeira|quadra|vila|viela))[ \t]+(?:(?:de[ \t]+la|de[ \t]+los|de[ \t]+las|del|de|della|delle|dei|degli|di|da|do|das|dos)[ \t]+)?{cap}[\w'’\-]*(?:[ \t]+(?:{cap}[\w'’\-]*|de|del|da|do|di|della)){{0,4}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?(?-u:\b)(?:,?[ \t]+(?i:piso|puerta|portal|escalera|apto\.?|apt\.?|bloco|sala|interno|int\.|scala)[ \t]*[\wº°]{{1,4}})*(?P<tail>(?:,?\s+[\-–]?[ \t]*{de_city}(?:[ \t]*[\-–][ \t]*[A-Z]{{2}})?)?,?[ \t]+(?:\d{{5}}-\d{{3}}|\d{{4}}-\d{{3}}|\d{{5}}|\d{{8}})(?:,?[ \t]+{de_city})?)?"
         );
         let pl = format!(
-            r"(?-u:\b)(?P<suf>(?i:ul\.|ulica|al\.|aleja|os\.|osiedle|pl\.|plac))[ \t]*{cap}[\w\-]*(?:[ \t]+{cap}[\w\-]*){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?(?-u:\b)(?P<tail>,?[ \t]+\d{{2}}-\d{{3}}[ \t]+{de_city})?"
+            r"(?-u:\b)(?P<suf>(?i:ul\.|ulica|al\.|aleja|os\.|osiedle|pl\.|plac))[ \t]*{cap}[\w\-]*(?:[ \t]+{cap}[\w\-]*){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?(?-u:\b)(?P<tail>,?\s+\d{{2}}-\d{{3}}[ \t]+{de_city})?"
         );
         let po = r"(?i)(?-u:\b)(?:P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|GPO[ \t]+Box|Postfach|Apartado(?:[ \t]+de[ \t]+correos|[ \t]+postal)?|Caixa[ \t]+Postal|Bo[iî]te[ \t]+postale|Casella[ \t]+postale|Skrytka[ \t]+pocztowa|Postbus|Locked[ \t]+Bag)[ \t]*(?:No\.?[ \t]*|#[ \t]*)?\d{1,6}(?:[ \t]\d{2,3}){0,3}(?-u:\b)";
         let mil = r"(?-u:\b)(?:(?:USS|USNS|USCGC)[ \t]+[A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+)?|(?:Unit|PSC|CMR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5}),?[ \t]+(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?-u:\b)";
+        let ru = format!(
+            r"(?:(?:г\.|город)[ \t]*{cap}[\p{{L}}\-]+,?[ \t]*)?(?P<suf>ул\.|улица|пр\.|пр-т|просп\.|проспект|пер\.|переулок|ш\.|шоссе|б-р|бульвар|наб\.|набережная|пл\.|площадь)[ \t]*{cap}[\p{{L}}\-]*(?:[ \t]+[\p{{L}}\-]+)?,?[ \t]*(?:д\.|дом)[ \t]*\d{{1,4}}(?:[ \t]*/[ \t]*\d{{1,4}})?(?:,?[ \t]*(?:к\.|корп\.|стр\.|кв\.)[ \t]*\d{{1,4}})*(?P<tail>,?\s+\d{{6}})?"
+        );
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
             re: Regex::new(p).expect("address regex"),
@@ -114,6 +116,7 @@ impl AddressRecognizer {
                 mk("address.street_fr", &fr, true),
                 mk("address.street_es_it_pt", &es_it_pt, true),
                 mk("address.street_pl", &pl, true),
+                mk("address.street_ru", &ru, true),
             ],
             strong,
             digit: Regex::new(r"\d").expect("digit regex"),
