@@ -147,12 +147,12 @@ impl RequestRecognizer {
             pats.push((
                 "request.ask",
                 format!(
-                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|provide|include|need|want|forward|write\s+down|give)\s+{your}{ch}"
+                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send(?:\s+(?:me|us))?|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|provide|include|need|want|forward|write\s+down|give)\s+{your}{ch}"
                 ),
             ));
             pats.push((
                 "request.ask",
-                format!(r"(?i)(?-u:\b)(?:do|are)\s+you\s+(?:have|use|on)\s+(?:an?\s+)?{ch}"),
+                format!(r"(?i)(?-u:\b)(?:do|are|r)\s+(?:you|u)\s+(?:have|use|(?:also\s+|available\s+|reachable\s+|active\s+)?on)\s+(?:an?\s+)?{ch}"),
             ));
             pats.push((
                 "request.move",
@@ -163,12 +163,12 @@ impl RequestRecognizer {
             pats.push((
                 "request.contact_me",
                 format!(
-                    r"(?i)(?-u:\b)(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|follow|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
                 ),
             ));
             pats.push((
                 "request.contact_me",
-                r"(?i)(?-u:\b)(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)(?-u:\b)|(?-u:\b)(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)(?-u:\b)|(?-u:\b)(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
+                r"(?i)(?-u:\b)(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)(?-u:\b)|(?-u:\b)(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|you|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)(?-u:\b)|(?-u:\b)(?:how|where)\s+(?:can|could|do|should)\s+i\s+(?:reach|contact|call|text|email|find)\s+you\s+(?:directly|outside|privately|off)|(?-u:\b)best\s+way\s+to\s+(?:reach|contact)\s+you\s+(?:directly|outside|privately)|(?-u:\b)(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
                     .to_string(),
             ));
             pats.push((
