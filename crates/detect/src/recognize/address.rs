@@ -159,6 +159,86 @@ impl AddressRecognizer {
     }
 }
 
+/// Whether the street just matched is used as a modifier ("3 Main Street
+/// locations", "45 Main Street renovation"): a lowercase word follows that is
+/// not a connector. Only asked of addresses without a postcode.
+fn modifies_noun(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or("");
+    if !rest.starts_with([' ', '\t']) {
+        return false;
+    }
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect();
+    let Some(first) = word.chars().next() else {
+        return false;
+    };
+    first.is_lowercase()
+        && !matches!(
+            word.as_str(),
+            "in" | "on"
+                | "at"
+                | "and"
+                | "or"
+                | "near"
+                | "by"
+                | "to"
+                | "for"
+                | "is"
+                | "was"
+                | "please"
+                | "now"
+                | "today"
+                | "tomorrow"
+                | "next"
+                | "from"
+                | "with"
+                | "if"
+                | "but"
+                | "so"
+                | "then"
+                | "apt"
+                | "suite"
+                | "unit"
+                | "floor"
+                | "which"
+                | "where"
+                | "opposite"
+                | "behind"
+                | "across"
+                | "i"
+                | "we"
+                | "you"
+                | "it"
+                | "thanks"
+                | "thank"
+                | "asap"
+                | "instead"
+                | "as"
+                | "after"
+                | "before"
+                | "between"
+                | "around"
+                | "downtown"
+                | "north"
+                | "south"
+                | "east"
+                | "west"
+                | "y"
+                | "e"
+                | "et"
+                | "und"
+                | "en"
+                | "em"
+                | "no"
+                | "na"
+                | "im"
+                | "am"
+        )
+}
+
 impl Recognizer for AddressRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let text = views.original;
@@ -180,7 +260,13 @@ impl Recognizer for AddressRecognizer {
                 let confidence = match c.name("suf") {
                     _ if has_tail => 0.9,
                     None if p.standalone => 0.85,
-                    Some(s) if p.standalone && self.strong_type(p.rule, s.as_str()) => 0.75,
+                    Some(s)
+                        if p.standalone
+                            && self.strong_type(p.rule, s.as_str())
+                            && !modifies_noun(text, m.end()) =>
+                    {
+                        0.75
+                    }
                     _ => continue,
                 };
                 let matched = m.as_str().trim_end_matches([',', ' ', '\t']);

@@ -209,7 +209,16 @@ impl HandleRecognizer {
     /// Whether `id` could be an ID rather than an ordinary word.
     fn id_ok(&self, id: &str, strong: bool) -> bool {
         let lower = id.to_lowercase();
-        if self.bad_ids.contains(&lower) || id.chars().count() < 2 {
+        let n = id.chars().count();
+        if self.bad_ids.contains(&lower) || n < 2 || (!strong && n < 3) {
+            return false;
+        }
+        // "Skype: deprecated", "Snap: enabled": a participle, not a name.
+        if !strong
+            && n >= 5
+            && id.chars().all(char::is_alphabetic)
+            && (lower.ends_with("ed") || lower.ends_with("ing"))
+        {
             return false;
         }
         if lower.starts_with("live:") {
