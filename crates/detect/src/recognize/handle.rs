@@ -94,7 +94,7 @@ impl HandleRecognizer {
         let plat = format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(true), join(false));
         let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]*[\p{L}\p{N}_])?";
         let my = r"(?:(?:my|our|mi|mis|meu|minha|mon|ma|mein|meine|мой|моя|мой\s+ник\s+в)\s+)";
-        let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
+        let label = r"(?:\s*(?P<lab>id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
         let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это)\s*";
         let given = format!(
             r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}(?:\s+(?:me|us)(?:\s+(?:at|on))?)?(?:{sep}|\s*)(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
@@ -292,8 +292,11 @@ impl HandleRecognizer {
             };
             let has_at = c.name("at").is_some();
             let Some(sep) = c.name("sep") else {
-                // No separator: only "insta @name", "tg @name".
-                if has_at && idm.as_str().chars().any(char::is_alphabetic) {
+                // No separator: only "insta @name", "tg @name", "LINE ID samo88".
+                let id = idm.as_str();
+                let labelled = (c.name("lab").is_some() || squash(p.as_str()).ends_with("id"))
+                    && id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
+                if (has_at || labelled) && id.chars().any(char::is_alphabetic) {
                     if let Some(platform) = self.platform(text, p) {
                         if self.id_ok(idm.as_str(), true) {
                             let (s, e) = (p.start() + ws, idm.end() + ws);
@@ -331,7 +334,7 @@ impl HandleRecognizer {
             if s == "-" && !(has_at || handle_like) {
                 continue; // "Telegram - bot builder"
             }
-            if matches!(char_at(text, idm.end()), Some('@' | '#')) {
+            if matches!(char_at(text, idm.end()), Some('@' | '#' | '/')) {
                 continue; // an email address or a Discord tag: reported apart
             }
             if !has_at && self.topic_follows(text, idm.end()) {
@@ -573,6 +576,8 @@ fn weak_mention_ok(text: &str, start: usize, end: usize) -> bool {
     if next.starts_with([':', '@', '=', '-', '–', '—', '#', '('])
         || next.starts_with("is ")
         || next.starts_with("id")
+        || next.starts_with("me ")
+        || next.starts_with("me:")
     {
         return true;
     }

@@ -492,8 +492,8 @@ impl LinkRecognizer {
                 {
                     continue;
                 }
-                if url.contains('@') {
-                    continue;
+                if url.split('/').next().is_some_and(|h| h.contains('@')) {
+                    continue; // user@host: an email, not a link
                 }
             }
             let kind = self.classify(url);
