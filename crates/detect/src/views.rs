@@ -448,7 +448,15 @@ pub fn collapse(folded: &View) -> View {
                 None => break,
             }
         }
-        if e - k + 1 >= 3 {
+        // A run glued by one mark to a longer token ("127.0.0.1", "2 x 1,250")
+        // belongs to that token: leave it alone.
+        let glued = |a: usize, b: usize| {
+            let gap = &text[a..b];
+            gap.chars().count() == 1 && !gap.contains(char::is_whitespace) && gap != "@"
+        };
+        let glued_before = k > 0 && glued(tokens[k - 1].1, tokens[k].0);
+        let glued_after = e + 1 < tokens.len() && glued(tokens[e].1, tokens[e + 1].0);
+        if e - k + 1 >= 3 && !glued_before && !glued_after {
             for j in k..e {
                 joins[j] = gap_kind(tokens[j].1, tokens[j + 1].0);
             }
@@ -543,6 +551,8 @@ mod tests {
         assert_eq!(c.text(), "call 3125550148");
         let c = collapse(&fold("3-1-2.5.5.5"));
         assert_eq!(c.text(), "312555");
+        let c = collapse(&fold("run it at 127.0.0.1:5000, 2 x 1,250"));
+        assert_eq!(c.text(), "run it at 127.0.0.1:5000, 2 x 1,250");
         let c = collapse(&fold("I am a good fit, see it at 9 am"));
         assert_eq!(c.text(), "i am a good fit, see it at 9 am");
         let t = "mail: r a l p h 6 5 @ m a i l . r u";
