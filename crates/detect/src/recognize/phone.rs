@@ -409,8 +409,16 @@ const LABELS: &[&str] = &[
     "commande",
     "facture",
     "заказ",
+    "заказа",
     "счет",
     "счёт",
+    "счета",
+    "счёта",
+    "договора",
+    "билета",
+    "auftrag",
+    "kunde",
+    "artikel",
 ];
 
 /// Units or nouns after a number that make it a quantity.
@@ -452,6 +460,16 @@ const UNITS: &[&str] = &[
     "bytes",
 ];
 
+/// Offsets of the marks that end a clause (". ", ", ", "; ", "! ", "? "):
+/// a cue does not reach across them.
+fn clause_ends(s: &str) -> impl Iterator<Item = usize> + '_ {
+    s.as_bytes()
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| matches!(w[0], b'.' | b',' | b';' | b'!' | b'?') && w[1] == b' ')
+        .map(|(k, _)| k)
+}
+
 /// What the words around a candidate say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Context {
@@ -481,6 +499,11 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
 fn context(text: &str, start: usize, end: usize) -> Context {
     let from = floor_boundary(text, start.saturating_sub(60));
     let before = text.get(from..start).unwrap_or("");
+    // Only the same clause counts: "call me, we have 1 200 000 users".
+    let before = match clause_ends(before).last() {
+        Some(k) => before.get(k + 2..).unwrap_or(""),
+        None => before,
+    };
     let mut pending = false;
     for (n, w) in before
         .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
@@ -492,6 +515,26 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         }
         if LABELS.contains(&w) {
             return Context::Label;
+        }
+        // German compounds: "Telefonnummer" is a cue, "Rechnungsnummer" a label.
+        if let Some(head) = w.strip_suffix("nummer").filter(|h| !h.is_empty()) {
+            return if [
+                "telefon",
+                "handy",
+                "ruf",
+                "mobil",
+                "whatsapp",
+                "tel",
+                "fax",
+                "mobilfunk",
+            ]
+            .iter()
+            .any(|c| head.starts_with(c))
+            {
+                Context::Cue
+            } else {
+                Context::Label
+            };
         }
         if CUES.contains(&w) {
             return Context::Cue;
@@ -514,6 +557,10 @@ fn context(text: &str, start: usize, end: usize) -> Context {
     }
     let to = ceil_boundary(text, end + 40);
     let after = text.get(end..to).unwrap_or("");
+    let after = match clause_ends(after).next() {
+        Some(k) => after.get(..k).unwrap_or(""),
+        None => after,
+    };
     for w in after
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -738,6 +785,16 @@ impl PhoneRecognizer {
                         return None;
                     }
                 }
+                // "f(1234567)", "a+1234567": code, unless it is "tel(...)".
+                Some(c) if c.is_alphanumeric() => {
+                    let word = rest
+                        .rsplit(|c: char| !c.is_alphanumeric())
+                        .next()
+                        .unwrap_or("");
+                    if !CUES.contains(&word) {
+                        return None;
+                    }
+                }
                 _ => {}
             }
         }
@@ -866,7 +923,18 @@ impl PhoneRecognizer {
             return None;
         }
         let cue = ctx == Context::Cue;
-        if !cue && unit_after(text, span_end) {
+        // A round amount in thousands ("1 200 000", "3.400.000"), cue or not.
+        if !plus && !words && groups.len() >= 2 && digits.ends_with("000") {
+            let l0 = groups[0].0;
+            let sep = groups[1].1.trim();
+            if l0 <= 3
+                && groups[1..].iter().all(|g| g.0 == 3 && g.1.trim() == sep)
+                && matches!(sep, "" | "." | ",")
+            {
+                return None;
+            }
+        }
+        if unit_after(text, span_end) {
             return None;
         }
         if progression(&digits) {
@@ -893,7 +961,7 @@ impl PhoneRecognizer {
                 && lens[0] <= 3
                 && lens[1..].iter().all(|&l| l == 3)
                 && same_sep
-                && (lens[0] < 3 || digits.ends_with("000"));
+                && lens[0] < 3;
             if thousands {
                 return None;
             }
