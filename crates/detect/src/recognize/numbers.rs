@@ -236,6 +236,14 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
             }
             Raw::Times(n) => {
                 // "double five" / "triple 5": the next token, if one digit.
+                if let Some(&(ns, ne, Raw::Oh, _)) = raw.get(k + 1) {
+                    if close(e, ns) {
+                        let rep = "0".repeat(n as usize);
+                        push_num(&mut out, s, ne, &rep, Source::Words);
+                        k += 2;
+                        continue;
+                    }
+                }
                 if let Some(&(ns, ne, Raw::Num(_), ref nd)) = raw.get(k + 1) {
                     if nd.len() == 1 && close(e, ns) {
                         let rep = nd.repeat(n as usize);
@@ -313,11 +321,28 @@ fn classify(
         raw.push((start, end, r, d));
         return;
     }
-    // Digits mixed with letters. An extension glued to its digits: "x12".
+    // Digits mixed with letters. Cyrillic look-alikes of digits first
+    // ("З" for 3, "б" for 6); other non-ASCII letters make it a word.
     if !tok.is_ascii() {
-        raw.push((start, end, Raw::Word, String::new()));
+        let mapped: String = tok
+            .chars()
+            .map(|c| match c {
+                'з' | 'З' => '3',
+                'б' => '6',
+                'o' | 'о' | 'ο' => '0',
+                'l' | 'i' => '1',
+                c => c,
+            })
+            .collect();
+        let real = tok.chars().filter(char::is_ascii_digit).count();
+        if mapped.bytes().all(|b| b.is_ascii_digit()) && real >= 2 {
+            raw.push((start, end, Raw::Num(Source::Leet), mapped));
+        } else {
+            raw.push((start, end, Raw::Word, String::new()));
+        }
         return;
     }
+    // An extension glued to its digits: "x12".
     for p in ["ext", "x"] {
         if let Some(rest) = tok.strip_prefix(p) {
             if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -443,6 +468,7 @@ mod tests {
         assert_eq!(joined("five oh three double five triple 7"), "50355777");
         assert_eq!(joined("oh well"), "");
         assert_eq!(joined("double check"), "");
+        assert_eq!(joined("double oh seven"), "007");
     }
 
     #[test]
@@ -454,5 +480,6 @@ mod tests {
         assert_eq!(joined("4i5 5s5 0i23 x12"), "415555012312");
         assert_eq!(joined("555 o1 48"), "5550148");
         assert_eq!(joined("an i5 laptop"), "");
+        assert_eq!(joined("з12 555 0б48"), "3125550648");
     }
 }

@@ -674,6 +674,11 @@ impl PhoneRecognizer {
         let mut first_valid: Option<String> = None;
         for (k, &r) in self.regions.iter().enumerate() {
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
+                if best.1.is_none() {
+                    // Not valid (yet): still report the number as the default
+                    // region reads it.
+                    best.1 = Some(e164(&n));
+                }
                 // Without a cue, a number that is valid only in a later region
                 // must carry that region's trunk prefix ("0...") or be written
                 // in groups: a bare "4294967295" is not a German number.
