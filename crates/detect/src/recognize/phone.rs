@@ -672,7 +672,22 @@ impl PhoneRecognizer {
         }
         let grouped = lens.len() > 1;
         let mut first_valid: Option<String> = None;
+        // An international number written without its "+".
+        let intl_no_plus = || {
+            let n = PhoneNumber::parse(format!("+{digits}"), None).ok()?;
+            n.is_valid().then(|| e164(&n))
+        };
+        // Eleven digits or more, not a trunk "0" nor a NANP "1": more likely a
+        // country code than a long national number of a later region.
+        let intl_first = digits.len() >= 11
+            && !digits.starts_with('0')
+            && !(digits.len() == 11 && digits.starts_with('1'));
         for (k, &r) in self.regions.iter().enumerate() {
+            if k == 1 && intl_first {
+                if let Some(e) = intl_no_plus() {
+                    return (Validity::Valid, Some(e));
+                }
+            }
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
                 if best.1.is_none() {
                     // Not valid (yet): still report the number as the default
@@ -703,13 +718,9 @@ impl PhoneRecognizer {
         if first_valid.is_some() {
             return (Validity::Valid, first_valid);
         }
-        // An international number written without its "+".
-        if digits.len() >= 10 && !digits.starts_with('0') {
-            let s = format!("+{digits}");
-            if let Ok(n) = PhoneNumber::parse(&s, None) {
-                if n.is_valid() {
-                    return (Validity::Valid, Some(e164(&n)));
-                }
+        if digits.len() >= 10 && !digits.starts_with('0') && !intl_first {
+            if let Some(e) = intl_no_plus() {
+                return (Validity::Valid, Some(e));
             }
         }
         best
