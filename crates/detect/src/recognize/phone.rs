@@ -214,6 +214,20 @@ fn extend(text: &str, toks: &Tokens, i: usize) -> (usize, usize) {
         if !gap_ok(gap, words) {
             break;
         }
+        // A group in parentheses is an area code or trunk right after the
+        // first group ("+1 (312) 555", "+49 (0) 30"), closed right after it;
+        // not "8 336 817 (2022)".
+        if gap.contains('(') && !gap.contains(')') {
+            let closes = toks
+                .toks
+                .get(nx + 1)
+                .and_then(|n| text.get(t.end..n.start))
+                .or_else(|| text.get(t.end..))
+                .is_some_and(|g| g.trim_start().starts_with(')'));
+            if !closes || j != i {
+                break;
+            }
+        }
         j = nx;
     }
     (j, j + 1)
@@ -981,11 +995,28 @@ impl PhoneRecognizer {
             if thousands {
                 return None;
             }
-            // Lists of small numbers: "7 14 21 28 35 42".
+            // Lists of small numbers: "7 14 21 28 35 42", "21 22 23 24 25".
             let small = lens.iter().all(|&l| l <= 2);
             let mixed = lens.contains(&1) && lens.contains(&2);
-            if lens.len() >= 4 && small && mixed {
+            let pairs = lens.iter().all(|&l| l == 2) && !digits.starts_with('0');
+            if lens.len() >= 4 && small && (mixed || pairs) {
                 return None;
+            }
+            // Groups that count up or down by a constant step: "120 150 180 210".
+            if lens.len() >= 4 {
+                let mut vals = Vec::with_capacity(lens.len());
+                let mut pos = 0;
+                for &l in &lens {
+                    vals.push(digits.get(pos..pos + l).and_then(|g| g.parse::<i64>().ok()));
+                    pos += l;
+                }
+                let vals: Option<Vec<i64>> = vals.into_iter().collect();
+                if let Some(v) = vals {
+                    let step = v[1] - v[0];
+                    if step != 0 && v.windows(2).all(|w| w[1] - w[0] == step) {
+                        return None;
+                    }
+                }
             }
         }
 
