@@ -433,6 +433,49 @@ const LABELS: &[&str] = &[
     "auftrag",
     "kunde",
     "artikel",
+    "contract",
+    "agreement",
+    "document",
+    "doc",
+    "file",
+    "record",
+];
+
+/// Words that make "number" someone's number.
+const POSSESSIVES: &[&str] = &[
+    "my",
+    "our",
+    "your",
+    "his",
+    "her",
+    "their",
+    "mi",
+    "su",
+    "tu",
+    "meu",
+    "minha",
+    "seu",
+    "mon",
+    "ma",
+    "notre",
+    "votre",
+    "meine",
+    "mein",
+    "unsere",
+    "deine",
+    "ihre",
+    "мой",
+    "наш",
+    "твой",
+    "phone",
+    "cell",
+    "mobile",
+    "whatsapp",
+    "contact",
+    "telephone",
+    "private",
+    "personal",
+    "direct",
 ];
 
 /// Units or nouns after a number that make it a quantity.
@@ -518,7 +561,9 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         Some(k) => before.get(k + 2..).unwrap_or(""),
         None => before,
     };
-    let mut pending = false;
+    // "number" right before the digits is a cue when it is someone's:
+    // "my number", "Number:", not "the contract number".
+    let mut pending: Option<usize> = None;
     for (n, w) in before
         .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty() && !w.bytes().any(|b| b.is_ascii_digit()))
@@ -526,6 +571,18 @@ fn context(text: &str, start: usize, end: usize) -> Context {
     {
         if n >= 5 {
             break;
+        }
+        if let Some(p) = pending {
+            if n == p + 1 {
+                if POSSESSIVES.contains(&w) {
+                    return Context::Cue;
+                }
+                if LABELS.contains(&w) {
+                    return Context::Label;
+                }
+                pending = None;
+                continue;
+            }
         }
         if LABELS.contains(&w) {
             return Context::Label;
@@ -565,8 +622,9 @@ fn context(text: &str, start: usize, end: usize) -> Context {
                 | "nummer"
                 | "numéro"
                 | "номер"
-        ) {
-            pending = pending || n <= 1;
+        ) && n <= 1
+        {
+            pending = Some(n);
         }
     }
     let to = ceil_boundary(text, end + 40);
@@ -584,7 +642,8 @@ fn context(text: &str, start: usize, end: usize) -> Context {
             return Context::Cue;
         }
     }
-    if pending {
+    // "Number: 312 ..." at the start of the clause.
+    if pending.is_some() {
         Context::Cue
     } else {
         Context::Neutral
@@ -948,6 +1007,10 @@ impl PhoneRecognizer {
             }
         }
 
+        // Two slashes or more: a date or a reference ("2024/0315/77").
+        if !words && groups.iter().filter(|g| g.1 == "/").count() >= 2 {
+            return None;
+        }
         let ctx = context(text, span_start, span_end);
         if ctx == Context::Label {
             return None;
