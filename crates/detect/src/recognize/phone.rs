@@ -852,6 +852,25 @@ impl PhoneRecognizer {
                     span_start = r.len();
                     rest = r;
                 }
+            } else if matches!(
+                tk[first].kind,
+                Kind::Num {
+                    src: Source::Words,
+                    ..
+                }
+            ) && rest.len() - trimmed.len() == 1
+            {
+                // "plus four four ...": the "+" written as a word.
+                for w in ["plus", "más", "mais", "mas", "плюс"] {
+                    if let Some(r) = trimmed.strip_suffix(w) {
+                        if !r.ends_with(char::is_alphanumeric) {
+                            plus = true;
+                            span_start = r.len();
+                            rest = r;
+                            break;
+                        }
+                    }
+                }
             }
             let mut rc = rest.chars().rev();
             let c1 = rc.next();
