@@ -19,16 +19,35 @@
 //! The folded view is tokenized ([`super::numbers::tokenize`]): digit runs,
 //! number words and leetspeak become numeric tokens. A candidate is a run of
 //! numeric tokens separated by short phone-like gaps (spaces, `-`, `.`, `/`,
-//! parentheses, one line break; ", " only between words), with an optional
-//! leading `+` and a trailing extension. Shapes that are not phones are
-//! rejected before validation: decimals and thousands, dates and times, IP
-//! addresses, versions, amounts (`$`, `#`, signs), identifiers glued to
-//! letters, numbers after a label word (invoice, order, ISBN, epoch, ...) with
-//! no contact cue nearer. The digits are then parsed as an international
-//! number (`+`, `00`, `011`) or as a national number of each configured region
-//! in turn, then as an international number missing its `+`. Confidence
-//! reflects validity (valid, merely possible), how the number was written and
-//! whether a contact cue ("call", "text", "whatsapp", "my number", ...) is near.
+//! brackets, stars, emoji, up to two line breaks, filler words such as "and
+//! then"; ", " only between number words), with an optional leading `+` (or
+//! "plus") and a trailing extension (`x12`, `ext. 12`).
+//!
+//! Shapes that are not phones are rejected before validation: decimals and
+//! thousands ("1 200 000", "50,967.05"), dates and times, IP addresses and
+//! ports, ranges ("2019-2021"), lists and counting sequences ("21 22 23 24",
+//! "1234567890"), EAN-13/ISBN-13 check digits, amounts and identifiers (`$`,
+//! `#`, a sign, glued to letters or a path, inside a function call), quantities
+//! followed by a unit, and numbers after a label word (invoice, order, ticket,
+//! ISBN, epoch, id, ...; German "-nummer" compounds) with no contact cue nearer.
+//! Cues ("call", "text", "whatsapp", "cell", "my number", "llámame", ...) and
+//! labels count only within the candidate's clause.
+//!
+//! The digits are then parsed as an international number (`+`, `00`, `011`),
+//! as a national number of each configured region in turn (the first valid
+//! one whose national format groups the digits as written wins; a later region
+//! without a cue needs a trunk `0` or grouping), and as an international number
+//! missing its `+`. E.164 is the normalized value.
+//!
+//! Confidence: valid and written as a plain formatted number 0.9; valid and
+//! disguised (words, leet, spaced, split) 0.75; valid bare digit run 0.65;
+//! merely possible with a `+` or the NANP shape 0.55; disguised digits of phone
+//! length (9-13) that libphonenumber rejects (random ranges, fictional
+//! numbers) 0.55 — words, leet, one digit at a time, invisible separators, or
+//! fullwidth digits in a Latin-script message; a contact cue adds 0.25.
+//! Candidates below 0.5 are dropped. Rules: `phone.formatted`, `phone.e164`,
+//! `phone.plain`, `phone.spaced`, `phone.words`, `phone.leet`, `phone.split`,
+//! with `.unvalidated` appended when libphonenumber did not validate it.
 
 use super::numbers::{tokenize, Kind, NumberWords, Source, Tokens};
 use super::Recognizer;
