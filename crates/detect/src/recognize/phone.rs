@@ -1282,6 +1282,19 @@ mod tests {
         }
 
         #[test]
+        fn spans_are_exact_on_phone_like_input(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "five", "oh", "double", "forty", "y", "and", "(", ")", "+", "x", "ext", "0", "12", "555",
+            "0148", " ", "\n", ", ", ".", "-", "O1", "l4l", "З", "١٢", "\u{200b}", "ｌ", "plus", "call",
+            "#", ":", "/", "3️⃣", "ß", "𝟑",
+        ]), 0..40)) {
+            let text: String = parts.concat();
+            for f in scan(&text) {
+                proptest::prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                proptest::prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+            }
+        }
+
+        #[test]
         fn never_panics_on_any_string(text in "\\PC{0,80}") {
             let _ = scan(&text);
         }
