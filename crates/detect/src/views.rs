@@ -148,7 +148,7 @@ pub fn fold(original: &str) -> View {
         if is_dropped(c) {
             continue;
         }
-        if let Some(d) = decimal_digit(c) {
+        if let Some(d) = decimal_digit(c).or_else(|| dingbat_digit(c)) {
             f.feed(char::from(b'0' + d), span);
             continue;
         }
@@ -245,6 +245,24 @@ fn decimal_digit(c: char) -> Option<u8> {
         cp -= 1;
     }
     Some((back % 10) as u8)
+}
+
+/// Enclosed digits that compatibility folding leaves alone or wraps in
+/// punctuation: parenthesized "⑴" and "⒈" (NFKC gives "(1)" and "1."), and
+/// the dingbat circled digits "❶", "➀", "➊", "⓿", "⓵".
+fn dingbat_digit(c: char) -> Option<u8> {
+    let cp = c as u32;
+    let d = match cp {
+        0x2474..=0x247C => cp - 0x2474 + 1,
+        0x2488..=0x2490 => cp - 0x2488 + 1,
+        0x2776..=0x277E => cp - 0x2776 + 1,
+        0x2780..=0x2788 => cp - 0x2780 + 1,
+        0x278A..=0x2792 => cp - 0x278A + 1,
+        0x24F5..=0x24FD => cp - 0x24F5 + 1,
+        0x24FF | 0x1F10B | 0x1F10C => 0,
+        _ => return None,
+    };
+    u8::try_from(d).ok()
 }
 
 /// A Latin look-alike of a Cyrillic, Greek, small-capital or other letter.
@@ -518,9 +536,9 @@ mod tests {
 
     #[test]
     fn folds_compatibility_digits_and_format_chars() {
-        let t = "ＣＡＬＬ ３１２\u{200b}555\u{2060}0148 ٣١٢ ३१२ ๓๑๒ 𝟑𝟏𝟐 ①② x²";
+        let t = "ＣＡＬＬ ３１２\u{200b}555\u{2060}0148 ٣١٢ ३१२ ๓๑๒ 𝟑𝟏𝟐 ①② x² ⑶⑴ ❸❶ ➊⓿";
         let v = fold(t);
-        assert_eq!(v.text(), "call 3125550148 312 312 312 312 12 x2");
+        assert_eq!(v.text(), "call 3125550148 312 312 312 312 12 x2 31 31 10");
         assert_eq!(back(t, &v, "3125550148"), "３１２\u{200b}555\u{2060}0148");
     }
 

@@ -788,8 +788,11 @@ impl PhoneRecognizer {
                 }
                 // Without a cue, a number that is valid only in a later region
                 // must carry that region's trunk prefix ("0...") or be written
-                // in groups: a bare "4294967295" is not a German number.
-                if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
+                // in groups and be long: a bare "4294967295" or a short
+                // "555 0148" is not a German number.
+                let plausible =
+                    k == 0 || cue || digits.starts_with('0') || (grouped && digits.len() >= 9);
+                if n.is_valid() && plausible {
                     // Several regions may accept the digits ("06 12 34 56 78"
                     // is French and German, "98451 27730" American and
                     // Indian): prefer the region whose own national format
