@@ -476,6 +476,20 @@ const LABELS: &[&str] = &[
     "record",
 ];
 
+/// "Number" in the supported languages.
+const NUMBER_WORDS: &[&str] = &[
+    "number",
+    "numbers",
+    "no",
+    "nr",
+    "num",
+    "número",
+    "numero",
+    "nummer",
+    "numéro",
+    "номер",
+];
+
 /// Words that make "number" someone's number.
 const POSSESSIVES: &[&str] = &[
     "my",
@@ -645,20 +659,7 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         if CUES.contains(&w) {
             return Context::Cue;
         }
-        if matches!(
-            w,
-            "number"
-                | "numbers"
-                | "no"
-                | "nr"
-                | "num"
-                | "número"
-                | "numero"
-                | "nummer"
-                | "numéro"
-                | "номер"
-        ) && n <= 1
-        {
+        if NUMBER_WORDS.contains(&w) && n <= 1 {
             pending = Some(n);
         }
     }
@@ -668,6 +669,7 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         Some(k) => after.get(..k).unwrap_or(""),
         None => after,
     };
+    let mut prev = "";
     for w in after
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -676,6 +678,11 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         if CUES.contains(&w) {
             return Context::Cue;
         }
+        // "... is my number", "... es mi número".
+        if NUMBER_WORDS.contains(&w) && POSSESSIVES.contains(&prev) {
+            return Context::Cue;
+        }
+        prev = w;
     }
     // "Number: 312 ..." at the start of the clause.
     if pending.is_some() {
