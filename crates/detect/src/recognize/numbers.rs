@@ -22,6 +22,8 @@ enum WordValue {
     Oh,
     /// "double"/"triple": repeat the next digit.
     Times(u8),
+    /// "hundred": "eight hundred" = 800.
+    Hundred,
 }
 
 /// The number words of the configured languages.
@@ -52,6 +54,7 @@ impl NumberWords {
                 "oh" => WordValue::Oh,
                 "x2" => WordValue::Times(2),
                 "x3" => WordValue::Times(3),
+                "x100" => WordValue::Hundred,
                 t if t.starts_with('t') => match t[1..].parse::<u8>() {
                     Ok(d) if (2..10).contains(&d) => WordValue::Tens(d),
                     _ => continue,
@@ -126,6 +129,8 @@ impl Tokens {
 #[derive(Clone, Copy)]
 enum Raw {
     Num(Source),
+    /// "hundred": multiplies the digit word before it.
+    Hundred,
     /// Leet of two chars ("O1"): digits only next to other digits.
     Weak,
     Tens(u8),
@@ -173,7 +178,22 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
     while k < raw.len() {
         let (s, e, r, ref d) = raw[k];
         match r {
-            Raw::Num(src) => push_num(&mut out, s, e, d, src),
+            Raw::Num(src) => {
+                // "eight hundred" = 800.
+                if let Some(&(hs, he, Raw::Hundred, _)) = raw.get(k + 1) {
+                    if src == Source::Words && d.len() == 1 && d != "0" && close(e, hs) {
+                        push_num(&mut out, s, he, &format!("{d}00"), Source::Words);
+                        k += 2;
+                        continue;
+                    }
+                }
+                push_num(&mut out, s, e, d, src)
+            }
+            Raw::Hundred => out.toks.push(Token {
+                start: s,
+                end: e,
+                kind: Kind::Word,
+            }),
             Raw::Tens(t) => {
                 // "forty eight", "forty-eight", "treinta y ocho": tens and a digit.
                 let mut unit = None;
@@ -305,6 +325,7 @@ fn classify(
             Some(WordValue::Tens(t)) => Raw::Tens(t),
             Some(WordValue::Oh) => Raw::Oh,
             Some(WordValue::Times(n)) => Raw::Times(n),
+            Some(WordValue::Hundred) => Raw::Hundred,
             None if matches!(
                 tok,
                 "x" | "ext" | "extn" | "extension" | "durchwahl" | "доб"
@@ -455,6 +476,8 @@ mod tests {
         assert_eq!(joined("treinta y dos, noventa"), "3290");
         assert_eq!(joined("сорок восемь"), "48");
         assert_eq!(joined("twenty"), "20");
+        assert_eq!(joined("one eight hundred five five five"), "1800555");
+        assert_eq!(joined("a hundred times"), "");
     }
 
     #[test]
