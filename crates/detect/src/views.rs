@@ -377,7 +377,6 @@ pub fn collapse(folded: &View) -> View {
     let text = folded.text();
     let mut out = View::with_capacity(text.len());
     // Tokens: (start, end, is_single_alnum)
-    let bytes = text.as_bytes();
     let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
     let mut i = 0;
     while i < text.len() {
@@ -482,7 +481,7 @@ pub fn collapse(folded: &View) -> View {
         k = e + 1;
     }
     let mut pos = 0;
-    for (j, &(s, e, _)) in tokens.iter().enumerate() {
+    for (j, &(_, e, _)) in tokens.iter().enumerate() {
         copy(folded, &mut out, pos, e);
         pos = e;
         if let Some(kept) = joins[j] {
@@ -496,9 +495,8 @@ pub fn collapse(folded: &View) -> View {
             }
             pos = next;
         }
-        let _ = s;
     }
-    copy(folded, &mut out, pos, bytes.len());
+    copy(folded, &mut out, pos, text.len());
     out
 }
 
