@@ -131,6 +131,9 @@ enum Raw {
     Num(Source),
     /// "hundred": multiplies the digit word before it.
     Hundred,
+    /// A lone "o": zero only next to digits written as digits (in Spanish,
+    /// Portuguese and Italian it means "or": "uno o dos").
+    LoneO,
     /// Leet of two chars ("O1"): digits only next to other digits.
     Weak,
     Tens(u8),
@@ -222,6 +225,24 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
                         continue;
                     }
                     None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
+                }
+            }
+            Raw::LoneO => {
+                let digit_like = |r: Option<&(usize, usize, Raw, String)>| {
+                    matches!(r, Some((_, _, Raw::Num(Source::Digits | Source::Leet), _)))
+                };
+                let prev = k.checked_sub(1).and_then(|p| raw.get(p));
+                let next = raw.get(k + 1);
+                let prev_ok = digit_like(prev) && prev.is_some_and(|p| close(p.1, s));
+                let next_ok = digit_like(next) && next.is_some_and(|n| close(e, n.0));
+                if prev_ok || next_ok {
+                    push_num(&mut out, s, e, "0", Source::Leet);
+                } else {
+                    out.toks.push(Token {
+                        start: s,
+                        end: e,
+                        kind: Kind::Word,
+                    });
                 }
             }
             Raw::Weak => {
@@ -326,6 +347,8 @@ fn classify(
             Some(WordValue::Oh) => Raw::Oh,
             Some(WordValue::Times(n)) => Raw::Times(n),
             Some(WordValue::Hundred) => Raw::Hundred,
+            // A lone "o" next to digits written as digits: "+44 (O) 20".
+            None if tok == "o" => Raw::LoneO,
             None if matches!(
                 tok,
                 "x" | "ext" | "extn" | "extension" | "durchwahl" | "доб"
@@ -492,6 +515,8 @@ mod tests {
         assert_eq!(joined("oh well"), "");
         assert_eq!(joined("double check"), "");
         assert_eq!(joined("double oh seven"), "007");
+        assert_eq!(joined("uno o dos"), "12");
+        assert_eq!(joined("44 (o) 20"), "44020");
     }
 
     #[test]
