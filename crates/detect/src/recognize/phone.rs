@@ -55,7 +55,7 @@ use crate::detector::BuildError;
 use crate::views::Views;
 use crate::{Category, Finding};
 use rlibphonenumber::{
-    NumberLengthType, PhoneNumber, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL,
+    NumberLengthType, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region, PHONE_NUMBER_UTIL,
 };
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -92,8 +92,13 @@ impl PhoneRecognizer {
         // now rather than on the first scans.
         let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
         for &r in &rs {
-            for sample in ["0301234567", "2015550123", "912345678"] {
-                let _ = PhoneNumber::parse(sample, Some(r)).map(|n| n.is_valid());
+            for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
+                if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
+                    let national = n.format_as(PhoneNumberFormat::National);
+                    let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
+                    let e164 = n.format_as(PhoneNumberFormat::E164);
+                    let _ = PhoneNumber::parse(e164.as_ref(), None).map(|m| m.is_valid());
+                }
             }
         }
         Ok(PhoneRecognizer {
