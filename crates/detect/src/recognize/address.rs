@@ -27,6 +27,7 @@ use super::util::data_lines;
 use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex::Regex;
 
 const STREET_TYPES: &str = include_str!("../../data/address/street_types.txt");
@@ -48,6 +49,10 @@ pub(crate) struct AddressRecognizer {
     strong: Vec<String>,
     /// Cheap prefilter: a digit followed within a few words by anything.
     digit: Regex,
+    /// Keywords each pattern needs (street words, PO box words...), found in
+    /// one pass; `gate_of[keyword id]` is the pattern it unlocks.
+    gate: AhoCorasick,
+    gate_of: Vec<usize>,
 }
 
 impl AddressRecognizer {
@@ -61,6 +66,7 @@ impl AddressRecognizer {
             }
             all.push(regex::escape(word));
         }
+        let en_words: Vec<String> = all.iter().map(|w| w.replace('\\', "")).collect();
         all.sort_by_key(|w| std::cmp::Reverse(w.len()));
         let suffix = all.join("|");
         let name = r"(?:[A-Z][A-Za-z'’\-]*\.?|\d{1,3}(?:st|nd|rd|th))";
@@ -106,7 +112,33 @@ impl AddressRecognizer {
             re: Regex::new(p).expect("address regex"),
             standalone,
         };
+        let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let gates: Vec<Vec<String>> = vec![
+            words("apo fpo dpo"),
+            words("box postfach apartado caixa boîte boite casella skrytka postbus bag"),
+            words("flat studio apartment unit suite level h.no hno house plot door"),
+            en_words,
+            words("straße strasse str. gasse allee chaussee weg platz ring damm ufer markt steig pfad kamp graben straat laan plein gracht kade singel dijk dreef steeg"),
+            words("rue avenue av. boulevard bd place allée allee chemin impasse quai route cours passage"),
+            words("calle callejón c/ avenida avda av. plaza paseo camino carrer ronda travesía carretera rambla glorieta pasaje urbanización acceso bajada cañada via viale piazza piazzale corso largo vicolo borgo contrada rotonda rua travessa alameda praça praca estrada rodovia ladeira quadra vila viela"),
+            words("ul. ulica al. aleja os. osiedle pl. plac"),
+            words("ул. улица пр. пр-т просп проспект пер. переулок ш. шоссе б-р бульвар наб. набережная пл. площадь"),
+        ];
+        let mut gate_words = Vec::new();
+        let mut gate_of = Vec::new();
+        for (i, ws) in gates.into_iter().enumerate() {
+            for w in ws {
+                gate_words.push(w);
+                gate_of.push(i);
+            }
+        }
+        let gate = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&gate_words)
+            .expect("address gate automaton");
         AddressRecognizer {
+            gate,
+            gate_of,
             patterns: vec![
                 mk("address.military", mil, true),
                 mk("address.po_box", po, true),
@@ -245,8 +277,21 @@ impl Recognizer for AddressRecognizer {
         if !self.digit.is_match(text) {
             return;
         }
+        let mut wanted = [false; 16];
+        for m in self.gate.find_overlapping_iter(text) {
+            if let Some(&i) = self.gate_of.get(m.pattern().as_usize()) {
+                if let Some(w) = wanted.get_mut(i) {
+                    *w = true;
+                }
+            }
+        }
         let mut taken: Vec<(usize, usize)> = Vec::new();
-        for p in &self.patterns {
+        for (_, p) in self
+            .patterns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| wanted.get(*i).copied().unwrap_or(true))
+        {
             for c in p.re.captures_iter(text) {
                 let Some(m) = c.get(0) else {
                     continue;
