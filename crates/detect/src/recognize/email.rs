@@ -560,6 +560,18 @@ mod tests {
     }
 
     #[test]
+    fn at_dot_words_follow_the_enabled_languages() {
+        let r = EmailRecognizer::new(&["en".into()]);
+        let views = Views::new("ana arroba gmx punto de");
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let views = Views::new("ana at gmx dot de");
+        r.scan(&views, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
     fn leaves_code_and_prose() {
         for t in [
             "look at the dot product",

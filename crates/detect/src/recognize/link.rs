@@ -598,6 +598,20 @@ mod tests {
     }
 
     #[test]
+    fn operator_domains_join_the_lists() {
+        let r = LinkRecognizer::new(&[
+            (LinkKind::FileShare, "files.acme-corp.com".into()),
+            (LinkKind::Scheduler, "book.acme.io".into()),
+        ]);
+        assert_eq!(
+            r.classify("https://files.acme-corp.com/x/y"),
+            LinkKind::FileShare
+        );
+        assert_eq!(r.classify("book.acme.io/sam"), LinkKind::Scheduler);
+        assert_eq!(r.classify("https://acme.io/blog"), LinkKind::Other);
+    }
+
+    #[test]
     fn profile_links_are_handles_too() {
         let f = links("https://www.linkedin.com/in/sam-oduya-123/");
         assert!(f
