@@ -253,6 +253,27 @@ impl RequestRecognizer {
         })
     }
 
+    /// Whether the words right after the match keep it on the platform
+    /// ("text me here", "call me through the platform").
+    fn stays_here(text: &str, end: usize) -> bool {
+        let mut to = (end + 32).min(text.len());
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        let after = text[end..to].trim_start().to_lowercase();
+        [
+            "here",
+            "on the platform",
+            "on this platform",
+            "through the platform",
+            "via the platform",
+            "in the chat",
+            "in this chat",
+        ]
+        .iter()
+        .any(|w| after.starts_with(w))
+    }
+
     /// Whether a channel noun is a topic of work here ("email marketing").
     fn topic(&self, text: &str, ch_end: usize) -> bool {
         let next: String = text[ch_end..]
@@ -302,7 +323,7 @@ impl RequestRecognizer {
                         continue;
                     }
                 }
-                if Self::negated(text, m.start()) {
+                if Self::negated(text, m.start()) || Self::stays_here(text, m.end()) {
                     continue;
                 }
                 push(
