@@ -148,7 +148,7 @@ pub fn fold(original: &str) -> View {
         if is_dropped(c) {
             continue;
         }
-        if let Some(d) = decimal_digit(c) {
+        if let Some(d) = decimal_digit(c).or_else(|| dingbat_digit(c)) {
             f.feed(char::from(b'0' + d), span);
             continue;
         }
@@ -245,6 +245,24 @@ fn decimal_digit(c: char) -> Option<u8> {
         cp -= 1;
     }
     Some((back % 10) as u8)
+}
+
+/// Enclosed digits that compatibility folding leaves alone or wraps in
+/// punctuation: parenthesized "⑴" and "⒈" (NFKC gives "(1)" and "1."), and
+/// the dingbat circled digits "❶", "➀", "➊", "⓿", "⓵".
+fn dingbat_digit(c: char) -> Option<u8> {
+    let cp = c as u32;
+    let d = match cp {
+        0x2474..=0x247C => cp - 0x2474 + 1,
+        0x2488..=0x2490 => cp - 0x2488 + 1,
+        0x2776..=0x277E => cp - 0x2776 + 1,
+        0x2780..=0x2788 => cp - 0x2780 + 1,
+        0x278A..=0x2792 => cp - 0x278A + 1,
+        0x24F5..=0x24FD => cp - 0x24F5 + 1,
+        0x24FF | 0x1F10B | 0x1F10C => 0,
+        _ => return None,
+    };
+    u8::try_from(d).ok()
 }
 
 /// A Latin look-alike of a Cyrillic, Greek, small-capital or other letter.
@@ -359,7 +377,6 @@ pub fn collapse(folded: &View) -> View {
     let text = folded.text();
     let mut out = View::with_capacity(text.len());
     // Tokens: (start, end, is_single_alnum)
-    let bytes = text.as_bytes();
     let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
     let mut i = 0;
     while i < text.len() {
@@ -448,7 +465,15 @@ pub fn collapse(folded: &View) -> View {
                 None => break,
             }
         }
-        if e - k + 1 >= 3 {
+        // A run glued by one mark to a longer token ("127.0.0.1", "2 x 1,250")
+        // belongs to that token: leave it alone.
+        let glued = |a: usize, b: usize| {
+            let gap = &text[a..b];
+            gap.chars().count() == 1 && !gap.contains(char::is_whitespace) && gap != "@"
+        };
+        let glued_before = k > 0 && glued(tokens[k - 1].1, tokens[k].0);
+        let glued_after = e + 1 < tokens.len() && glued(tokens[e].1, tokens[e + 1].0);
+        if e - k + 1 >= 3 && !glued_before && !glued_after {
             for j in k..e {
                 joins[j] = gap_kind(tokens[j].1, tokens[j + 1].0);
             }
@@ -456,7 +481,7 @@ pub fn collapse(folded: &View) -> View {
         k = e + 1;
     }
     let mut pos = 0;
-    for (j, &(s, e, _)) in tokens.iter().enumerate() {
+    for (j, &(_, e, _)) in tokens.iter().enumerate() {
         copy(folded, &mut out, pos, e);
         pos = e;
         if let Some(kept) = joins[j] {
@@ -470,9 +495,8 @@ pub fn collapse(folded: &View) -> View {
             }
             pos = next;
         }
-        let _ = s;
     }
-    copy(folded, &mut out, pos, bytes.len());
+    copy(folded, &mut out, pos, text.len());
     out
 }
 
@@ -510,9 +534,9 @@ mod tests {
 
     #[test]
     fn folds_compatibility_digits_and_format_chars() {
-        let t = "ＣＡＬＬ ３１２\u{200b}555\u{2060}0148 ٣١٢ ३१२ ๓๑๒ 𝟑𝟏𝟐 ①② x²";
+        let t = "ＣＡＬＬ ３１２\u{200b}555\u{2060}0148 ٣١٢ ३१२ ๓๑๒ 𝟑𝟏𝟐 ①② x² ⑶⑴ ❸❶ ➊⓿";
         let v = fold(t);
-        assert_eq!(v.text(), "call 3125550148 312 312 312 312 12 x2");
+        assert_eq!(v.text(), "call 3125550148 312 312 312 312 12 x2 31 31 10");
         assert_eq!(back(t, &v, "3125550148"), "３１２\u{200b}555\u{2060}0148");
     }
 
@@ -543,6 +567,8 @@ mod tests {
         assert_eq!(c.text(), "call 3125550148");
         let c = collapse(&fold("3-1-2.5.5.5"));
         assert_eq!(c.text(), "312555");
+        let c = collapse(&fold("run it at 127.0.0.1:5000, 2 x 1,250"));
+        assert_eq!(c.text(), "run it at 127.0.0.1:5000, 2 x 1,250");
         let c = collapse(&fold("I am a good fit, see it at 9 am"));
         assert_eq!(c.text(), "i am a good fit, see it at 9 am");
         let t = "mail: r a l p h 6 5 @ m a i l . r u";

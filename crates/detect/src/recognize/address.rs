@@ -27,6 +27,7 @@ use super::util::data_lines;
 use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex::Regex;
 
 const STREET_TYPES: &str = include_str!("../../data/address/street_types.txt");
@@ -48,6 +49,10 @@ pub(crate) struct AddressRecognizer {
     strong: Vec<String>,
     /// Cheap prefilter: a digit followed within a few words by anything.
     digit: Regex,
+    /// Keywords each pattern needs (street words, PO box words...), found in
+    /// one pass; `gate_of[keyword id]` is the pattern it unlocks.
+    gate: AhoCorasick,
+    gate_of: Vec<usize>,
 }
 
 impl AddressRecognizer {
@@ -61,6 +66,7 @@ impl AddressRecognizer {
             }
             all.push(regex::escape(word));
         }
+        let en_words: Vec<String> = all.iter().map(|w| w.replace('\\', "")).collect();
         all.sort_by_key(|w| std::cmp::Reverse(w.len()));
         let suffix = all.join("|");
         let name = r"(?:[A-Z][A-Za-z'’\-]*\.?|\d{1,3}(?:st|nd|rd|th))";
@@ -70,41 +76,69 @@ impl AddressRecognizer {
             r"(?:(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)[ \t]+)?[A-Z]\d[A-Z][ \t]?\d[A-Z]\d";
         let au = r"(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}";
         let postal = format!(
-            r"(?:(?:{US_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?|{uk}|{ca}|{au}|\d{{3}}[ \t]?\d{{3}})\b"
+            r"(?:(?:{US_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?|{uk}|{ca}|{au}|\d{{3}}[ \t]?\d{{3}})(?-u:\b)"
         );
-        let tail_en =
-            format!(r"(?P<tail>(?:,[ \t]*|[ \t]+)(?:{city}(?:,[ \t]*|[ \t]+)){{0,2}}{postal})");
+        let tail_en = format!(r"(?P<tail>(?:,\s*|\s+)(?:{city}(?:,\s*|\s+|-)){{0,2}}{postal})");
         let unit = r"(?:[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#|Flat|Fl\.?|Floor|Room)[ \t]*[A-Za-z0-9\-]{1,6})?";
-        let num = r"\b\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?";
+        let num = r"(?-u:\b)\d{1,6}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?";
         let en = format!(
-            r"(?:\b(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room)[ \t]+[A-Za-z0-9\-]{{1,6}},?[ \t]+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?\b{unit}{tail_en}?"
+            r"(?:(?-u:\b)(?:Flat|Studio|Apt\.?|Apartment|Suite|Unit|Room|Level|Floor)[ \t]+[A-Za-z0-9\-]{{1,6}},?\s+)?{num},?[ \t]+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ \t]+)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\.?(?-u:\b)(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b)\.?)?{unit}{tail_en}?"
         );
         let en_flat = format!(
-            r"\b(?:Flat|Studio|Apartment|Unit|Suite)[ \t]+[A-Za-z0-9\-]{{1,6}},[ \t]*(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))\b{tail_en}"
+            r"(?-u:\b)(?:Flat|Studio|Apartment|Unit|Suite|Level|H\.?[ \t]?No\.?|House[ \t]+No\.?|Plot[ \t]+No\.?|Door[ \t]+No\.?)[ \t]*[A-Za-z0-9\-/]{{1,8}},?\s*(?:{name}(?:[ \t]+{name}){{0,3}},[ \t]*)?(?:{name}[ \t]+){{1,4}}(?P<suf>(?i:{suffix}))(?-u:\b){tail_en}"
         );
-        let cap = r"[A-ZÄÖÜÀ-ÖØ-Þ]";
-        let low = r"[a-zäöüßà-öø-ÿ]";
+        let cap = r"\p{Lu}";
+        let low = r"\p{Ll}";
         let de_city = format!(r"{cap}[\w\-]*(?:[ \t]+(?:{cap}|\()[\w\-)]*){{0,2}}");
         let de = format!(
-            r"\b(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?\b(?P<tail>,?[ \t]+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
+            r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?\s+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
         );
         let fr = format!(
-            r"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?[ \t]+\d{{5}}[ \t]+{de_city})?"
+            r"(?-u:\b)\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?\s+\d{{5}}[ \t]+{de_city})?"
         );
         let es_it_pt = format!(
-            r"\b(?P<suf>(?i:calle|c/|avenida|avda\.?|av\.|plaza|paseo|camino|carrer|ronda|travesía|carretera|via|viale|piazza|piazzale|corso|largo|vicolo|rua|travessa|alameda|praça|praca|estrada|rodovia))[ \t]+(?:(?:de[ \t]+la|de[ \t]+los|de[ \t]+las|del|de|della|delle|dei|degli|di|da|do|das|dos)[ \t]+)?{cap}[\w'’\-]*(?:[ \t]+(?:{cap}[\w'’\-]*|de|del|da|do|di|della)){{0,4}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?\b(?P<tail>(?:,?[ \t]+[\-–]?[ \t]*{de_city}(?:[ \t]*[\-–][ \t]*[A-Z]{{2}})?)?,?[ \t]+(?:\d{{5}}-\d{{3}}|\d{{4}}-\d{{3}}|\d{{5}}|\d{{8}})(?:[ \t]+{de_city})?)?"
+            r"(?-u:\b)(?P<suf>(?i:calle|callejón|c/|avenida|avda\.?|av\.|plaza|paseo|camino|carrer|ronda|travesía|carretera|rambla|glorieta|pasaje|urbanización|acceso|bajada|cañada|via|viale|piazza|piazzale|corso|largo|vicolo|borgo|contrada|rotonda|rua|travessa|alameda|praça|praca|estrada|rodovia|ladeira|quadra|vila|viela))[ \t]+(?:(?:de[ \t]+la|de[ \t]+los|de[ \t]+las|del|de|della|delle|dei|degli|di|da|do|das|dos)[ \t]+)?{cap}[\w'’\-]*(?:[ \t]+(?:{cap}[\w'’\-]*|de|del|da|do|di|della)){{0,4}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?(?-u:\b)(?:,?[ \t]+(?i:piso|puerta|portal|escalera|apto\.?|apt\.?|bloco|sala|interno|int\.|scala)[ \t]*[\wº°]{{1,4}})*(?P<tail>(?:,?\s+[\-–]?[ \t]*{de_city}(?:[ \t]*[\-–][ \t]*[A-Z]{{2}})?)?,?[ \t]+(?:\d{{5}}-\d{{3}}|\d{{4}}-\d{{3}}|\d{{5}}|\d{{8}})(?:,?[ \t]+{de_city})?)?"
         );
         let pl = format!(
-            r"\b(?P<suf>(?i:ul\.|ulica|al\.|aleja|os\.|osiedle|pl\.|plac))[ \t]*{cap}[\w\-]*(?:[ \t]+{cap}[\w\-]*){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?\b(?P<tail>,?[ \t]+\d{{2}}-\d{{3}}[ \t]+{de_city})?"
+            r"(?-u:\b)(?P<suf>(?i:ul\.|ulica|al\.|aleja|os\.|osiedle|pl\.|plac))[ \t]*{cap}[\w\-]*(?:[ \t]+{cap}[\w\-]*){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?(?:/\d{{1,4}})?(?-u:\b)(?P<tail>,?\s+\d{{2}}-\d{{3}}[ \t]+{de_city})?"
         );
-        let po = r"(?i)\b(?:P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|GPO[ \t]+Box|Postfach|Apartado(?:[ \t]+de[ \t]+correos|[ \t]+postal)?|Caixa[ \t]+Postal|Bo[iî]te[ \t]+postale|Casella[ \t]+postale|Skrytka[ \t]+pocztowa|Postbus|Locked[ \t]+Bag)[ \t]*(?:No\.?[ \t]*|#[ \t]*)?\d{1,6}(?:[ \t]\d{2,3}){0,3}\b";
-        let mil = r"\b(?:(?:USS|USNS|USCGC)[ \t]+[A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+)?|(?:Unit|PSC|CMR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5}),?[ \t]+(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b";
+        let po = r"(?i)(?-u:\b)(?:P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|GPO[ \t]+Box|Postfach|Apartado(?:[ \t]+de[ \t]+correos|[ \t]+postal)?|Caixa[ \t]+Postal|Bo[iî]te[ \t]+postale|Casella[ \t]+postale|Skrytka[ \t]+pocztowa|Postbus|Locked[ \t]+Bag)[ \t]*(?:No\.?[ \t]*|#[ \t]*)?\d{1,6}(?:[ \t]\d{2,3}){0,3}(?-u:\b)";
+        let mil = r"(?-u:\b)(?:(?:USS|USNS|USCGC)[ \t]+[A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+)?|(?:Unit|PSC|CMR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5}),?[ \t]+(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?-u:\b)";
+        let ru = format!(
+            r"(?:(?:г\.|город)[ \t]*{cap}[\p{{L}}\-]+,?[ \t]*)?(?P<suf>ул\.|улица|пр\.|пр-т|просп\.|проспект|пер\.|переулок|ш\.|шоссе|б-р|бульвар|наб\.|набережная|пл\.|площадь)[ \t]*{cap}[\p{{L}}\-]*(?:[ \t]+[\p{{L}}\-]+)?,?[ \t]*(?:д\.|дом)[ \t]*\d{{1,4}}(?:[ \t]*/[ \t]*\d{{1,4}})?(?:,?[ \t]*(?:к\.|корп\.|стр\.|кв\.)[ \t]*\d{{1,4}})*(?P<tail>,?\s+\d{{6}})?"
+        );
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
             re: Regex::new(p).expect("address regex"),
             standalone,
         };
+        let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let gates: Vec<Vec<String>> = vec![
+            words("apo fpo dpo"),
+            words("box postfach apartado caixa boîte boite casella skrytka postbus bag"),
+            words("flat studio apartment unit suite level h.no hno house plot door"),
+            en_words,
+            words("straße strasse str. gasse allee chaussee weg platz ring damm ufer markt steig pfad kamp graben straat laan plein gracht kade singel dijk dreef steeg"),
+            words("rue avenue av. boulevard bd place allée allee chemin impasse quai route cours passage"),
+            words("calle callejón c/ avenida avda av. plaza paseo camino carrer ronda travesía carretera rambla glorieta pasaje urbanización acceso bajada cañada via viale piazza piazzale corso largo vicolo borgo contrada rotonda rua travessa alameda praça praca estrada rodovia ladeira quadra vila viela"),
+            words("ul. ulica al. aleja os. osiedle pl. plac"),
+            words("ул. улица пр. пр-т просп проспект пер. переулок ш. шоссе б-р бульвар наб. набережная пл. площадь"),
+        ];
+        let mut gate_words = Vec::new();
+        let mut gate_of = Vec::new();
+        for (i, ws) in gates.into_iter().enumerate() {
+            for w in ws {
+                gate_words.push(w);
+                gate_of.push(i);
+            }
+        }
+        let gate = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&gate_words)
+            .expect("address gate automaton");
         AddressRecognizer {
+            gate,
+            gate_of,
             patterns: vec![
                 mk("address.military", mil, true),
                 mk("address.po_box", po, true),
@@ -114,6 +148,7 @@ impl AddressRecognizer {
                 mk("address.street_fr", &fr, true),
                 mk("address.street_es_it_pt", &es_it_pt, true),
                 mk("address.street_pl", &pl, true),
+                mk("address.street_ru", &ru, true),
             ],
             strong,
             digit: Regex::new(r"\d").expect("digit regex"),
@@ -156,14 +191,107 @@ impl AddressRecognizer {
     }
 }
 
+/// Whether the street just matched is used as a modifier ("3 Main Street
+/// locations", "45 Main Street renovation"): a lowercase word follows that is
+/// not a connector. Only asked of addresses without a postcode.
+fn modifies_noun(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or("");
+    if !rest.starts_with([' ', '\t']) {
+        return false;
+    }
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect();
+    let Some(first) = word.chars().next() else {
+        return false;
+    };
+    first.is_lowercase()
+        && !matches!(
+            word.as_str(),
+            "in" | "on"
+                | "at"
+                | "and"
+                | "or"
+                | "near"
+                | "by"
+                | "to"
+                | "for"
+                | "is"
+                | "was"
+                | "please"
+                | "now"
+                | "today"
+                | "tomorrow"
+                | "next"
+                | "from"
+                | "with"
+                | "if"
+                | "but"
+                | "so"
+                | "then"
+                | "apt"
+                | "suite"
+                | "unit"
+                | "floor"
+                | "which"
+                | "where"
+                | "opposite"
+                | "behind"
+                | "across"
+                | "i"
+                | "we"
+                | "you"
+                | "it"
+                | "thanks"
+                | "thank"
+                | "asap"
+                | "instead"
+                | "as"
+                | "after"
+                | "before"
+                | "between"
+                | "around"
+                | "downtown"
+                | "north"
+                | "south"
+                | "east"
+                | "west"
+                | "y"
+                | "e"
+                | "et"
+                | "und"
+                | "en"
+                | "em"
+                | "no"
+                | "na"
+                | "im"
+                | "am"
+        )
+}
+
 impl Recognizer for AddressRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let text = views.original;
         if !self.digit.is_match(text) {
             return;
         }
+        let mut wanted = [false; 16];
+        for m in self.gate.find_overlapping_iter(text) {
+            if let Some(&i) = self.gate_of.get(m.pattern().as_usize()) {
+                if let Some(w) = wanted.get_mut(i) {
+                    *w = true;
+                }
+            }
+        }
         let mut taken: Vec<(usize, usize)> = Vec::new();
-        for p in &self.patterns {
+        for (_, p) in self
+            .patterns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| wanted.get(*i).copied().unwrap_or(true))
+        {
             for c in p.re.captures_iter(text) {
                 let Some(m) = c.get(0) else {
                     continue;
@@ -177,7 +305,13 @@ impl Recognizer for AddressRecognizer {
                 let confidence = match c.name("suf") {
                     _ if has_tail => 0.9,
                     None if p.standalone => 0.85,
-                    Some(s) if p.standalone && self.strong_type(p.rule, s.as_str()) => 0.75,
+                    Some(s)
+                        if p.standalone
+                            && self.strong_type(p.rule, s.as_str())
+                            && !modifies_noun(text, m.end()) =>
+                    {
+                        0.75
+                    }
                     _ => continue,
                 };
                 let matched = m.as_str().trim_end_matches([',', ' ', '\t']);

@@ -13,7 +13,7 @@
 //! the dot product") are left alone.
 
 use super::util::{
-    char_at, char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit,
+    char_at, char_before, data_lines, has_known_suffix, is_reserved_domain, push, word_alt, Hit,
 };
 use super::Recognizer;
 use crate::views::{View, Views};
@@ -76,6 +76,8 @@ pub(crate) struct EmailRecognizer {
     at_sep: Regex,
     domain: Regex,
     dot_split: Regex,
+    /// A dot separator at the end of a text: extends the user part backwards.
+    dot_tail: Regex,
     prefilter: AhoCorasick,
     provider_my: Regex,
     provider_on: Regex,
@@ -133,7 +135,15 @@ impl EmailRecognizer {
         let word_at = if at_words.is_empty() {
             String::new()
         } else {
-            format!(r"|\b(?:{})\b", alt(&at_words))
+            format!(
+                "|{}",
+                word_alt(
+                    &at_words
+                        .iter()
+                        .map(|w| regex::escape(w))
+                        .collect::<Vec<_>>()
+                )
+            )
         };
         let word_dot = if dot_words.is_empty() {
             String::new()
@@ -145,7 +155,7 @@ impl EmailRecognizer {
             alt(&bracket_at)
         );
         let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?";
-        let dot_sep = format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|\.");
+        let dot_sep = format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|[ \t]\.[ \t]|\.");
         let domain = format!(r"(?i)^{label}(?:(?:{dot_sep}){label})*");
 
         let mut providers = HashMap::new();
@@ -157,12 +167,12 @@ impl EmailRecognizer {
         let mut names: Vec<String> = providers.keys().cloned().collect();
         names.sort();
         let prov = alt(&names);
-        let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]{1,40}[\p{L}\p{N}_]";
+        let handle = r"[\p{L}\p{N}][\p{L}\p{N}._\-]*[\p{L}\p{N}_]";
         let provider_my = format!(
-            r"(?i)\b(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})\b(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|—|–)\s*@?(?P<h>{handle})"
+            r"(?i)(?-u:\b)(?:(?:my|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+)?(?P<p>{prov})(?-u:\b)(?:\s+(?:address|account|id|adresse|cuenta|conta|konto|адрес))?\s*(?P<sep>:|=|(?-u:\b)as(?-u:\b)|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|—|–)\s*@?(?P<h>{handle})"
         );
         let provider_on = format!(
-            r"(?i)\b(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в)\s+(?P<p>{prov})\b"
+            r"(?i)(?-u:\b)(?P<h>{handle}(?:\s+{handle})?)\s+(?:on|via|auf|en|em|sur|в|b)\s+(?P<p>{prov})(?-u:\b)"
         );
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -173,6 +183,10 @@ impl EmailRecognizer {
             at_sep: Regex::new(&at_sep).expect("at separator regex"),
             domain: Regex::new(&domain).expect("domain regex"),
             dot_split: Regex::new(&format!("(?i){dot_sep}")).expect("dot regex"),
+            dot_tail: Regex::new(&format!(
+                r"(?i)(?:\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot})$"
+            ))
+            .expect("dot regex"),
             prefilter,
             provider_my: Regex::new(&provider_my).expect("provider regex"),
             provider_on: Regex::new(&provider_on).expect("provider regex"),
@@ -256,7 +270,34 @@ impl EmailRecognizer {
             if labels.iter().any(|l| l.is_empty()) {
                 continue;
             }
-            let local_l = local.to_lowercase();
+            // "sam dot oduya at gmail dot com": dot words in the user part too.
+            let mut local_l = local.to_lowercase();
+            if form != AtForm::Tight {
+                for _ in 0..3 {
+                    let mut from = ls.saturating_sub(24);
+                    while !text.is_char_boundary(from) {
+                        from -= 1;
+                    }
+                    let Some(dm) = self.dot_tail.find(&text[from..ls]) else {
+                        break;
+                    };
+                    let te = from + dm.start();
+                    let mut ts = te;
+                    for (i, c) in text[..te].char_indices().rev() {
+                        if c.is_alphanumeric() || "_-".contains(c) {
+                            ts = i;
+                        } else {
+                            break;
+                        }
+                    }
+                    let part = &text[ts..te];
+                    if part.is_empty() || self.is_stop(part) {
+                        break;
+                    }
+                    local_l = format!("{}.{local_l}", part.to_lowercase());
+                    ls = ts;
+                }
+            }
             let domain = labels.join(".");
             if is_reserved_domain(&domain) {
                 continue;
@@ -288,7 +329,9 @@ impl EmailRecognizer {
             } else if let Some(pd) = self.providers.get(&domain) {
                 let ok = match form {
                     AtForm::Tight | AtForm::Bracket => !self.is_stop(local),
-                    AtForm::Spaced | AtForm::Word => self.handle_like(local),
+                    AtForm::Spaced | AtForm::Word => {
+                        self.handle_like(local) || (!self.is_stop(local) && email_cue(text, ls))
+                    }
                 };
                 if !ok {
                     continue;
@@ -316,7 +359,9 @@ impl EmailRecognizer {
                 }
                 (format!("{local_l}@{domain}"), 0.6, "email.no_tld")
             };
-            if collapsed && rule != "email.address" {
+            // On the collapsed view only complete addresses with a known suffix
+            // count: joining letters must not invent a provider-only address.
+            if collapsed && labels.len() < 2 {
                 continue;
             }
             push(
@@ -347,7 +392,7 @@ impl EmailRecognizer {
             };
             let whole = c.get(0).map_or(p.start(), |m| m.start());
             let has_my = whole < p.start();
-            if !has_my && !matches!(sep.as_str(), ":" | "=") {
+            if !has_my && !matches!(sep.as_str().to_lowercase().as_str(), ":" | "=" | "as") {
                 continue;
             }
             if char_at(text, h.end()) == Some('@') || char_at(text, h.end()) == Some('.') {
@@ -355,7 +400,12 @@ impl EmailRecognizer {
             }
             let handle = h.as_str();
             let plain_ok = has_my && handle.chars().count() >= 3 && !self.is_stop(handle);
-            if !(self.handle_like(handle) || plain_ok) {
+            let strong = handle
+                .chars()
+                .any(|c| c.is_ascii_digit() || "._".contains(c));
+            if !(self.handle_like(handle) || plain_ok)
+                || !has_my && !strong && sep.as_str().eq_ignore_ascii_case("as")
+            {
                 continue;
             }
             let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {
@@ -399,7 +449,11 @@ impl EmailRecognizer {
             };
             let before = text[..h.start()].trim_end();
             let cue_before = before.is_empty() || before.ends_with([':', '-', '—']) || {
-                let lb = before.to_lowercase();
+                let mut from = before.len().saturating_sub(16);
+                while !before.is_char_boundary(from) {
+                    from -= 1;
+                }
+                let lb = before[from..].to_lowercase();
                 [
                     "email", "e-mail", "mail", "contact", "write to", "reach me", " is", "correo",
                 ]
@@ -445,6 +499,26 @@ impl EmailRecognizer {
     }
 }
 
+/// Whether the text just before `at` announces an address ("email: ", "mail me at").
+fn email_cue(text: &str, at: usize) -> bool {
+    let mut from = at.saturating_sub(24);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = text[from..at].to_lowercase();
+    [
+        "mail",
+        "correo",
+        "courriel",
+        "почта",
+        "contact",
+        "write to",
+        "reach me",
+    ]
+    .iter()
+    .any(|c| before.contains(c))
+}
+
 impl Recognizer for EmailRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_view(views.original, &views.folded, false, out);
@@ -483,6 +557,18 @@ mod tests {
         );
         assert_eq!(emails("sam oduya on outlook")[0].1, "samoduya@outlook.com");
         assert_eq!(emails("write to jade50@dixon")[0].1, "jade50@dixon");
+    }
+
+    #[test]
+    fn at_dot_words_follow_the_enabled_languages() {
+        let r = EmailRecognizer::new(&["en".into()]);
+        let views = Views::new("ana arroba gmx punto de");
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let views = Views::new("ana at gmx dot de");
+        r.scan(&views, &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! are left alone. Normalized `platform:id`. Profile links are handled by the
 //! link recognizer (which reports them as handles too).
 
-use super::util::{char_at, data_lines, push, Hit};
+use super::util::{char_at, data_lines, is_word_boundary, push, windows, Hit};
 use super::Recognizer;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
@@ -22,6 +22,8 @@ use std::collections::{HashMap, HashSet};
 const PLATFORMS: &str = include_str!("../../data/handle/platforms.txt");
 const WORK_WORDS: &str = include_str!("../../data/handle/work_words.txt");
 const STOPWORDS: &str = include_str!("../../data/email/stopwords.txt");
+/// Number words (owned by the phone recognizer): never an ID ("zap: dois um ...").
+const NUMBER_WORDS: &str = include_str!("../../data/words/numbers.tsv");
 
 /// Messengers reachable by phone number.
 const PHONE_PLATFORMS: &[&str] = &[
@@ -41,10 +43,11 @@ pub(crate) struct HandleRecognizer {
     /// Phone number next to a messenger.
     phone_before: Regex,
     phone_after: Regex,
-    discord_tag: Regex,
     skype_live: Regex,
     aliases: HashMap<String, String>,
     bad_ids: HashSet<String>,
+    /// Work words alone ("followers", "bot"), for the word after an ID.
+    work: HashSet<String>,
 }
 
 fn squash(s: &str) -> String {
@@ -57,7 +60,7 @@ fn squash(s: &str) -> String {
 impl HandleRecognizer {
     pub(crate) fn new() -> HandleRecognizer {
         let mut aliases = HashMap::new();
-        let mut pats: Vec<(usize, String)> = Vec::new();
+        let mut pats: Vec<(usize, String, bool)> = Vec::new();
         for line in data_lines(PLATFORMS) {
             let Some((platform, list)) = line.split_once(':') else {
                 continue;
@@ -74,41 +77,51 @@ impl HandleRecognizer {
                 } else {
                     letters.join("")
                 };
-                pats.push((letters.len(), pat));
+                pats.push((letters.len(), pat, alias.is_ascii()));
             }
         }
         pats.sort_by_key(|p| std::cmp::Reverse(p.0));
         pats.dedup();
-        let plat = pats
-            .iter()
-            .map(|p| p.1.as_str())
-            .collect::<Vec<_>>()
-            .join("|");
-        let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]{0,40}[\p{L}\p{N}_])?";
+        let join = |ascii: bool| {
+            pats.iter()
+                .filter(|p| p.2 == ascii)
+                .map(|p| p.1.as_str())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        // ASCII aliases between ASCII word boundaries (fast DFA path); others
+        // bare, with the boundary checked on each match.
+        let plat = format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(true), join(false));
+        let id = r"[\p{L}\p{N}_](?:[\p{L}\p{N}_.\-]*[\p{L}\p{N}_])?";
         let my = r"(?:(?:my|our|mi|mis|meu|minha|mon|ma|mein|meine|мой|моя|мой\s+ник\s+в)\s+)";
-        let label = r"(?:\s*(?:id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
-        let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|\bis\b|\bes\b|\bé\b|\best\b|\bist\b|\bэто\b)\s*";
+        let label = r"(?:\s*(?P<lab>id|i\.d\.|handle|user\s*name|username|user|name|nick|nickname|account|acc|number|no\.?|#|tag|addy|contact))?";
+        let sep = r"\s*(?P<sep>:+|=|->|→|—|–|-|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это)\s*";
         let given = format!(
-            r"(?i)(?P<my>{my})?(?P<plat>\b(?:{plat})\b){label}{sep}(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
+            r"(?i)(?P<my>{my})?(?P<plat>{plat}){label}(?:\s+(?:me|us)(?:\s+(?:at|on))?)?(?:{sep}|\s*)(?P<at>@)?(?P<id>live:[\p{{L}}\p{{N}}_.\-]+|{id})"
         );
         let add_me = format!(
-            r"(?i)\b(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|in|over)\s+(?P<plat>\b(?:{plat})\b){label}\s*(?:[:\-—–]|\bas\b|\bat\b)?\s*(?P<at>@)?(?P<id>{id})"
+            r"(?i)(?:(?-u:\b)(?:add|find|follow|message|msg|dm|ping|text|reach|contact|hit|search|catch)\s+(?:me|us)(?:\s+up|\s+out)?|(?-u:\b)(?:i'?m|i\s+am|we'?re|we\s+are|reach\s+out)(?:\s+to\s+me)?)\s+(?:on|at|via|in|over)\s+(?P<plat>{plat}){label}\s*(?P<sep>[:\-—–]|(?-u:\b)as(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<at>@)?(?P<id>{id})"
         );
         let id_on = format!(
-            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в)\s+(?P<plat>\b(?:{plat})\b)"
+            r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в|b)\s+(?P<plat>{plat})"
         );
         let phone = r"\+?\d[\d \-().]{5,18}\d";
         let phone_before = format!(
-            r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>\b(?:{plat})\b)"
+            r"(?i)(?P<ph>{phone})\s*(?:[(,\-—–/]\s*)?(?:(?:is|on|via|for|also|and|too|es|é|ist|est)\s+)*(?:my\s+|mi\s+|meu\s+|mon\s+|mein\s+)?(?P<plat>{plat})"
         );
         let phone_after = format!(
-            r"(?i)(?P<plat>\b(?:{plat})\b){label}\s*(?:[:=\-—–]|\bis\b|\bon\b|\bat\b)?\s*(?P<ph>{phone})"
+            r"(?i)(?P<plat>{plat}){label}(?:\s+(?:me|us))?\s*(?:[:=\-—–]|(?-u:\b)is(?-u:\b)|(?-u:\b)on(?-u:\b)|(?-u:\b)at(?-u:\b))?\s*(?P<ph>{phone})"
         );
         let mut bad_ids: HashSet<String> = data_lines(WORK_WORDS)
             .chain(data_lines(STOPWORDS))
             .flat_map(|l| l.split_whitespace())
             .map(str::to_string)
             .collect();
+        for line in data_lines(NUMBER_WORDS) {
+            if let Some(w) = line.split('\t').nth(1) {
+                bad_ids.insert(w.trim().to_string());
+            }
+        }
         for w in [
             "too",
             "also",
@@ -154,28 +167,58 @@ impl HandleRecognizer {
             bad_ids.insert(w.to_string());
         }
         HandleRecognizer {
-            mention: Regex::new(&format!(r"(?i)\b(?:{plat})\b")).expect("handle regex"),
+            mention: Regex::new(&format!(r"(?i){plat}")).expect("handle regex"),
             given: Regex::new(&given).expect("handle regex"),
             add_me: Regex::new(&add_me).expect("handle regex"),
             id_on: Regex::new(&id_on).expect("handle regex"),
             phone_before: Regex::new(&phone_before).expect("handle regex"),
             phone_after: Regex::new(&phone_after).expect("handle regex"),
-            discord_tag: Regex::new(r"(?i)(?:^|[\s:(@])(?P<id>[a-z0-9_.]{2,32})#(?P<n>\d{4})\b")
-                .expect("discord regex"),
-            skype_live: Regex::new(r"(?i)\blive:[a-z0-9_.\-]{3,}[a-z0-9_]").expect("skype regex"),
+            skype_live: Regex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]")
+                .expect("skype regex"),
             aliases,
             bad_ids,
+            work: data_lines(WORK_WORDS)
+                .flat_map(|l| l.split_whitespace())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
-    fn platform(&self, matched: &str) -> Option<&str> {
-        self.aliases.get(&squash(matched)).map(String::as_str)
+    /// The platform named by a match of the alias pattern, if it is a whole word.
+    fn platform(&self, text: &str, m: regex::Match<'_>) -> Option<&str> {
+        if !is_word_boundary(text, m.start(), m.end()) {
+            return None;
+        }
+        self.aliases.get(&squash(m.as_str())).map(String::as_str)
+    }
+
+    /// Whether the word after `end` makes the "ID" a quantity or topic
+    /// ("10k followers", "2 bots").
+    fn topic_follows(&self, text: &str, end: usize) -> bool {
+        let next: String = text
+            .get(end..)
+            .unwrap_or("")
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        self.work.contains(&next)
     }
 
     /// Whether `id` could be an ID rather than an ordinary word.
     fn id_ok(&self, id: &str, strong: bool) -> bool {
         let lower = id.to_lowercase();
-        if self.bad_ids.contains(&lower) || id.chars().count() < 2 {
+        let n = id.chars().count();
+        if self.bad_ids.contains(&lower) || n < 2 || (!strong && n < 3) {
+            return false;
+        }
+        // "Skype: deprecated", "Snap: enabled": a participle, not a name.
+        if !strong
+            && n >= 5
+            && id.chars().all(char::is_alphabetic)
+            && (lower.ends_with("ed") || lower.ends_with("ing"))
+        {
             return false;
         }
         if lower.starts_with("live:") {
@@ -222,24 +265,61 @@ impl HandleRecognizer {
 
     fn scan_view(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
         let text = view.text();
-        if self.mention.is_match(text) {
-            self.scan_mentions(views, view, out);
+        let anchors = self
+            .mention
+            .find_iter(text)
+            .filter(|m| weak_mention_ok(text, m.start(), m.end()))
+            .map(|m| (m.start(), m.end()));
+        for w in windows(text, anchors, 96, 96) {
+            self.scan_mentions(views, view, w, out);
         }
         self.scan_tags(views, view, out);
     }
 
-    fn scan_mentions(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
-        let text = view.text();
+    fn scan_mentions(
+        &self,
+        views: &Views<'_>,
+        view: &View,
+        (ws, we): (usize, usize),
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(text) = view.text().get(ws..we) else {
+            return;
+        };
         for c in self.given.captures_iter(text) {
-            let (Some(p), Some(idm), Some(sep)) = (c.name("plat"), c.name("id"), c.name("sep"))
-            else {
+            let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let has_at = c.name("at").is_some();
+            let Some(sep) = c.name("sep") else {
+                // No separator: only "insta @name", "tg @name", "LINE ID samo88".
+                let id = idm.as_str();
+                let labelled = (c.name("lab").is_some() || squash(p.as_str()).ends_with("id"))
+                    && id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
+                if (has_at || labelled) && id.chars().any(char::is_alphabetic) {
+                    if let Some(platform) = self.platform(text, p) {
+                        if self.id_ok(idm.as_str(), true) {
+                            let (s, e) = (p.start() + ws, idm.end() + ws);
+                            self.report(
+                                views,
+                                view,
+                                s,
+                                e,
+                                platform,
+                                idm.as_str(),
+                                0.85,
+                                "handle.platform_at",
+                                out,
+                            );
+                        }
+                    }
+                }
+                continue;
+            };
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_my = c.name("my").is_some();
-            let has_at = c.name("at").is_some();
             let s = sep.as_str().trim().to_lowercase();
             let word_sep = s.chars().all(char::is_alphabetic);
             if word_sep && !has_my {
@@ -254,8 +334,11 @@ impl HandleRecognizer {
             if s == "-" && !(has_at || handle_like) {
                 continue; // "Telegram - bot builder"
             }
-            if matches!(char_at(text, idm.end()), Some('@' | '#')) {
+            if matches!(char_at(text, idm.end()), Some('@' | '#' | '/')) {
                 continue; // an email address or a Discord tag: reported apart
+            }
+            if !has_at && self.topic_follows(text, idm.end()) {
+                continue; // "Instagram: 10k followers"
             }
             if !self.id_ok(id, has_at || has_my) {
                 continue;
@@ -272,8 +355,8 @@ impl HandleRecognizer {
             self.report(
                 views,
                 view,
-                start,
-                idm.start() + idm.as_str().trim_end_matches(['.', '-']).len(),
+                start + ws,
+                idm.start() + idm.as_str().trim_end_matches(['.', '-']).len() + ws,
                 platform,
                 &id,
                 conf,
@@ -281,25 +364,48 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for c in self.add_me.captures_iter(text) {
+        // Cheap gates: each pattern needs its own small words or characters.
+        let lower = text.to_ascii_lowercase();
+        let has_me = [
+            " me ",
+            " us ",
+            "i'm ",
+            "im ",
+            "i am ",
+            "we're ",
+            "we are ",
+            "reach out",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        let has_on = !lower.is_ascii()
+            || [
+                " on ", " at ", " in ", " via ", " auf ", " en ", " em ", " sur ",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
+        let has_digits = text.bytes().filter(u8::is_ascii_digit).count() >= 6;
+        let add_me = if has_me { Some(&self.add_me) } else { None };
+        for c in add_me.into_iter().flat_map(|re| re.captures_iter(text)) {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_at = c.name("at").is_some();
+            let has_sep = c.name("sep").is_some_and(|m| !m.as_str().trim().is_empty());
             let id = idm.as_str();
             let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
-            if !(has_at || handle_like) || !self.id_ok(id, has_at) {
+            if !(has_at || handle_like || has_sep) || !self.id_ok(id, has_at) {
                 continue;
             }
             let start = c.get(0).map_or(p.start(), |m| m.start());
             self.report(
                 views,
                 view,
-                start,
-                idm.end(),
+                start + ws,
+                idm.end() + ws,
                 platform,
                 id,
                 0.9,
@@ -307,11 +413,12 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for c in self.id_on.captures_iter(text) {
+        let id_on = if has_on { Some(&self.id_on) } else { None };
+        for c in id_on.into_iter().flat_map(|re| re.captures_iter(text)) {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
-            let Some(platform) = self.platform(p.as_str()) else {
+            let Some(platform) = self.platform(text, p) else {
                 continue;
             };
             let has_at = c.name("at").is_some();
@@ -331,8 +438,8 @@ impl HandleRecognizer {
             self.report(
                 views,
                 view,
-                start,
-                p.end(),
+                start + ws,
+                p.end() + ws,
                 platform,
                 id,
                 0.85,
@@ -340,18 +447,29 @@ impl HandleRecognizer {
                 out,
             );
         }
-        for re in [&self.phone_before, &self.phone_after] {
+        let phones: &[&Regex] = if has_digits {
+            &[&self.phone_before, &self.phone_after]
+        } else {
+            &[]
+        };
+        for re in phones {
             for c in re.captures_iter(text) {
                 let (Some(p), Some(ph)) = (c.name("plat"), c.name("ph")) else {
                     continue;
                 };
-                let Some(platform) = self.platform(p.as_str()) else {
+                let Some(platform) = self.platform(text, p) else {
                     continue;
                 };
                 if !PHONE_PLATFORMS.contains(&platform) {
                     continue;
                 }
-                let digits: String = ph.as_str().chars().filter(char::is_ascii_digit).collect();
+                // "+49 (0)30 ...": the trunk zero is not dialled after a country code.
+                let raw = if ph.as_str().starts_with('+') {
+                    ph.as_str().replacen("(0)", "", 1)
+                } else {
+                    ph.as_str().to_string()
+                };
+                let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
                 if !(7..=15).contains(&digits.len()) {
                     continue;
                 }
@@ -363,8 +481,8 @@ impl HandleRecognizer {
                 self.report(
                     views,
                     view,
-                    ph.start(),
-                    ph.end(),
+                    ph.start() + ws,
+                    ph.end() + ws,
                     platform,
                     &format!("{plus}{digits}"),
                     0.85,
@@ -378,21 +496,48 @@ impl HandleRecognizer {
     fn scan_tags(&self, views: &Views<'_>, view: &View, out: &mut Vec<Finding>) {
         let text = view.text();
         if text.contains('#') {
-            for c in self.discord_tag.captures_iter(text) {
-                let (Some(idm), Some(n)) = (c.name("id"), c.name("n")) else {
-                    continue;
-                };
-                if !idm.as_str().chars().any(char::is_alphabetic) {
+            let mentions_discord = text.contains("discord") || text.contains("Discord");
+            let bytes = text.as_bytes();
+            for (i, _) in text.match_indices('#') {
+                // name#1234: 4 digits, then not a word char; 2-32 name chars before.
+                let digits = bytes.get(i + 1..i + 5);
+                if !digits.is_some_and(|d| d.iter().all(u8::is_ascii_digit)) {
                     continue;
                 }
-                let lower = text.to_lowercase();
-                let conf = if lower.contains("discord") { 0.9 } else { 0.7 };
-                let id = format!("{}#{}", idm.as_str(), n.as_str());
+                if bytes
+                    .get(i + 5)
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                {
+                    continue;
+                }
+                let mut s = i;
+                while s > 0 && i - s < 32 {
+                    let b = bytes[s - 1];
+                    if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' {
+                        s -= 1;
+                    } else {
+                        break;
+                    }
+                }
+                if i - s < 2
+                    || !matches!(
+                        s.checked_sub(1).map(|p| bytes[p]),
+                        None | Some(b' ' | b'\t' | b'\n' | b':' | b'(' | b'@')
+                    )
+                {
+                    continue;
+                }
+                let name = &text[s..i];
+                if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+                    continue;
+                }
+                let conf = if mentions_discord { 0.9 } else { 0.7 };
+                let id = format!("{}#{}", name, &text[i + 1..i + 5]);
                 self.report(
                     views,
                     view,
-                    idm.start(),
-                    n.end(),
+                    s,
+                    i + 5,
                     "discord",
                     &id,
                     conf,
@@ -417,6 +562,39 @@ impl HandleRecognizer {
             }
         }
     }
+}
+
+/// Short aliases ("x", "ig", "tg", "sc", "wa") are everywhere in ordinary text;
+/// one only anchors a window when an ID could follow it (`ig: name`, `tg @name`)
+/// or it is named as a channel (`my ig`, `on tg`, `ig is`).
+fn weak_mention_ok(text: &str, start: usize, end: usize) -> bool {
+    let m = &text[start..end];
+    if m.chars().filter(|c| c.is_alphanumeric()).count() > 3 {
+        return true;
+    }
+    let next = text[end..].trim_start_matches([' ', '\t']);
+    if next.starts_with([':', '@', '=', '-', '–', '—', '#', '('])
+        || next.starts_with("is ")
+        || next.starts_with("id")
+        || next.starts_with("me ")
+        || next.starts_with("me:")
+    {
+        return true;
+    }
+    let mut from = start.saturating_sub(12);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = format!(" {}", text[from..start].trim_end().to_ascii_lowercase());
+    [
+        "my", "on", "me", "via", "in", "our", "mi", "meu", "mon", "mein",
+    ]
+    .iter()
+    .any(|w| {
+        before.ends_with(w)
+            && before[..before.len() - w.len()].ends_with(|c: char| !c.is_alphanumeric())
+            || before == *w
+    })
 }
 
 impl Recognizer for HandleRecognizer {

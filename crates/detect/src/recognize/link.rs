@@ -18,9 +18,10 @@
 
 use super::util::{char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit};
 use super::Recognizer;
-use crate::views::Views;
+use crate::views::{View, Views};
 use crate::{Category, Finding, LinkKind};
 use linkify::LinkFinder;
+use regex::Regex;
 
 const LISTS: [(LinkKind, &str); 10] = [
     (
@@ -147,6 +148,10 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct LinkRecognizer {
     finder: LinkFinder,
+    /// A listed domain with its dot written out: "calendly dot com/sam".
+    dot_words: Regex,
+    /// ` / path` right after a host on the collapsed view.
+    spaced_path: Regex,
     entries: Vec<Entry>,
 }
 
@@ -231,7 +236,16 @@ impl LinkRecognizer {
         finder
             .kinds(&[linkify::LinkKind::Url])
             .url_must_have_scheme(false);
-        LinkRecognizer { finder, entries }
+        let dot_words = Regex::new(
+            r"(?i)(?-u:\b)(?P<h>[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*)\s*(?:\[\s*(?:dot|\.)\s*\]|\(\s*(?:dot|\.)\s*\)|\{\s*(?:dot|\.)\s*\}|\s+(?:dot|punto|ponto|point|punkt|period)\s+)\s*(?P<t>[a-z]{2,6})(?-u:\b)(?P<p>/[^\s]*)?",
+        )
+        .expect("dot-word link regex");
+        LinkRecognizer {
+            finder,
+            spaced_path: Regex::new(r"^[ \t]*/[ \t]*[A-Za-z0-9_.\-]+").expect("path regex"),
+            dot_words,
+            entries,
+        }
     }
 
     /// The most specific list entry for a host and path.
@@ -333,16 +347,116 @@ impl LinkRecognizer {
     }
 }
 
-impl Recognizer for LinkRecognizer {
-    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+impl LinkRecognizer {
+    /// Listed domains written with a dot word: "calendly dot com/sam",
+    /// "t [dot] me/samodev". Only domains on a list count, so prose ("the dot
+    /// product") never does.
+    fn scan_dot_words(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let view = &views.folded;
         let text = view.text();
-        if !text.contains(['.', ':']) && !text.contains('．') {
+        for c in self.dot_words.captures_iter(text) {
+            let (Some(m), Some(h), Some(t)) = (c.get(0), c.name("h"), c.name("t")) else {
+                continue;
+            };
+            if matches!(char_before(text, m.start()), Some('@' | '.')) {
+                continue;
+            }
+            let path = c.name("p").map_or("", |p| {
+                p.as_str().trim_end_matches(['.', ',', ')', '!', '?'])
+            });
+            let host = format!("{}.{}", h.as_str(), t.as_str()).to_lowercase();
+            if !has_known_suffix(&host)
+                || self.lookup(host.trim_start_matches("www."), path).is_none()
+            {
+                continue;
+            }
+            let url = format!("{host}{path}");
+            let kind = self.classify(&url);
+            if kind == LinkKind::Other {
+                continue;
+            }
+            let end = c.name("p").map_or(t.end(), |p| p.start() + path.len());
+            if matches!(kind, LinkKind::Social | LinkKind::Messaging) {
+                if let Some(h) = self.handle_of(&url) {
+                    push(
+                        views.original,
+                        view,
+                        m.start(),
+                        end,
+                        Hit {
+                            category: Category::Handle,
+                            kind: Some(kind),
+                            normalized: Some(h),
+                            confidence: 0.85,
+                            rule: "handle.profile_link",
+                        },
+                        out,
+                    );
+                }
+            }
+            push(
+                views.original,
+                view,
+                m.start(),
+                end,
+                Hit {
+                    category: Category::Link,
+                    kind: Some(kind),
+                    normalized: Some(format!("https://{url}")),
+                    confidence: 0.85,
+                    rule: "link.dot_words",
+                },
+                out,
+            );
+        }
+    }
+}
+
+impl Recognizer for LinkRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        self.scan_dot_words(views, out);
+        self.scan_view(views, &views.folded, false, out);
+        if views.collapsed.text() != views.folded.text() {
+            self.scan_view(views, &views.collapsed, true, out);
+        }
+    }
+}
+
+impl LinkRecognizer {
+    /// Links on one view. On the collapsed view ("t . m e / x" -> "t.me / x")
+    /// a path written with spaces around `/` is joined, and only contact kinds
+    /// are reported (the folded view has the rest).
+    fn scan_view(&self, views: &Views<'_>, view: &View, collapsed: bool, out: &mut Vec<Finding>) {
+        let text = view.text();
+        if !text.contains(['.', ':']) {
             return;
         }
         for l in self.finder.links(text) {
-            let (s, e) = (l.start(), l.end());
-            let url = l.as_str();
+            let (s, mut e) = (l.start(), l.end());
+            let joined;
+            let l_str = if collapsed && !l.as_str().contains('/') {
+                match self.spaced_path.find(&text[e..]) {
+                    Some(p) => {
+                        joined = format!(
+                            "{}/{}",
+                            l.as_str(),
+                            p.as_str().trim_start_matches([' ', '/']).trim_start()
+                        );
+                        e += p.end();
+                        joined.as_str()
+                    }
+                    None => l.as_str(),
+                }
+            } else {
+                l.as_str()
+            };
+            // Paths and IDs are case-sensitive (invite codes): read the URL
+            // from the original when it is plain ASCII there.
+            let url = view
+                .to_original(s, e)
+                .and_then(|(os, oe)| views.original.get(os..oe))
+                .filter(|o| o.is_ascii() && o.eq_ignore_ascii_case(l_str))
+                .unwrap_or(l_str);
             if matches!(char_before(text, s), Some('@' | '.' | '/' | '_' | '-')) {
                 continue; // the domain of an email, or part of a path
             }
@@ -378,11 +492,14 @@ impl Recognizer for LinkRecognizer {
                 {
                     continue;
                 }
-                if url.contains('@') {
-                    continue;
+                if url.split('/').next().is_some_and(|h| h.contains('@')) {
+                    continue; // user@host: an email, not a link
                 }
             }
             let kind = self.classify(url);
+            if collapsed && !kind.is_contact() {
+                continue;
+            }
             let normalized = if parts.has_scheme {
                 url.to_string()
             } else {
@@ -478,6 +595,20 @@ mod tests {
         );
         assert_eq!(k("see https://github.com/x/y"), Some(LinkKind::CodeHost));
         assert_eq!(k("we post on instagram.com"), Some(LinkKind::Other));
+    }
+
+    #[test]
+    fn operator_domains_join_the_lists() {
+        let r = LinkRecognizer::new(&[
+            (LinkKind::FileShare, "files.acme-corp.com".into()),
+            (LinkKind::Scheduler, "book.acme.io".into()),
+        ]);
+        assert_eq!(
+            r.classify("https://files.acme-corp.com/x/y"),
+            LinkKind::FileShare
+        );
+        assert_eq!(r.classify("book.acme.io/sam"), LinkKind::Scheduler);
+        assert_eq!(r.classify("https://acme.io/blog"), LinkKind::Other);
     }
 
     #[test]

@@ -22,6 +22,8 @@ enum WordValue {
     Oh,
     /// "double"/"triple": repeat the next digit.
     Times(u8),
+    /// "hundred": "eight hundred" = 800.
+    Hundred,
 }
 
 /// The number words of the configured languages.
@@ -52,6 +54,7 @@ impl NumberWords {
                 "oh" => WordValue::Oh,
                 "x2" => WordValue::Times(2),
                 "x3" => WordValue::Times(3),
+                "x100" => WordValue::Hundred,
                 t if t.starts_with('t') => match t[1..].parse::<u8>() {
                     Ok(d) if (2..10).contains(&d) => WordValue::Tens(d),
                     _ => continue,
@@ -126,6 +129,11 @@ impl Tokens {
 #[derive(Clone, Copy)]
 enum Raw {
     Num(Source),
+    /// "hundred": multiplies the digit word before it.
+    Hundred,
+    /// A lone "o": zero only next to digits written as digits (in Spanish,
+    /// Portuguese and Italian it means "or": "uno o dos").
+    LoneO,
     /// Leet of two chars ("O1"): digits only next to other digits.
     Weak,
     Tens(u8),
@@ -173,7 +181,22 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
     while k < raw.len() {
         let (s, e, r, ref d) = raw[k];
         match r {
-            Raw::Num(src) => push_num(&mut out, s, e, d, src),
+            Raw::Num(src) => {
+                // "eight hundred" = 800.
+                if let Some(&(hs, he, Raw::Hundred, _)) = raw.get(k + 1) {
+                    if src == Source::Words && d.len() == 1 && d != "0" && close(e, hs) {
+                        push_num(&mut out, s, he, &format!("{d}00"), Source::Words);
+                        k += 2;
+                        continue;
+                    }
+                }
+                push_num(&mut out, s, e, d, src)
+            }
+            Raw::Hundred => out.toks.push(Token {
+                start: s,
+                end: e,
+                kind: Kind::Word,
+            }),
             Raw::Tens(t) => {
                 // "forty eight", "forty-eight", "treinta y ocho": tens and a digit.
                 let mut unit = None;
@@ -202,6 +225,24 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
                         continue;
                     }
                     None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
+                }
+            }
+            Raw::LoneO => {
+                let digit_like = |r: Option<&(usize, usize, Raw, String)>| {
+                    matches!(r, Some((_, _, Raw::Num(Source::Digits | Source::Leet), _)))
+                };
+                let prev = k.checked_sub(1).and_then(|p| raw.get(p));
+                let next = raw.get(k + 1);
+                let prev_ok = digit_like(prev) && prev.is_some_and(|p| close(p.1, s));
+                let next_ok = digit_like(next) && next.is_some_and(|n| close(e, n.0));
+                if prev_ok || next_ok {
+                    push_num(&mut out, s, e, "0", Source::Leet);
+                } else {
+                    out.toks.push(Token {
+                        start: s,
+                        end: e,
+                        kind: Kind::Word,
+                    });
                 }
             }
             Raw::Weak => {
@@ -236,6 +277,14 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
             }
             Raw::Times(n) => {
                 // "double five" / "triple 5": the next token, if one digit.
+                if let Some(&(ns, ne, Raw::Oh, _)) = raw.get(k + 1) {
+                    if close(e, ns) {
+                        let rep = "0".repeat(n as usize);
+                        push_num(&mut out, s, ne, &rep, Source::Words);
+                        k += 2;
+                        continue;
+                    }
+                }
                 if let Some(&(ns, ne, Raw::Num(_), ref nd)) = raw.get(k + 1) {
                     if nd.len() == 1 && close(e, ns) {
                         let rep = nd.repeat(n as usize);
@@ -297,6 +346,9 @@ fn classify(
             Some(WordValue::Tens(t)) => Raw::Tens(t),
             Some(WordValue::Oh) => Raw::Oh,
             Some(WordValue::Times(n)) => Raw::Times(n),
+            Some(WordValue::Hundred) => Raw::Hundred,
+            // A lone "o" next to digits written as digits: "+44 (O) 20".
+            None if tok == "o" => Raw::LoneO,
             None if matches!(
                 tok,
                 "x" | "ext" | "extn" | "extension" | "durchwahl" | "доб"
@@ -313,11 +365,28 @@ fn classify(
         raw.push((start, end, r, d));
         return;
     }
-    // Digits mixed with letters. An extension glued to its digits: "x12".
+    // Digits mixed with letters. Cyrillic look-alikes of digits first
+    // ("З" for 3, "б" for 6); other non-ASCII letters make it a word.
     if !tok.is_ascii() {
-        raw.push((start, end, Raw::Word, String::new()));
+        let mapped: String = tok
+            .chars()
+            .map(|c| match c {
+                'з' | 'З' => '3',
+                'б' => '6',
+                'o' | 'о' | 'ο' => '0',
+                'l' | 'i' => '1',
+                c => c,
+            })
+            .collect();
+        let real = tok.chars().filter(char::is_ascii_digit).count();
+        if mapped.bytes().all(|b| b.is_ascii_digit()) && real >= 2 {
+            raw.push((start, end, Raw::Num(Source::Leet), mapped));
+        } else {
+            raw.push((start, end, Raw::Word, String::new()));
+        }
         return;
     }
+    // An extension glued to its digits: "x12".
     for p in ["ext", "x"] {
         if let Some(rest) = tok.strip_prefix(p) {
             if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -430,6 +499,8 @@ mod tests {
         assert_eq!(joined("treinta y dos, noventa"), "3290");
         assert_eq!(joined("сорок восемь"), "48");
         assert_eq!(joined("twenty"), "20");
+        assert_eq!(joined("one eight hundred five five five"), "1800555");
+        assert_eq!(joined("a hundred times"), "");
     }
 
     #[test]
@@ -443,6 +514,9 @@ mod tests {
         assert_eq!(joined("five oh three double five triple 7"), "50355777");
         assert_eq!(joined("oh well"), "");
         assert_eq!(joined("double check"), "");
+        assert_eq!(joined("double oh seven"), "007");
+        assert_eq!(joined("uno o dos"), "12");
+        assert_eq!(joined("44 (o) 20"), "44020");
     }
 
     #[test]
@@ -454,5 +528,6 @@ mod tests {
         assert_eq!(joined("4i5 5s5 0i23 x12"), "415555012312");
         assert_eq!(joined("555 o1 48"), "5550148");
         assert_eq!(joined("an i5 laptop"), "");
+        assert_eq!(joined("з12 555 0б48"), "3125550648");
     }
 }

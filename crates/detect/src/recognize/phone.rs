@@ -19,16 +19,35 @@
 //! The folded view is tokenized ([`super::numbers::tokenize`]): digit runs,
 //! number words and leetspeak become numeric tokens. A candidate is a run of
 //! numeric tokens separated by short phone-like gaps (spaces, `-`, `.`, `/`,
-//! parentheses, one line break; ", " only between words), with an optional
-//! leading `+` and a trailing extension. Shapes that are not phones are
-//! rejected before validation: decimals and thousands, dates and times, IP
-//! addresses, versions, amounts (`$`, `#`, signs), identifiers glued to
-//! letters, numbers after a label word (invoice, order, ISBN, epoch, ...) with
-//! no contact cue nearer. The digits are then parsed as an international
-//! number (`+`, `00`, `011`) or as a national number of each configured region
-//! in turn, then as an international number missing its `+`. Confidence
-//! reflects validity (valid, merely possible), how the number was written and
-//! whether a contact cue ("call", "text", "whatsapp", "my number", ...) is near.
+//! brackets, stars, emoji, up to two line breaks, filler words such as "and
+//! then"; ", " only between number words), with an optional leading `+` (or
+//! "plus") and a trailing extension (`x12`, `ext. 12`).
+//!
+//! Shapes that are not phones are rejected before validation: decimals and
+//! thousands ("1 200 000", "50,967.05"), dates and times, IP addresses and
+//! ports, ranges ("2019-2021"), lists and counting sequences ("21 22 23 24",
+//! "1234567890"), EAN-13/ISBN-13 check digits, amounts and identifiers (`$`,
+//! `#`, a sign, glued to letters or a path, inside a function call), quantities
+//! followed by a unit, and numbers after a label word (invoice, order, ticket,
+//! ISBN, epoch, id, ...; German "-nummer" compounds) with no contact cue nearer.
+//! Cues ("call", "text", "whatsapp", "cell", "my number", "llámame", ...) and
+//! labels count only within the candidate's clause.
+//!
+//! The digits are then parsed as an international number (`+`, `00`, `011`),
+//! as a national number of each configured region in turn (the first valid
+//! one whose national format groups the digits as written wins; a later region
+//! without a cue needs a trunk `0` or grouping), and as an international number
+//! missing its `+`. E.164 is the normalized value.
+//!
+//! Confidence: valid and written as a plain formatted number 0.9; valid and
+//! disguised (words, leet, spaced, split) 0.75; valid bare digit run 0.65;
+//! merely possible with a `+` or the NANP shape 0.55; disguised digits of phone
+//! length (9-13) that libphonenumber rejects (random ranges, fictional
+//! numbers) 0.55 — words, leet, one digit at a time, invisible separators, or
+//! fullwidth digits in a Latin-script message; a contact cue adds 0.25.
+//! Candidates below 0.5 are dropped. Rules: `phone.formatted`, `phone.e164`,
+//! `phone.plain`, `phone.spaced`, `phone.words`, `phone.leet`, `phone.split`,
+//! with `.unvalidated` appended when libphonenumber did not validate it.
 
 use super::numbers::{tokenize, Kind, NumberWords, Source, Tokens};
 use super::Recognizer;
@@ -36,7 +55,7 @@ use crate::detector::BuildError;
 use crate::views::Views;
 use crate::{Category, Finding};
 use rlibphonenumber::{
-    NumberLengthType, PhoneNumber, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL,
+    NumberLengthType, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region, PHONE_NUMBER_UTIL,
 };
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -73,8 +92,13 @@ impl PhoneRecognizer {
         // now rather than on the first scans.
         let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
         for &r in &rs {
-            for sample in ["0301234567", "2015550123", "912345678"] {
-                let _ = PhoneNumber::parse(sample, Some(r)).map(|n| n.is_valid());
+            for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
+                if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
+                    let national = n.format_as(PhoneNumberFormat::National);
+                    let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
+                    let e164 = n.format_as(PhoneNumberFormat::E164);
+                    let _ = PhoneNumber::parse(e164.as_ref(), None).map(|m| m.is_valid());
+                }
             }
         }
         Ok(PhoneRecognizer {
@@ -104,6 +128,8 @@ impl Recognizer for PhoneRecognizer {
         if toks.digits.len() < 7 {
             return;
         }
+        // Whether the message's letters are all Latin: computed once, if needed.
+        let latin = std::cell::OnceCell::new();
         let mut i = 0;
         while i < toks.toks.len() {
             if !matches!(toks.toks[i].kind, Kind::Num { .. }) {
@@ -111,7 +137,7 @@ impl Recognizer for PhoneRecognizer {
                 continue;
             }
             let (last, next) = extend(text, &toks, i);
-            if let Some(f) = self.evaluate(views, &toks, i, last) {
+            if let Some(f) = self.evaluate(views, &toks, i, last, &latin) {
                 out.push(f);
             }
             i = next.max(i + 1);
@@ -212,6 +238,20 @@ fn extend(text: &str, toks: &Tokens, i: usize) -> (usize, usize) {
         if !gap_ok(gap, words) {
             break;
         }
+        // A group in parentheses is an area code or trunk right after the
+        // first group ("+1 (312) 555", "+49 (0) 30"), closed right after it;
+        // not "8 336 817 (2022)".
+        if gap.contains('(') && !gap.contains(')') {
+            let closes = toks
+                .toks
+                .get(nx + 1)
+                .and_then(|n| text.get(t.end..n.start))
+                .or_else(|| text.get(t.end..))
+                .is_some_and(|g| g.trim_start().starts_with(')'));
+            if !closes || j != i {
+                break;
+            }
+        }
         j = nx;
     }
     (j, j + 1)
@@ -288,6 +328,22 @@ const CUES: &[&str] = &[
     "ватсап",
     "вотсап",
     "whatsapp's",
+    "digits",
+    "landline",
+    "hmu",
+    "buzz",
+    "tlf",
+    "tfno",
+    "fone",
+    "wpp",
+    "wapp",
+    "wsp",
+    "zapzap",
+    "kakaotalk",
+    "kakao",
+    "helpline",
+    "handynummer",
+    "mobilnummer",
     "sms'",
 ];
 
@@ -407,8 +463,73 @@ const LABELS: &[&str] = &[
     "commande",
     "facture",
     "заказ",
+    "заказа",
     "счет",
     "счёт",
+    "счета",
+    "счёта",
+    "договора",
+    "билета",
+    "auftrag",
+    "kunde",
+    "artikel",
+    "contract",
+    "agreement",
+    "document",
+    "doc",
+    "file",
+    "record",
+];
+
+/// "Number" in the supported languages.
+const NUMBER_WORDS: &[&str] = &[
+    "number",
+    "numbers",
+    "no",
+    "nr",
+    "num",
+    "número",
+    "numero",
+    "nummer",
+    "numéro",
+    "номер",
+];
+
+/// Words that make "number" someone's number.
+const POSSESSIVES: &[&str] = &[
+    "my",
+    "our",
+    "your",
+    "his",
+    "her",
+    "their",
+    "mi",
+    "su",
+    "tu",
+    "meu",
+    "minha",
+    "seu",
+    "mon",
+    "ma",
+    "notre",
+    "votre",
+    "meine",
+    "mein",
+    "unsere",
+    "deine",
+    "ihre",
+    "мой",
+    "наш",
+    "твой",
+    "phone",
+    "cell",
+    "mobile",
+    "whatsapp",
+    "contact",
+    "telephone",
+    "private",
+    "personal",
+    "direct",
 ];
 
 /// Units or nouns after a number that make it a quantity.
@@ -450,6 +571,16 @@ const UNITS: &[&str] = &[
     "bytes",
 ];
 
+/// Offsets of the marks that end a clause (". ", ", ", "; ", "! ", "? "):
+/// a cue does not reach across them.
+fn clause_ends(s: &str) -> impl Iterator<Item = usize> + '_ {
+    s.as_bytes()
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| matches!(w[0], b'.' | b',' | b';' | b'!' | b'?') && w[1] == b' ')
+        .map(|(k, _)| k)
+}
+
 /// What the words around a candidate say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Context {
@@ -479,7 +610,14 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
 fn context(text: &str, start: usize, end: usize) -> Context {
     let from = floor_boundary(text, start.saturating_sub(60));
     let before = text.get(from..start).unwrap_or("");
-    let mut pending = false;
+    // Only the same clause counts: "call me, we have 1 200 000 users".
+    let before = match clause_ends(before).last() {
+        Some(k) => before.get(k + 2..).unwrap_or(""),
+        None => before,
+    };
+    // "number" right before the digits is a cue when it is someone's:
+    // "my number", "Number:", not "the contract number".
+    let mut pending: Option<usize> = None;
     for (n, w) in before
         .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty() && !w.bytes().any(|b| b.is_ascii_digit()))
@@ -488,30 +626,55 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         if n >= 5 {
             break;
         }
+        if let Some(p) = pending {
+            if n == p + 1 {
+                if POSSESSIVES.contains(&w) {
+                    return Context::Cue;
+                }
+                if LABELS.contains(&w) {
+                    return Context::Label;
+                }
+                pending = None;
+                continue;
+            }
+        }
         if LABELS.contains(&w) {
             return Context::Label;
+        }
+        // German compounds: "Telefonnummer" is a cue, "Rechnungsnummer" a label.
+        if let Some(head) = w.strip_suffix("nummer").filter(|h| !h.is_empty()) {
+            return if [
+                "telefon",
+                "handy",
+                "ruf",
+                "mobil",
+                "whatsapp",
+                "tel",
+                "fax",
+                "mobilfunk",
+            ]
+            .iter()
+            .any(|c| head.starts_with(c))
+            {
+                Context::Cue
+            } else {
+                Context::Label
+            };
         }
         if CUES.contains(&w) {
             return Context::Cue;
         }
-        if matches!(
-            w,
-            "number"
-                | "numbers"
-                | "no"
-                | "nr"
-                | "num"
-                | "número"
-                | "numero"
-                | "nummer"
-                | "numéro"
-                | "номер"
-        ) {
-            pending = pending || n <= 1;
+        if NUMBER_WORDS.contains(&w) && n <= 1 {
+            pending = Some(n);
         }
     }
     let to = ceil_boundary(text, end + 40);
     let after = text.get(end..to).unwrap_or("");
+    let after = match clause_ends(after).next() {
+        Some(k) => after.get(..k).unwrap_or(""),
+        None => after,
+    };
+    let mut prev = "";
     for w in after
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -520,8 +683,14 @@ fn context(text: &str, start: usize, end: usize) -> Context {
         if CUES.contains(&w) {
             return Context::Cue;
         }
+        // "... is my number", "... es mi número".
+        if NUMBER_WORDS.contains(&w) && POSSESSIVES.contains(&prev) {
+            return Context::Cue;
+        }
+        prev = w;
     }
-    if pending {
+    // "Number: 312 ..." at the start of the clause.
+    if pending.is_some() {
         Context::Cue
     } else {
         Context::Neutral
@@ -543,13 +712,28 @@ fn unit_after(text: &str, end: usize) -> bool {
     UNITS.contains(&w)
 }
 
+/// Whether the digits only count up or down ("123456789", "9876543210").
+fn progression(d: &str) -> bool {
+    let b = d.as_bytes();
+    let step = |x: u8, y: u8| (i16::from(y) - i16::from(x)).rem_euclid(10);
+    b.len() > 2 && {
+        let s = step(b[0], b[1]);
+        (s == 1 || s == 9) && b.windows(2).all(|w| step(w[0], w[1]) == s)
+    }
+}
+
 /// Whether `n`'s national format groups its digits into groups of `lens`.
-fn same_grouping(n: &PhoneNumber, lens: &[usize]) -> bool {
+/// A trunk `0` the writer left out is ignored ("98451 27730" for "098451 27730").
+fn same_grouping(n: &PhoneNumber, lens: &[usize], digits: &str) -> bool {
     let national = n.format_as(PhoneNumberFormat::National);
+    let skip_trunk = national.starts_with('0') && !digits.starts_with('0');
     let mut it = national
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
-        .map(str::len);
+        .map(str::len)
+        .enumerate()
+        .map(|(i, l)| if i == 0 && skip_trunk { l - 1 } else { l })
+        .filter(|&l| l > 0);
     lens.iter().all(|&l| it.next() == Some(l)) && it.next().is_none()
 }
 
@@ -608,17 +792,40 @@ impl PhoneRecognizer {
         }
         let grouped = lens.len() > 1;
         let mut first_valid: Option<String> = None;
+        // An international number written without its "+".
+        let intl_no_plus = || {
+            let n = PhoneNumber::parse(format!("+{digits}"), None).ok()?;
+            n.is_valid().then(|| e164(&n))
+        };
+        // Eleven digits or more, not a trunk "0" nor a NANP "1": more likely a
+        // country code than a long national number of a later region.
+        let intl_first = digits.len() >= 11
+            && !digits.starts_with('0')
+            && !(digits.len() == 11 && digits.starts_with('1'));
         for (k, &r) in self.regions.iter().enumerate() {
+            if k == 1 && intl_first {
+                if let Some(e) = intl_no_plus() {
+                    return (Validity::Valid, Some(e));
+                }
+            }
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
+                if best.1.is_none() {
+                    // Not valid (yet): still report the number as the default
+                    // region reads it.
+                    best.1 = Some(e164(&n));
+                }
                 // Without a cue, a number that is valid only in a later region
                 // must carry that region's trunk prefix ("0...") or be written
-                // in groups: a bare "4294967295" is not a German number.
-                if n.is_valid() && (k == 0 || cue || grouped || digits.starts_with('0')) {
-                    // Several regions may accept a number written with a
-                    // trunk prefix ("06 12 34 56 78" is French and German):
-                    // prefer the region whose own national format groups the
-                    // digits as they were written.
-                    if !grouped || (k == 0 && !digits.starts_with('0')) || same_grouping(&n, lens) {
+                // in groups and be long: a bare "4294967295" or a short
+                // "555 0148" is not a German number.
+                let plausible =
+                    k == 0 || cue || digits.starts_with('0') || (grouped && digits.len() >= 9);
+                if n.is_valid() && plausible {
+                    // Several regions may accept the digits ("06 12 34 56 78"
+                    // is French and German, "98451 27730" American and
+                    // Indian): prefer the region whose own national format
+                    // groups the digits as they were written.
+                    if !grouped || same_grouping(&n, lens, digits) {
                         return (Validity::Valid, Some(e164(&n)));
                     }
                     if first_valid.is_none() {
@@ -634,13 +841,9 @@ impl PhoneRecognizer {
         if first_valid.is_some() {
             return (Validity::Valid, first_valid);
         }
-        // An international number written without its "+".
-        if digits.len() >= 10 && !digits.starts_with('0') {
-            let s = format!("+{digits}");
-            if let Ok(n) = PhoneNumber::parse(&s, None) {
-                if n.is_valid() {
-                    return (Validity::Valid, Some(e164(&n)));
-                }
+        if digits.len() >= 10 && !digits.starts_with('0') && !intl_first {
+            if let Some(e) = intl_no_plus() {
+                return (Validity::Valid, Some(e));
             }
         }
         best
@@ -652,6 +855,7 @@ impl PhoneRecognizer {
         toks: &Tokens,
         i: usize,
         mut last: usize,
+        latin: &std::cell::OnceCell<bool>,
     ) -> Option<Finding> {
         let text = views.folded.text();
         let tk = &toks.toks;
@@ -698,6 +902,25 @@ impl PhoneRecognizer {
                     span_start = r.len();
                     rest = r;
                 }
+            } else if matches!(
+                tk[first].kind,
+                Kind::Num {
+                    src: Source::Words,
+                    ..
+                }
+            ) && rest.len() - trimmed.len() == 1
+            {
+                // "plus four four ...": the "+" written as a word.
+                for w in ["plus", "más", "mais", "mas", "плюс"] {
+                    if let Some(r) = trimmed.strip_suffix(w) {
+                        if !r.ends_with(char::is_alphanumeric) {
+                            plus = true;
+                            span_start = r.len();
+                            rest = r;
+                            break;
+                        }
+                    }
+                }
             }
             let mut rc = rest.chars().rev();
             let c1 = rc.next();
@@ -717,6 +940,16 @@ impl PhoneRecognizer {
                     let wa = c1 == Some('/')
                         && (h.ends_with("wa.me") || h.ends_with("whatsapp.com/send"));
                     if !wa {
+                        return None;
+                    }
+                }
+                // "f(1234567)", "a+1234567": code, unless it is "tel(...)".
+                Some(c) if c.is_alphanumeric() => {
+                    let word = rest
+                        .rsplit(|c: char| !c.is_alphanumeric())
+                        .next()
+                        .unwrap_or("");
+                    if !CUES.contains(&word) {
                         return None;
                     }
                 }
@@ -843,13 +1076,31 @@ impl PhoneRecognizer {
             }
         }
 
+        // Two slashes or more: a date or a reference ("2024/0315/77").
+        if !words && groups.iter().filter(|g| g.1 == "/").count() >= 2 {
+            return None;
+        }
         let ctx = context(text, span_start, span_end);
         if ctx == Context::Label {
             return None;
         }
         let cue = ctx == Context::Cue;
-        if !cue && unit_after(text, span_end) {
+        // A round amount in thousands ("1 200 000", "3.400.000"), cue or not.
+        if !plus && !words && groups.len() >= 2 && digits.ends_with("000") {
+            let l0 = groups[0].0;
+            let sep = groups[1].1.trim();
+            if l0 <= 3
+                && groups[1..].iter().all(|g| g.0 == 3 && g.1.trim() == sep)
+                && matches!(sep, "" | "." | ",")
+            {
+                return None;
+            }
+        }
+        if unit_after(text, span_end) {
             return None;
+        }
+        if progression(&digits) {
+            return None; // "1234567890", a placeholder or a counter
         }
         if !cue && !plus && n == 13 && groups.len() <= 5 && ean13_ok(&digits) {
             return None; // EAN-13 / ISBN-13
@@ -872,15 +1123,32 @@ impl PhoneRecognizer {
                 && lens[0] <= 3
                 && lens[1..].iter().all(|&l| l == 3)
                 && same_sep
-                && (lens[0] < 3 || digits.ends_with("000"));
+                && lens[0] < 3;
             if thousands {
                 return None;
             }
-            // Lists of small numbers: "7 14 21 28 35 42".
+            // Lists of small numbers: "7 14 21 28 35 42", "21 22 23 24 25".
             let small = lens.iter().all(|&l| l <= 2);
             let mixed = lens.contains(&1) && lens.contains(&2);
-            if lens.len() >= 4 && small && mixed {
+            let pairs = lens.iter().all(|&l| l == 2) && !digits.starts_with('0');
+            if lens.len() >= 4 && small && (mixed || pairs) {
                 return None;
+            }
+            // Groups that count up or down by a constant step: "120 150 180 210".
+            if lens.len() >= 4 {
+                let mut vals = Vec::with_capacity(lens.len());
+                let mut pos = 0;
+                for &l in &lens {
+                    vals.push(digits.get(pos..pos + l).and_then(|g| g.parse::<i64>().ok()));
+                    pos += l;
+                }
+                let vals: Option<Vec<i64>> = vals.into_iter().collect();
+                if let Some(v) = vals {
+                    let step = v[1] - v[0];
+                    if step != 0 && v.windows(2).all(|w| w[1] - w[0] == step) {
+                        return None;
+                    }
+                }
             }
         }
 
@@ -894,20 +1162,57 @@ impl PhoneRecognizer {
         let formatted = !obfuscated && !bare;
         let nanp_shape = {
             let l: Vec<usize> = groups.iter().map(|g| g.0).collect();
-            matches!(l.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
+            // Optionally after "1", "001" or "011" (the generic NANP shape).
+            matches!(
+                l.as_slice(),
+                [3, 3, 4] | [1, 3, 3, 4] | [3, 3, 3, 4] | [4, 3, 3, 4]
+            )
         };
+        if let Some(e) = resume_ext {
+            span_end = e;
+        }
+        let (start, end) = views.folded.to_original(span_start, span_end)?;
+        let matched = views.original.get(start..end)?;
+        // Invisible characters between the digits: nobody types those by accident.
+        let hidden = matched.chars().any(|c| {
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{180e}')
+        });
+        // Digits of another form (fullwidth, other scripts, mathematical) in
+        // a message written in Latin letters: a filter dodge, not a habit.
+        let foreign = matched.chars().any(|c| !c.is_ascii() && c.is_numeric())
+            && *latin.get_or_init(|| {
+                views
+                    .original
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .all(|c| (c as u32) < 0x250 || ('\u{ff21}'..='\u{ff5a}').contains(&c))
+            });
+        let hidden = hidden || foreign;
+        // Deliberately disguised digits (words, leet, one digit at a time,
+        // invisible separators) of phone length are a phone even in a range
+        // libphonenumber does not know, unless they only count up or down.
+        let strongly_spaced = groups.len() >= 7 && singles * 5 >= groups.len() * 4;
+        let disguised =
+            (words || leet || strongly_spaced || hidden) && (9..=13).contains(&(n - intl_prefix));
         let mut conf: f32 = match validity {
             Validity::Valid if formatted => 0.9,
             Validity::Valid if obfuscated => 0.75,
             Validity::Valid => 0.65,
-            Validity::Possible if formatted && nanp_shape => 0.55,
+            // A "+" says "phone number" even when the range is unknown.
+            Validity::Possible if formatted && (nanp_shape || plus) => 0.55,
             Validity::Possible if formatted => 0.45,
+            Validity::Possible | Validity::Invalid if disguised => 0.55,
             Validity::Possible => 0.4,
             Validity::Invalid if obfuscated || formatted => 0.3,
             Validity::Invalid => 0.2,
         };
         if cue {
             conf += 0.25;
+            // A bare run of phone length right after "call me at" is a phone
+            // even in a range libphonenumber does not know.
+            if bare && validity == Validity::Invalid && (9..=13).contains(&n) {
+                conf += 0.05;
+            }
         }
         // Groups joined by a filler word need both a cue and a valid number.
         if filler && !(cue && validity == Validity::Valid) {
@@ -937,11 +1242,7 @@ impl PhoneRecognizer {
         } else {
             format!("{rule}.unvalidated")
         };
-        if let Some(e) = resume_ext {
-            span_end = e;
-        }
-        let (start, end) = views.folded.to_original(span_start, span_end)?;
-        let matched = views.original.get(start..end)?.to_string();
+        let matched = matched.to_string();
         let normalized = e164.or_else(|| Some(format!("+{}", &digits[intl_prefix..])));
         Some(Finding {
             category: Category::Phone,
@@ -1005,6 +1306,19 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn spans_are_exact_on_any_input(text in "[0-9a-zO-l +().,:#$/\\-\u{200b}\u{ff10}-\u{ff19}٠-٩éжΑ\n]{0,60}") {
+            for f in scan(&text) {
+                proptest::prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                proptest::prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+            }
+        }
+
+        #[test]
+        fn spans_are_exact_on_phone_like_input(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "five", "oh", "double", "forty", "y", "and", "(", ")", "+", "x", "ext", "0", "12", "555",
+            "0148", " ", "\n", ", ", ".", "-", "O1", "l4l", "З", "١٢", "\u{200b}", "ｌ", "plus", "call",
+            "#", ":", "/", "3️⃣", "ß", "𝟑",
+        ]), 0..40)) {
+            let text: String = parts.concat();
             for f in scan(&text) {
                 proptest::prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
                 proptest::prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());

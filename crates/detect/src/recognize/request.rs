@@ -14,11 +14,12 @@
 //! "не") or when the channel noun is a topic of work ("email marketing",
 //! "contact form", "phone number validation").
 
-use super::util::{data_lines, push, Hit};
+use super::util::{data_lines, is_word_boundary, push, windows, word_alt, Hit};
 use super::Recognizer;
 use crate::views::Views;
 use crate::{Category, Finding};
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
 use std::collections::HashSet;
 
 const CHANNELS: &str = include_str!("../../data/request/channels.txt");
@@ -64,18 +65,81 @@ const NEGATIONS: &[&str] = &[
     "никогда",
 ];
 
+/// Off-platform cue words that, with the channel nouns, anchor the windows the
+/// grammar runs in.
+const TRIGGERS: &[&str] = &[
+    "platform",
+    "site",
+    "upwork",
+    "fiverr",
+    "freelancer",
+    "marketplace",
+    "website",
+    "fee",
+    "fees",
+    "commission",
+    "cut",
+    "charge",
+    "charges",
+    "offline",
+    "elsewhere",
+    "directly",
+    "privately",
+    "personally",
+    "outside",
+    "text",
+    "sms",
+    "cv",
+    "resume",
+    "résumé",
+    "plataforma",
+    "página",
+    "pagina",
+    "web",
+    "comisión",
+    "comision",
+    "comisiones",
+    "tarifa",
+    "tarifas",
+    "directamente",
+    "taxa",
+    "comissão",
+    "comissao",
+    "plateforme",
+    "frais",
+    "directement",
+    "plattform",
+    "gebühren",
+    "gebuhren",
+    "provision",
+    "direkt",
+    "платформ",
+    "сайта",
+    "комисси",
+];
+
 #[derive(Debug)]
 pub(crate) struct RequestRecognizer {
+    /// Channel nouns and off-platform cues: where to look.
+    trigger: AhoCorasick,
     /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
     rules: Vec<(&'static str, Regex)>,
+    /// All rules at once: one pass tells which rules to run for captures.
+    set: RegexSet,
     not_channel: HashSet<String>,
 }
 
 impl RequestRecognizer {
     pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
-        let mut ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
-        ch.sort_by_key(|c| std::cmp::Reverse(c.len()));
-        let ch = format!(r"(?P<ch>\b(?:{})\b)", ch.join("|"));
+        let ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
+        let mut cues: Vec<String> = data_lines(CHANNELS).map(str::to_lowercase).collect();
+        cues.extend(TRIGGERS.iter().map(|t| t.to_string()));
+        let trigger = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&cues)
+            .expect("trigger automaton");
+        let ch = format!(r"(?P<ch>{})", word_alt(&ch));
         let lang = |l: &str| languages.iter().any(|x| x == l);
         let mut pats: Vec<(&'static str, String)> = Vec::new();
         if lang("en") {
@@ -83,38 +147,50 @@ impl RequestRecognizer {
             pats.push((
                 "request.ask",
                 format!(
-                    r"(?i)\b(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send\s+(?:me|us)|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|post|provide|include|put|add|need|want|forward|write\s+down|give)\s+{your}{ch}"
+                    r"(?i)(?-u:\b)(?:what'?s|whats|what\s+is|may\s+i\s+(?:have|get|ask\s+for)|can\s+i\s+(?:have|get|ask\s+for)|could\s+i\s+(?:have|get)|send(?:\s+(?:me|us))?|give\s+(?:me|us)|share|drop\s+(?:me|us)?|dm\s+me|pass\s+me|tell\s+me|text\s+me|email\s+me|leave|provide|include|need|want|forward|write\s+down|give)\s+{your}{ch}"
                 ),
             ));
             pats.push((
                 "request.ask",
-                format!(r"(?i)\b(?:do|are)\s+you\s+(?:have|use|on)\s+(?:an?\s+)?{ch}"),
+                format!(r"(?i)(?-u:\b)(?:do|are|r)\s+(?:you|u)\s+(?:have|use|(?:also\s+|available\s+|reachable\s+|active\s+)?on)\s+(?:an?\s+)?{ch}"),
             ));
             pats.push((
                 "request.move",
                 format!(
-                    r"(?i)\b(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this|it|the\s+conversation|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this\s+conversation|our\s+conversation|the\s+conversation|this\s+chat|the\s+chat|this|it|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
                 ),
             ));
             pats.push((
                 "request.contact_me",
                 format!(
-                    r"(?i)\b(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|follow|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
                 ),
             ));
             pats.push((
                 "request.contact_me",
-                r"(?i)\b(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)\b|\b(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)\b|\b(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
+                r"(?i)(?-u:\b)(?:text|email|e-mail|whatsapp|telegram|skype|sms)\s+(?:me|us)(?-u:\b)|(?-u:\b)(?:contact|reach|email|call|text|message|write\s+to|pay)\s+(?:me|us|you|him|her|them|our\s+\w+)\s+(?:directly|privately|personally|outside)(?-u:\b)|(?-u:\b)(?:how|where)\s+(?:can|could|do|should)\s+i\s+(?:reach|contact|call|text|email|find)\s+you\s+(?:directly|outside|privately|off)|(?-u:\b)best\s+way\s+to\s+(?:reach|contact)\s+you\s+(?:directly|outside|privately)|(?-u:\b)(?:email|e-mail|mail|text|whatsapp|telegram)\s+(?:me\s+|us\s+)?(?:your|ur)\s+(?:cv|resume|résumé|portfolio|details|info|application|number|contact|rates)"
                     .to_string(),
             ));
             pats.push((
+                "request.offer",
+                format!(
+                    r"(?i)(?-u:\b)(?:i'?ll|i\s+will|let\s+me|i\s+can|i\s+could|i'?d\s+like\s+to)\s+(?:send|give|share|text|dm|pass|drop)\s+(?:you\s+)?my\s+(?:(?:personal|private|direct|work)\s+)?{ch}"
+                ),
+            ));
+            pats.push((
+                "request.contact_me",
+                format!(
+                    r"(?i)(?-u:\b)(?:send|shoot|drop)\s+(?:me|us)\s+(?:an?\s+)?(?:email|e-mail|mail|text|sms|whatsapp|telegram)(?-u:\b)|(?-u:\b)reach\s+out\s+(?:to\s+(?:me|us)\s+)?(?:on|via|at|over|through)\s+{ch}"
+                ),
+            ));
+            pats.push((
                 "request.off_platform",
-                r"(?i)\b(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)\b|\btake\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)\b|\b(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)\b"
+                r"(?i)(?-u:\b)(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)(?-u:\b)|(?-u:\b)take\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)(?-u:\b)|(?-u:\b)(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:\d{1,2}\s*%\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)(?-u:\b)|(?-u:\b)pay(?:ing)?\s+(?:me\s+|us\s+|you\s+)?(?:directly|outside|off[\s-]platform|via\s+paypal|through\s+paypal|by\s+bank\s+transfer\s+directly)(?-u:\b)"
                     .to_string(),
             ));
         }
         if lang("es") {
-            pats.push(("request.ask", format!(r"(?i)(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes)|tienes|tiene\s+usted)\s+(?:tu|su)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes))\s+(?:tu|su)|(?:tienes|tiene\s+usted|usas|usa\s+usted)(?:\s+(?:tu|su))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:hablemos|sigamos|continuemos|escr[ií]beme|escr[ií]bame|ll[aá]mame|ll[aá]meme|cont[aá]ctame|cont[aá]cteme|agr[eé]game|a[nñ][aá]deme|h[aá]blame|podemos\s+hablar|pasemos)\s+(?:por|en|al|a|v[ií]a)\s+(?:mi\s+)?{ch}")));
             pats.push(("request.off_platform", r"(?i)fuera\s+de\s+(?:la\s+|esta\s+)?(?:plataforma|p[aá]gina|web)|(?:evitar|ahorrar(?:nos)?|saltar(?:nos)?)\s+(?:la\s+|las\s+)?(?:comisi[oó]n|comisiones|tarifas?)|cont[aá]ctame\s+directamente".to_string()));
         }
@@ -124,21 +200,24 @@ impl RequestRecognizer {
             pats.push(("request.off_platform", r"(?i)fora\s+da\s+plataforma|(?:evitar|economizar|fugir\s+d)a?\s+(?:a\s+)?(?:taxa|comiss[aã]o)".to_string()));
         }
         if lang("fr") {
-            pats.push(("request.ask", format!(r"(?i)(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi|tu\s+as|vous\s+avez|as-tu|avez-vous)\s+(?:ton|ta|votre|tes|vos)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi)\s+(?:ton|ta|votre|tes|vos)|(?:tu\s+as|vous\s+avez|as-tu|avez-vous)(?:\s+(?:ton|ta|votre|tes|vos|un|une))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:parlons|continuons|discutons|contacte[sz]?[\s-]moi|[eé]cris[\s-]moi|[eé]crivez[\s-]moi|appelle[sz]?[\s-]moi|ajoute[sz]?[\s-]moi|on\s+peut\s+(?:parler|discuter))\s+(?:sur|par|via|en|au)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)(?:en\s+dehors|hors)\s+de\s+(?:la\s+|cette\s+)?plateforme|[eé]viter\s+(?:les\s+)?(?:frais|commissions?)|contacte[sz]?[\s-]moi\s+directement".to_string()));
         }
         if lang("de") {
-            pats.push(("request.ask", format!(r"(?i)(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir)|hast\s+du|haben\s+sie)\s+(?:deine|ihre|dein|ihr|eine|einen)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir))\s+(?:deine|ihre|dein|ihr|eine|einen)|(?:hast\s+du|haben\s+sie|bist\s+du\s+auf|sind\s+sie\s+auf)(?:\s+(?:deine|ihre|dein|ihr|eine|einen|ein))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:lass\s+uns|lasst\s+uns|k[öo]nnen\s+wir|schreib(?:e|en\s+sie)?\s+mir|ruf(?:e|en\s+sie)?\s+mich|kontaktier(?:e|en\s+sie)?\s+mich|meld(?:e|en\s+sie)?\s+(?:dich|sich))\s+(?:(?:doch|gern|gerne|einfach|lieber)\s+)*(?:auf|per|über|bei|via|an|im|in)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)au(?:ß|ss)erhalb\s+(?:der|dieser)\s+plattform|(?:geb[üu]hren|provision)\s+(?:zu\s+)?(?:sparen|umgehen|vermeiden)|kontaktier(?:e|en\s+sie)?\s+mich\s+direkt".to_string()));
         }
         if lang("ru") {
-            pats.push(("request.ask", format!(r"(?i)(?:какой|какая|какую|дай(?:те)?|скинь(?:те)?|напиши(?:те)?|отправь(?:те)?|оставь(?:те)?|пришли(?:те)?|есть)\s+(?:у\s+(?:тебя|вас)\s+)?(?:(?:свой|свою|твой|твою|ваш|вашу)\s+)?{ch}")));
-            pats.push(("request.move", format!(r"(?i)(?:давай(?:те)?|можем|перейд[её]м|пиши(?:те)?(?:\s+мне)?|напиши(?:те)?\s+мне|звони(?:те)?|добавь(?:те)?\s+меня)\s+(?:(?:общаться|пообщаемся|поговорим|перейдем|перейдём|продолжим|спишемся)\s+)?(?:в|на|по)\s+{ch}")));
+            pats.push(("request.ask", format!(r"(?i)(?:какой|какая|какую|дай(?:те)?|скинь(?:те)?|напиши(?:те)?|отправь(?:те)?|оставь(?:те)?|пришли(?:те)?|есть)\s+(?:[уy]\s+(?:тебя|вас)\s+)?(?:(?:свой|свою|твой|твою|ваш|вашу)\s+)?{ch}")));
+            pats.push(("request.move", format!(r"(?i)(?:давай(?:те)?|можем|перейд[её]м|пиши(?:те)?(?:\s+мне)?|напиши(?:те)?\s+мне|звони(?:те)?|добавь(?:те)?\s+меня)\s+(?:(?:общаться|пообщаемся|поговорим|перейдем|перейдём|продолжим|спишемся)\s+)?(?:в|b|на|ha|нa|hа|по|пo)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)вне\s+(?:платформы|сайта)|без\s+комисси[ий]|(?:обойти|избежать)\s+комисси[юи]".to_string()));
         }
+        let set = RegexSet::new(pats.iter().map(|(_, p)| p)).expect("request regex set");
         RequestRecognizer {
+            trigger,
+            set,
             rules: pats
                 .into_iter()
                 .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
@@ -174,6 +253,27 @@ impl RequestRecognizer {
         })
     }
 
+    /// Whether the words right after the match keep it on the platform
+    /// ("text me here", "call me through the platform").
+    fn stays_here(text: &str, end: usize) -> bool {
+        let mut to = (end + 32).min(text.len());
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        let after = text[end..to].trim_start().to_lowercase();
+        [
+            "here",
+            "on the platform",
+            "on this platform",
+            "through the platform",
+            "via the platform",
+            "in the chat",
+            "in this chat",
+        ]
+        .iter()
+        .any(|w| after.starts_with(w))
+    }
+
     /// Whether a channel noun is a topic of work here ("email marketing").
     fn topic(&self, text: &str, ch_end: usize) -> bool {
         let next: String = text[ch_end..]
@@ -189,25 +289,48 @@ impl RequestRecognizer {
 impl Recognizer for RequestRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let view = &views.folded;
-        let text = view.text();
-        for (rule, re) in &self.rules {
+        let full = view.text();
+        let anchors = self
+            .trigger
+            .find_iter(full)
+            .filter(|m| {
+                is_word_boundary(full, m.start(), m.end()) || !full[m.start()..m.end()].is_ascii()
+            })
+            .map(|m| (m.start(), m.end()));
+        for (ws, we) in windows(full, anchors, 96, 48) {
+            self.scan_window(views, ws, we, out);
+        }
+    }
+}
+
+impl RequestRecognizer {
+    fn scan_window(&self, views: &Views<'_>, ws: usize, we: usize, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let Some(text) = view.text().get(ws..we) else {
+            return;
+        };
+        let hits = self.set.matches(text);
+        if !hits.matched_any() {
+            return;
+        }
+        for (rule, re) in hits.iter().filter_map(|i| self.rules.get(i)) {
             for c in re.captures_iter(text) {
                 let Some(m) = c.get(0) else {
                     continue;
                 };
                 if let Some(ch) = c.name("ch") {
-                    if self.topic(text, ch.end()) {
+                    if !is_word_boundary(text, ch.start(), ch.end()) || self.topic(text, ch.end()) {
                         continue;
                     }
                 }
-                if Self::negated(text, m.start()) {
+                if Self::negated(text, m.start()) || Self::stays_here(text, m.end()) {
                     continue;
                 }
                 push(
                     views.original,
                     view,
-                    m.start(),
-                    m.end(),
+                    m.start() + ws,
+                    m.end() + ws,
                     Hit {
                         category: Category::Request,
                         kind: None,

@@ -67,16 +67,26 @@ pub(crate) fn has_known_suffix(domain: &str) -> bool {
 }
 
 /// Reserved names that never reach anyone: example domains, `.test`, `.invalid`,
-/// `.example`, `.localhost`, `.local`.
+/// `.example`, `.localhost`, `.local`, and placeholder domains (`domain.com`).
 pub(crate) fn is_reserved_domain(domain: &str) -> bool {
     let d = domain.trim_end_matches('.');
     let last = d.rsplit('.').next().unwrap_or(d);
     if matches!(last, "test" | "invalid" | "example" | "localhost" | "local") {
         return true;
     }
-    ["example.com", "example.org", "example.net"]
-        .iter()
-        .any(|r| d == *r || d.ends_with(&format!(".{r}")))
+    [
+        "example.com",
+        "example.org",
+        "example.net",
+        "domain.com",
+        "yourdomain.com",
+        "mydomain.com",
+        "yourcompany.com",
+        "yoursite.com",
+        "yourwebsite.com",
+    ]
+    .iter()
+    .any(|r| d == *r || d.ends_with(&format!(".{r}")))
 }
 
 /// The char before byte `i` of `s`, if any.
@@ -87,4 +97,101 @@ pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
 /// The char at byte `i` of `s`, if any.
 pub(crate) fn char_at(s: &str, i: usize) -> Option<char> {
     s.get(i..).and_then(|p| p.chars().next())
+}
+
+/// An alternation of `words` (already regex-escaped) that matches whole words:
+/// ASCII words between ASCII word boundaries (which keep the regex on its fast
+/// DFA path), other words without boundaries — callers that need it check
+/// the boundary with [`is_word_boundary`].
+pub(crate) fn word_alt(words: &[String]) -> String {
+    let mut w: Vec<&String> = words.iter().collect();
+    w.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let (ascii, other): (Vec<&String>, Vec<&String>) = w.into_iter().partition(|s| s.is_ascii());
+    let join = |v: Vec<&String>| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|");
+    match (ascii.is_empty(), other.is_empty()) {
+        (false, false) => format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(ascii), join(other)),
+        (false, true) => format!(r"(?-u:\b)(?:{})(?-u:\b)", join(ascii)),
+        (true, false) => format!("(?:{})", join(other)),
+        (true, true) => "(?:$^)".to_string(),
+    }
+}
+
+/// Whether `start..end` of `text` is a whole word (no letter or digit touching it).
+pub(crate) fn is_word_boundary(text: &str, start: usize, end: usize) -> bool {
+    !char_before(text, start).is_some_and(char::is_alphanumeric)
+        && !char_at(text, end).is_some_and(char::is_alphanumeric)
+}
+
+/// Merged windows of `text` around anchor spans: from `before` bytes before
+/// each anchor to `after` bytes after it, widened to char boundaries. Lets a
+/// recognizer run its heavier patterns only near cheap anchors, so its cost
+/// stays linear in the text with a small constant.
+pub(crate) fn windows(
+    text: &str,
+    anchors: impl Iterator<Item = (usize, usize)>,
+    before: usize,
+    after: usize,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in anchors {
+        let mut ws = s.saturating_sub(before);
+        while ws > 0 && !text.is_char_boundary(ws) {
+            ws -= 1;
+        }
+        let mut we = e.saturating_add(after).min(text.len());
+        while we < text.len() && !text.is_char_boundary(we) {
+            we += 1;
+        }
+        match out.last_mut() {
+            Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+            _ => out.push((ws, we)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{address, email, handle, link, request, Recognizer};
+    use crate::views::Views;
+    use proptest::prelude::*;
+
+    fn all() -> &'static [Box<dyn Recognizer>] {
+        static ALL: std::sync::OnceLock<Vec<Box<dyn Recognizer>>> = std::sync::OnceLock::new();
+        ALL.get_or_init(build)
+    }
+
+    fn build() -> Vec<Box<dyn Recognizer>> {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        vec![
+            Box::new(email::EmailRecognizer::new(&langs)),
+            Box::new(link::LinkRecognizer::new(&[])),
+            Box::new(handle::HandleRecognizer::new()),
+            Box::new(request::RequestRecognizer::new(&langs)),
+            Box::new(address::AddressRecognizer::new()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn spans_are_exact_and_nothing_panics(
+            text in r"(?s)(?:[ a-zA-Z0-9@.:/#\[\]()_\-,]|at|dot|skype|whatsapp|telegram|Street|str\.|straße|собака|ｓ|＠|\u{200b}|é|\n){0,80}"
+        ) {
+            let recognizers = all();
+            let views = Views::new(&text);
+            let mut out = Vec::new();
+            for r in recognizers {
+                r.scan(&views, &mut out);
+            }
+            for f in out {
+                prop_assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+                prop_assert!(f.start < f.end && f.end <= text.len());
+                prop_assert_eq!(&text[f.start..f.end], f.matched.as_str());
+                prop_assert!((0.0..=1.0).contains(&f.confidence));
+            }
+        }
+    }
 }
