@@ -8,6 +8,32 @@
 //! "often" holds "ten", but neither is a token of its own.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the word table is looked up for every word of every message, and
+/// its keys are fixed and short, so a fast hash beats SipHash's DoS guard.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type WordMap = HashMap<&'static str, (WordValue, u8), BuildHasherDefault<Fnv>>;
 
 const NUMBERS_TSV: &str = include_str!("../../data/words/numbers.tsv");
 
@@ -32,7 +58,7 @@ enum WordValue {
 pub(crate) struct NumberWords {
     /// Each word's value and the languages it belongs to (a bit per
     /// [`LANGS`] entry).
-    words: HashMap<&'static str, (WordValue, u8)>,
+    words: WordMap,
     max_len: usize,
 }
 
@@ -43,7 +69,7 @@ pub(crate) const LANGS: [&str; 6] = ["en", "es", "pt", "fr", "de", "ru"];
 impl NumberWords {
     /// The words of `languages` (ISO 639-1 codes).
     pub(crate) fn new(languages: &[String]) -> NumberWords {
-        let mut words = HashMap::new();
+        let mut words = WordMap::default();
         let mut max_len = 0;
         for line in NUMBERS_TSV.lines() {
             if line.starts_with('#') || line.trim().is_empty() {

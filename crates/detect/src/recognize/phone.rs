@@ -887,6 +887,9 @@ impl PhoneRecognizer {
     /// Nummer ist null eins fünf eins ..." is German): empty when the text
     /// is English or its language is unclear.
     fn hinted_regions(&self, text: &str, start: usize, end: usize) -> &[(Region, String)] {
+        if self.lang_regions.iter().all(Vec::is_empty) {
+            return &[];
+        }
         let mut votes = [0u32; 6];
         let span = text.get(start..end).unwrap_or("");
         for w in span
@@ -1358,12 +1361,16 @@ impl PhoneRecognizer {
         };
         // A region with a trunk prefix is suggested only for numbers written
         // with it: "fünf null drei ..." without "0" is no German number.
-        let hint: Vec<Region> = self
-            .hinted_regions(text, span_start, span_end)
-            .iter()
-            .filter(|(_, ndd)| digits.starts_with(ndd.as_str()))
-            .map(|(r, _)| *r)
-            .collect();
+        let needs_hint = !plus && !digits.starts_with("00");
+        let hint: Vec<Region> = if needs_hint {
+            self.hinted_regions(text, span_start, span_end)
+        } else {
+            &[]
+        }
+        .iter()
+        .filter(|(_, ndd)| digits.starts_with(ndd.as_str()))
+        .map(|(r, _)| *r)
+        .collect();
         let hint = hint.as_slice();
         let (validity, e164) = self.validate(&digits, plus, cue, &lens, hint);
         let bare = !obfuscated && groups.len() == 1 && !plus;
