@@ -36,7 +36,8 @@
 //! The digits are then parsed as an international number (`+`, `00`, `011`),
 //! as a national number of each configured region in turn (the first valid
 //! one whose national format groups the digits as written wins; a later region
-//! without a cue needs a trunk `0` or grouping), and as an international number
+//! without a cue needs a trunk `0` or grouping; the regions of the text's
+//! language — number words and the words around — come first), and as an international number
 //! missing its `+`. E.164 is the normalized value.
 //!
 //! Confidence: valid and written as a plain formatted number 0.9; valid and
@@ -569,6 +570,17 @@ const POSSESSIVES: &[&str] = &[
 
 /// Units or nouns after a number that make it a quantity.
 const UNITS: &[&str] = &[
+    "usd",
+    "eur",
+    "euro",
+    "euros",
+    "dollars",
+    "pesos",
+    "reais",
+    "rupees",
+    "rubles",
+    "рублей",
+    "руб",
     "px",
     "dpi",
     "pt",
