@@ -93,16 +93,26 @@ impl PhoneRecognizer {
             }
             rs.push(region);
         }
-        // Load the metadata and compile the configured regions' patterns
-        // now rather than on the first scans.
+        // Load the metadata and compile the regions' patterns now rather
+        // than on the first scans (libphonenumber compiles a region's
+        // patterns on first use, 1-5 ms each, then caches them for the
+        // process). Release builds warm every region, as "+81 ..." may name
+        // any country (about 0.7 s, once per process); debug builds (tests)
+        // warm the configured ones only.
         let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
-        for &r in &rs {
+        let warm: Vec<Region> = if cfg!(debug_assertions) {
+            rs.clone()
+        } else {
+            PHONE_NUMBER_UTIL.get_supported_regions().collect()
+        };
+        for &r in &warm {
             for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
                 if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
                     let national = n.format_as(PhoneNumberFormat::National);
                     let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
                     let e164 = n.format_as(PhoneNumberFormat::E164);
-                    let _ = PhoneNumber::parse(e164.as_ref(), None).map(|m| m.is_valid());
+                    let _ = PhoneNumber::parse(e164.as_ref(), None)
+                        .map(|m| (m.is_valid(), m.is_possible_with_reason().is_ok()));
                 }
             }
         }
