@@ -8,13 +8,40 @@
 //! "often" holds "ten", but neither is a token of its own.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the word table is looked up for every word of every message, and
+/// its keys are fixed and short, so a fast hash beats SipHash's DoS guard.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type WordMap = HashMap<&'static str, (WordValue, u8), BuildHasherDefault<Fnv>>;
 
 const NUMBERS_TSV: &str = include_str!("../../data/words/numbers.tsv");
 
 /// What a number word means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WordValue {
-    /// A digit, or a number from 10 to 19 written as two digits.
+    /// A digit, or a number from 10 to 99 written as two digits
+    /// ("douze" = 12, "veintiuno" = 21).
     Digit(u8),
     /// Tens ("forty" = 4): "40", or with a following digit word "48".
     Tens(u8),
@@ -29,14 +56,20 @@ enum WordValue {
 /// The number words of the configured languages.
 #[derive(Debug, Clone)]
 pub(crate) struct NumberWords {
-    words: HashMap<&'static str, WordValue>,
+    /// Each word's value and the languages it belongs to (a bit per
+    /// [`LANGS`] entry).
+    words: WordMap,
     max_len: usize,
 }
+
+/// The languages number words come in; a word's language mask has bit `k`
+/// set when it is a word of `LANGS[k]`.
+pub(crate) const LANGS: [&str; 6] = ["en", "es", "pt", "fr", "de", "ru"];
 
 impl NumberWords {
     /// The words of `languages` (ISO 639-1 codes).
     pub(crate) fn new(languages: &[String]) -> NumberWords {
-        let mut words = HashMap::new();
+        let mut words = WordMap::default();
         let mut max_len = 0;
         for line in NUMBERS_TSV.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -60,12 +93,19 @@ impl NumberWords {
                     _ => continue,
                 },
                 d => match d.parse::<u8>() {
-                    Ok(d) if d < 20 => WordValue::Digit(d),
+                    Ok(d) if d < 100 => WordValue::Digit(d),
                     _ => continue,
                 },
             };
+            let bit = LANGS
+                .iter()
+                .position(|l| *l == lang)
+                .map_or(0, |k| 1u8 << k);
             max_len = max_len.max(word.len());
-            words.insert(word, value);
+            words
+                .entry(word)
+                .and_modify(|e: &mut (WordValue, u8)| e.1 |= bit)
+                .or_insert((value, bit));
         }
         NumberWords { words, max_len }
     }
@@ -74,7 +114,39 @@ impl NumberWords {
         if word.len() > self.max_len {
             return None;
         }
-        self.words.get(word).copied()
+        self.words.get(word).map(|e| e.0)
+    }
+
+    /// The languages (a mask over [`LANGS`]) `word` is a number word of; 0
+    /// for other words. German compounds ("achtundsiebzig") are German.
+    pub(crate) fn langs(&self, word: &str) -> u8 {
+        if word.len() > self.max_len + 8 {
+            return 0;
+        }
+        match self.words.get(word) {
+            Some(e) => e.1,
+            None if self.compound(word).is_some() => 1 << 4,
+            None => 0,
+        }
+    }
+
+    /// A German compound of a unit and tens: "einundzwanzig" = 21,
+    /// "achtundsiebzig" = 78.
+    fn compound(&self, word: &str) -> Option<u8> {
+        let (unit, tens) = word.split_once("und")?;
+        let u = match unit {
+            "ein" => 1,
+            _ => match self.get(unit)? {
+                WordValue::Digit(d) if (1..10).contains(&d) => d,
+                _ => return None,
+            },
+        };
+        match self.get(tens)? {
+            WordValue::Tens(t) if self.words.get(tens).is_some_and(|e| e.1 & (1 << 4) != 0) => {
+                Some(t * 10 + u)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -176,12 +248,25 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
                 Some((_, _, Raw::Num(_), _)) | Some((_, _, Raw::Times(_), _))
             )
     };
-    let close = |a: usize, b: usize| b.saturating_sub(a) <= 3;
     let mut k = 0;
     while k < raw.len() {
         let (s, e, r, ref d) = raw[k];
         match r {
             Raw::Num(src) => {
+                // French "quatre-vingt(s)" = 80 and its compounds.
+                if let Some(&(vs, ve, Raw::Tens(2), _)) = raw.get(k + 1) {
+                    let vingt = text.get(vs..ve).is_some_and(|w| w.starts_with("vingt"));
+                    if vingt && text.get(s..e) == Some("quatre") && close(e, vs) {
+                        k = tens(text, &raw, k + 1, 8, s, ve, &mut out);
+                        continue;
+                    }
+                }
+                // French "dix-sept" .. "dix-neuf" = 17 .. 19.
+                if let Some((v, ve, n)) = teen(text, &raw, k) {
+                    push_num(&mut out, s, ve, &v.to_string(), Source::Words);
+                    k = n;
+                    continue;
+                }
                 // "eight hundred" = 800.
                 if let Some(&(hs, he, Raw::Hundred, _)) = raw.get(k + 1) {
                     if src == Source::Words && d.len() == 1 && d != "0" && close(e, hs) {
@@ -198,34 +283,8 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
                 kind: Kind::Word,
             }),
             Raw::Tens(t) => {
-                // "forty eight", "forty-eight", "treinta y ocho": tens and a digit.
-                let mut unit = None;
-                let mut n = k + 1;
-                if let Some((_, ce, Raw::Word, _)) = raw.get(n) {
-                    let w = text
-                        .get(e..*ce)
-                        .unwrap_or("")
-                        .trim_matches(|c: char| !c.is_alphanumeric());
-                    if matches!(w, "y" | "e" | "et" | "and" | "und" | "i") && close(e, raw[n].0) {
-                        n += 1;
-                    }
-                }
-                let from = if n == k + 1 { e } else { raw[n - 1].1 };
-                if let Some(&(ns, ne, Raw::Num(Source::Words), ref nd)) = raw.get(n) {
-                    if nd.len() == 1 && nd != "0" && close(from, ns) {
-                        unit = Some((ne, nd.clone(), n));
-                    }
-                }
-                let tens = char::from(b'0' + t);
-                match unit {
-                    Some((ne, nd, n)) => {
-                        let v = format!("{tens}{nd}");
-                        push_num(&mut out, s, ne, &v, Source::Words);
-                        k = n + 1;
-                        continue;
-                    }
-                    None => push_num(&mut out, s, e, &format!("{tens}0"), Source::Words),
-                }
+                k = tens(text, &raw, k, t, s, e, &mut out);
+                continue;
             }
             Raw::LoneO => {
                 let digit_like = |r: Option<&(usize, usize, Raw, String)>| {
@@ -315,6 +374,73 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
     out
 }
 
+type RawTok = (usize, usize, Raw, String);
+
+fn close(a: usize, b: usize) -> bool {
+    b.saturating_sub(a) <= 3
+}
+
+/// A number from 10 to 19 written as words at `raw[k]` ("douze", French
+/// "dix-huit"): its value, its end and the index after it.
+fn teen(text: &str, raw: &[RawTok], k: usize) -> Option<(u8, usize, usize)> {
+    let &(s, e, Raw::Num(Source::Words), ref d) = raw.get(k)? else {
+        return None;
+    };
+    let v: u8 = d.parse().ok().filter(|v| (10..20).contains(v))?;
+    if text.get(s..e) == Some("dix") {
+        if let Some(&(ns, ne, Raw::Num(Source::Words), ref nd)) = raw.get(k + 1) {
+            if matches!(nd.as_str(), "7" | "8" | "9") && close(e, ns) {
+                return Some((10 + nd.parse::<u8>().ok()?, ne, k + 2));
+            }
+        }
+    }
+    Some((v, e, k + 1))
+}
+
+/// Reads tens (`t` tens, span `s..e`, last raw token `k`) and what completes
+/// them: "forty-eight", "treinta y ocho", "vingt et un", and in French
+/// "soixante-dix-huit" = 78, "quatre-vingt-dix-neuf" = 99. Pushes the number
+/// and returns the index of the next raw token.
+fn tens(
+    text: &str,
+    raw: &[RawTok],
+    k: usize,
+    t: u8,
+    s: usize,
+    e: usize,
+    out: &mut Tokens,
+) -> usize {
+    let mut n = k + 1;
+    if let Some((cs, ce, Raw::Word, _)) = raw.get(n) {
+        let w = text.get(*cs..*ce).unwrap_or("");
+        if matches!(w, "y" | "e" | "et" | "and" | "und" | "i") && close(e, *cs) {
+            n += 1;
+        }
+    }
+    let from = if n == k + 1 { e } else { raw[n - 1].1 };
+    if let Some(&(ns, ne, Raw::Num(Source::Words), ref nd)) = raw.get(n) {
+        if close(from, ns) {
+            if nd.len() == 1 && nd != "0" {
+                push_num(out, s, ne, &format!("{t}{nd}"), Source::Words);
+                return n + 1;
+            }
+            // Only French counts by twenties: "soixante-douze" = 72.
+            let french = matches!(
+                text.get(raw[k].0..raw[k].1),
+                Some("soixante" | "vingt" | "vingts")
+            );
+            if (t == 6 || t == 8) && french {
+                if let Some((v, ve, nn)) = teen(text, raw, n) {
+                    push_num(out, s, ve, &(t * 10 + v).to_string(), Source::Words);
+                    return nn;
+                }
+            }
+        }
+    }
+    push_num(out, s, e, &format!("{t}0"), Source::Words);
+    k + 1
+}
+
 fn push_num(out: &mut Tokens, start: usize, end: usize, digits: &str, src: Source) {
     let ds = out.digits.len() as u32;
     out.digits.push_str(digits);
@@ -341,6 +467,15 @@ fn classify(
     }
     let has_digit = bytes.iter().any(u8::is_ascii_digit);
     if !has_digit {
+        if let Some(v) = words
+            .get(tok)
+            .is_none()
+            .then(|| words.compound(tok))
+            .flatten()
+        {
+            raw.push((start, end, Raw::Num(Source::Words), v.to_string()));
+            return;
+        }
         let r = match words.get(tok) {
             Some(WordValue::Digit(_)) => Raw::Num(Source::Words),
             Some(WordValue::Tens(t)) => Raw::Tens(t),
@@ -501,6 +636,28 @@ mod tests {
         assert_eq!(joined("twenty"), "20");
         assert_eq!(joined("one eight hundred five five five"), "1800555");
         assert_eq!(joined("a hundred times"), "");
+    }
+
+    #[test]
+    fn compound_tens() {
+        assert_eq!(
+            joined("zéro six douze trente-quatre cinquante-six soixante-dix-huit"),
+            "0612345678"
+        );
+        assert_eq!(joined("soixante-dix"), "70");
+        assert_eq!(joined("soixante et onze"), "71");
+        assert_eq!(joined("quatre-vingts"), "80");
+        assert_eq!(joined("quatre-vingt-un"), "81");
+        assert_eq!(joined("quatre-vingt-dix-neuf"), "99");
+        assert_eq!(joined("vingt et un"), "21");
+        assert_eq!(joined("dix-sept"), "17");
+        assert_eq!(joined("achtundsiebzig einundzwanzig"), "7821");
+        assert_eq!(joined("veintiuno treinta y cuatro"), "2134");
+        assert_eq!(joined("trinta e quatro"), "34");
+        assert_eq!(joined("семьдесят восемь"), "78");
+        assert_eq!(joined("four twenty"), "420");
+        assert_eq!(joined("sixty ten"), "6010");
+        assert_eq!(joined("Rundfunk und"), "");
     }
 
     #[test]

@@ -36,7 +36,8 @@
 //! The digits are then parsed as an international number (`+`, `00`, `011`),
 //! as a national number of each configured region in turn (the first valid
 //! one whose national format groups the digits as written wins; a later region
-//! without a cue needs a trunk `0` or grouping), and as an international number
+//! without a cue needs a trunk `0` or grouping; the regions of the text's
+//! language — number words and the words around — come first), and as an international number
 //! missing its `+`. E.164 is the normalized value.
 //!
 //! Confidence: valid and written as a plain formatted number 0.9; valid and
@@ -49,7 +50,7 @@
 //! `phone.plain`, `phone.spaced`, `phone.words`, `phone.leet`, `phone.split`,
 //! with `.unvalidated` appended when libphonenumber did not validate it.
 
-use super::numbers::{tokenize, Kind, NumberWords, Source, Tokens};
+use super::numbers::{tokenize, Kind, NumberWords, Source, Tokens, LANGS};
 use super::Recognizer;
 use crate::detector::BuildError;
 use crate::views::Views;
@@ -66,6 +67,10 @@ const MIN_CONFIDENCE: f32 = 0.5;
 #[derive(Debug)]
 pub(crate) struct PhoneRecognizer {
     regions: Vec<Region>,
+    /// For each of [`LANGS`], the configured regions where it is spoken, in
+    /// configuration order: tried first when the text is in that language.
+    /// Each with its trunk prefix ("0" in Germany, "" in Spain).
+    lang_regions: [Vec<(Region, String)>; 6],
     words: NumberWords,
 }
 
@@ -88,21 +93,62 @@ impl PhoneRecognizer {
             }
             rs.push(region);
         }
-        // Load the metadata and compile the configured regions' patterns
-        // now rather than on the first scans.
+        // Load the metadata and compile the regions' patterns now rather
+        // than on the first scans (libphonenumber compiles a region's
+        // patterns on first use, 1-5 ms each, then caches them for the
+        // process). Release builds warm every region, as "+81 ..." may name
+        // any country (about 0.7 s, once per process); debug builds (tests)
+        // warm the configured ones only.
         let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
-        for &r in &rs {
+        let warm: Vec<Region> = if cfg!(debug_assertions) {
+            rs.clone()
+        } else {
+            PHONE_NUMBER_UTIL.get_supported_regions().collect()
+        };
+        for &r in &warm {
             for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
                 if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
                     let national = n.format_as(PhoneNumberFormat::National);
                     let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
                     let e164 = n.format_as(PhoneNumberFormat::E164);
-                    let _ = PhoneNumber::parse(e164.as_ref(), None).map(|m| m.is_valid());
+                    let _ = PhoneNumber::parse(e164.as_ref(), None)
+                        .map(|m| (m.is_valid(), m.is_possible_with_reason().is_ok()));
                 }
             }
         }
+        let lang_regions = LANGS.map(|l| {
+            // Regions and the trunk prefix their national numbers are
+            // written with.
+            let spoken: &[(&str, &str)] = match l {
+                "es" => &[
+                    ("ES", ""),
+                    ("MX", ""),
+                    ("AR", "0"),
+                    ("CO", ""),
+                    ("CL", ""),
+                    ("PE", "0"),
+                    ("VE", "0"),
+                    ("EC", "0"),
+                    ("UY", "0"),
+                ],
+                "pt" => &[("BR", ""), ("PT", "")],
+                "fr" => &[("FR", "0"), ("BE", "0"), ("CH", "0"), ("LU", "")],
+                "de" => &[("DE", "0"), ("AT", "0"), ("CH", "0")],
+                "ru" => &[("RU", "8"), ("KZ", "8"), ("BY", "8")],
+                _ => &[],
+            };
+            rs.iter()
+                .filter_map(|r| {
+                    spoken
+                        .iter()
+                        .find(|(c, _)| c.parse::<Region>().ok().as_ref() == Some(r))
+                        .map(|(_, ndd)| (*r, ndd.to_string()))
+                })
+                .collect::<Vec<_>>()
+        });
         Ok(PhoneRecognizer {
             regions: rs,
+            lang_regions,
             words: NumberWords::new(languages),
         })
     }
@@ -148,7 +194,7 @@ impl Recognizer for PhoneRecognizer {
 /// Whether `gap` (the text between two numeric tokens) may separate the
 /// parts of one phone number: whitespace (at most two line breaks) and a few
 /// marks people put between digit groups (dashes, dots, slashes, brackets,
-/// stars, bullets, emoji); ", " and ";" only between number words.
+/// stars, bullets, emoji); ", " and ";" only next to number words.
 fn gap_ok(gap: &str, words_both_sides: bool) -> bool {
     if gap.is_empty() {
         return true;
@@ -234,7 +280,7 @@ fn extend(text: &str, toks: &Tokens, i: usize) -> (usize, usize) {
             break;
         };
         let gap = text.get(toks.toks[nx - 1].end..t.start).unwrap_or("#");
-        let words = psrc == Source::Words && nsrc == Source::Words;
+        let words = psrc == Source::Words || nsrc == Source::Words;
         if !gap_ok(gap, words) {
             break;
         }
@@ -534,6 +580,17 @@ const POSSESSIVES: &[&str] = &[
 
 /// Units or nouns after a number that make it a quantity.
 const UNITS: &[&str] = &[
+    "usd",
+    "eur",
+    "euro",
+    "euros",
+    "dollars",
+    "pesos",
+    "reais",
+    "rupees",
+    "rubles",
+    "рублей",
+    "руб",
     "px",
     "dpi",
     "pt",
@@ -751,13 +808,162 @@ fn ean13_ok(d: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// Words that tell which language a message is written in (besides number
+/// words): one list per entry of [`LANGS`].
+const LANG_WORDS: [&[&str]; 6] = [
+    &[
+        "my", "me", "is", "call", "the", "at", "number", "phone", "cell", "text", "on", "you", "i",
+        "it's", "here", "please", "reach", "and", "or", "mobile", "whatsapp",
+    ],
+    &[
+        "mi",
+        "número",
+        "numero",
+        "llámame",
+        "llamame",
+        "llama",
+        "llamar",
+        "es",
+        "al",
+        "móvil",
+        "movil",
+        "teléfono",
+        "telefono",
+        "escríbeme",
+        "escribeme",
+        "mío",
+        "aquí",
+        "tengo",
+        "por",
+        "favor",
+        "el",
+        "la",
+        "con",
+        "yo",
+        "mándame",
+        "celular",
+        "whatsapp",
+    ],
+    &[
+        "meu", "minha", "me", "chama", "zap", "número", "numero", "liga", "ligue", "ligar",
+        "celular", "telefone", "é", "o", "fala", "comigo", "manda", "mensagem", "você", "voce",
+        "aqui", "no", "na", "obrigado", "whats",
+    ],
+    &[
+        "mon",
+        "ma",
+        "mes",
+        "numéro",
+        "appelez",
+        "appelle",
+        "appeler",
+        "moi",
+        "au",
+        "est",
+        "c'est",
+        "voici",
+        "joindre",
+        "portable",
+        "téléphone",
+        "tél",
+        "je",
+        "vous",
+        "suis",
+        "écrivez",
+        "écris",
+        "le",
+        "mobile",
+    ],
+    &[
+        "meine",
+        "mein",
+        "nummer",
+        "ruf",
+        "rufen",
+        "rufe",
+        "mich",
+        "an",
+        "ist",
+        "unter",
+        "handy",
+        "telefon",
+        "ich",
+        "bin",
+        "du",
+        "sie",
+        "erreichbar",
+        "schreib",
+        "mir",
+        "die",
+        "der",
+        "und",
+        "telefonnummer",
+        "handynummer",
+    ],
+    &[],
+];
+
 impl PhoneRecognizer {
+    /// The configured regions suggested by the language of the number words in
+    /// `start..end` of the folded text and of the words around it ("Meine
+    /// Nummer ist null eins fünf eins ..." is German): empty when the text
+    /// is English or its language is unclear.
+    fn hinted_regions(&self, text: &str, start: usize, end: usize) -> &[(Region, String)] {
+        if self.lang_regions.iter().all(Vec::is_empty) {
+            return &[];
+        }
+        let mut votes = [0u32; 6];
+        let span = text.get(start..end).unwrap_or("");
+        for w in span
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            let m = self.words.langs(w);
+            for (k, v) in votes.iter_mut().enumerate() {
+                if m & (1 << k) != 0 {
+                    *v += 2;
+                }
+            }
+        }
+        let from = floor_boundary(text, start.saturating_sub(80));
+        let to = ceil_boundary(text, end + 60);
+        let around = [
+            text.get(from..start).unwrap_or(""),
+            text.get(end..to).unwrap_or(""),
+        ];
+        for part in around {
+            for w in part
+                .split(|c: char| !c.is_alphabetic() && c != '\'')
+                .filter(|w| !w.is_empty())
+            {
+                if w.chars().any(|c| matches!(c, '\u{400}'..='\u{4ff}')) {
+                    votes[5] += 1;
+                    continue;
+                }
+                for (k, list) in LANG_WORDS.iter().enumerate() {
+                    if list.contains(&w) {
+                        votes[k] += 1;
+                    }
+                }
+            }
+        }
+        let best = votes.iter().copied().max().unwrap_or(0);
+        if best == 0 || votes.iter().filter(|&&v| v == best).count() > 1 {
+            return &[];
+        }
+        match votes.iter().position(|&v| v == best) {
+            Some(k) => &self.lang_regions[k],
+            None => &[],
+        }
+    }
+
     fn validate(
         &self,
         digits: &str,
         plus: bool,
         cue: bool,
         lens: &[usize],
+        hint: &[Region],
     ) -> (Validity, Option<String>) {
         let e164 = |n: &PhoneNumber| n.format_as(PhoneNumberFormat::E164).into_owned();
         let possible = |n: &PhoneNumber| {
@@ -802,14 +1008,22 @@ impl PhoneRecognizer {
         let intl_first = digits.len() >= 11
             && !digits.starts_with('0')
             && !(digits.len() == 11 && digits.starts_with('1'));
-        for (k, &r) in self.regions.iter().enumerate() {
+        // The regions the text's language suggests come first.
+        let order = hint
+            .iter()
+            .chain(self.regions.iter().filter(|r| !hint.contains(r)));
+        // A number the text's region reads as possible (its trunk "0" and
+        // length fit) keeps that country even when a later region would
+        // validate the digits: "Meine Nummer ist 0151 2345678" is German.
+        let mut hinted_possible: Option<String> = None;
+        for (k, &r) in order.enumerate() {
             if k == 1 && intl_first {
                 if let Some(e) = intl_no_plus() {
                     return (Validity::Valid, Some(e));
                 }
             }
             if let Ok(n) = PhoneNumber::parse(digits, Some(r)) {
-                if best.1.is_none() {
+                if best.1.is_none() && !hint.contains(&r) {
                     // Not valid (yet): still report the number as the default
                     // region reads it.
                     best.1 = Some(e164(&n));
@@ -818,20 +1032,30 @@ impl PhoneRecognizer {
                 // must carry that region's trunk prefix ("0...") or be written
                 // in groups and be long: a bare "4294967295" or a short
                 // "555 0148" is not a German number.
-                let plausible =
-                    k == 0 || cue || digits.starts_with('0') || (grouped && digits.len() >= 9);
+                let plausible = self.regions.first() == Some(&r)
+                    || cue
+                    || hint.contains(&r)
+                    || digits.starts_with('0')
+                    || (grouped && digits.len() >= 9);
                 if n.is_valid() && plausible {
                     // Several regions may accept the digits ("06 12 34 56 78"
                     // is French and German, "98451 27730" American and
                     // Indian): prefer the region whose own national format
                     // groups the digits as they were written.
                     if !grouped || same_grouping(&n, lens, digits) {
-                        return (Validity::Valid, Some(e164(&n)));
+                        return (Validity::Valid, hinted_possible.or_else(|| Some(e164(&n))));
                     }
                     if first_valid.is_none() {
-                        first_valid = Some(e164(&n));
+                        first_valid = hinted_possible.clone().or_else(|| Some(e164(&n)));
                     }
                     continue;
+                }
+                if hint.contains(&r)
+                    && hinted_possible.is_none()
+                    && digits.starts_with('0')
+                    && possible(&n)
+                {
+                    hinted_possible = Some(e164(&n));
                 }
                 if best.0 == Validity::Invalid && possible(&n) {
                     best = (Validity::Possible, Some(e164(&n)));
@@ -1157,7 +1381,20 @@ impl PhoneRecognizer {
         } else {
             groups.iter().map(|g| g.0).collect()
         };
-        let (validity, e164) = self.validate(&digits, plus, cue, &lens);
+        // A region with a trunk prefix is suggested only for numbers written
+        // with it: "fünf null drei ..." without "0" is no German number.
+        let needs_hint = !plus && !digits.starts_with("00");
+        let hint: Vec<Region> = if needs_hint {
+            self.hinted_regions(text, span_start, span_end)
+        } else {
+            &[]
+        }
+        .iter()
+        .filter(|(_, ndd)| digits.starts_with(ndd.as_str()))
+        .map(|(r, _)| *r)
+        .collect();
+        let hint = hint.as_slice();
+        let (validity, e164) = self.validate(&digits, plus, cue, &lens, hint);
         let bare = !obfuscated && groups.len() == 1 && !plus;
         let formatted = !obfuscated && !bare;
         let nanp_shape = {
