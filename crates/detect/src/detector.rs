@@ -145,15 +145,20 @@ fn resolve(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
             .then(b.end.cmp(&a.end))
             .then(b.confidence.total_cmp(&a.confidence))
     });
+    // Findings come in start order, so only kept findings that end after the
+    // current start can contain it: keep those "open" ones per category and
+    // drop the rest as the scan moves on. Linear in practice, whatever the
+    // number of findings.
     let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut open: Vec<usize> = Vec::new();
     for f in findings {
-        let covered = kept.iter().any(|k| {
-            k.category == f.category
-                && k.start <= f.start
-                && f.end <= k.end
-                && k.confidence >= f.confidence
+        open.retain(|&i| kept[i].end > f.start);
+        let covered = open.iter().any(|&i| {
+            let k = &kept[i];
+            k.category == f.category && f.end <= k.end && k.confidence >= f.confidence
         });
         if !covered {
+            open.push(kept.len());
             kept.push(f);
         }
     }
@@ -163,6 +168,47 @@ fn resolve(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Category;
+
+    fn finding(category: Category, start: usize, end: usize, confidence: f32) -> Finding {
+        Finding {
+            category,
+            kind: None,
+            start,
+            end,
+            matched: "x".repeat(end - start),
+            normalized: None,
+            confidence,
+            rule: "test".into(),
+        }
+    }
+
+    #[test]
+    fn resolve_drops_findings_inside_a_stronger_one_of_the_same_category() {
+        let text = "x".repeat(40);
+        let out = resolve(
+            &text,
+            vec![
+                finding(Category::Phone, 5, 10, 0.9),
+                finding(Category::Phone, 0, 20, 0.95),
+                finding(Category::Email, 6, 9, 0.5),
+                finding(Category::Phone, 12, 18, 0.99),
+                finding(Category::Phone, 25, 30, 0.4),
+                finding(Category::Phone, 26, 29, 0.3),
+                finding(Category::Phone, 38, 41, 0.9),
+            ],
+        );
+        let spans: Vec<_> = out.iter().map(|f| (f.category, f.start, f.end)).collect();
+        assert_eq!(
+            spans,
+            [
+                (Category::Phone, 0, 20),
+                (Category::Email, 6, 9),
+                (Category::Phone, 12, 18),
+                (Category::Phone, 25, 30),
+            ]
+        );
+    }
 
     #[test]
     fn detector_is_send_sync() {

@@ -155,7 +155,8 @@ impl EmailRecognizer {
             alt(&bracket_at)
         );
         let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?";
-        let dot_sep = format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|[ \t]\.[ \t]|\.");
+        let dot_sep =
+            format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|[ \t]\.[ \t]|\.");
         let domain = format!(r"(?i)^{label}(?:(?:{dot_sep}){label})*");
 
         let mut providers = HashMap::new();
