@@ -1323,6 +1323,18 @@ impl PhoneRecognizer {
         if unit_after(text, span_end) {
             return None;
         }
+        // Postcodes shaped "01310-200" (Brazil) and "1100-048" (Portugal):
+        // two hyphenated groups of 5+3 or 4+3 digits are not a phone number
+        // without a cue.
+        if !cue
+            && !plus
+            && !words
+            && groups.len() == 2
+            && groups[1].1 == "-"
+            && matches!((groups[0].0, groups[1].0), (5, 3) | (4, 3))
+        {
+            return None;
+        }
         if progression(&digits) {
             return None; // "1234567890", a placeholder or a counter
         }
