@@ -155,7 +155,8 @@ impl EmailRecognizer {
             alt(&bracket_at)
         );
         let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?";
-        let dot_sep = format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|[ \t]\.[ \t]|\.");
+        let dot_sep =
+            format!(r"\s*[\[\(\{{<]\s*(?:{bracket_dot})\s*[\]\)\}}>]\s*{word_dot}|[ \t]\.[ \t]|\.");
         let domain = format!(r"(?i)^{label}(?:(?:{dot_sep}){label})*");
 
         let mut providers = HashMap::new();
@@ -262,13 +263,17 @@ impl EmailRecognizer {
                 AtForm::Word if !(spaced_before && spaced_after) => continue,
                 f => f,
             };
-            let labels: Vec<String> = self
+            let mut labels: Vec<String> = self
                 .dot_split
                 .split(dm.as_str())
                 .map(|l| l.to_lowercase())
                 .collect();
             if labels.iter().any(|l| l.is_empty()) {
                 continue;
+            }
+            // "g.m.a.i.l": letters written one by one are one label.
+            if let Some(joined) = dotted_letters(&labels) {
+                labels = vec![joined];
             }
             // "sam dot oduya at gmail dot com": dot words in the user part too.
             let mut local_l = local.to_lowercase();
@@ -298,6 +303,12 @@ impl EmailRecognizer {
                     ls = ts;
                 }
             }
+            let local_l = if form == AtForm::Tight {
+                local_l
+            } else {
+                let parts: Vec<String> = local_l.split('.').map(str::to_string).collect();
+                dotted_letters(&parts).unwrap_or(local_l)
+            };
             let domain = labels.join(".");
             if is_reserved_domain(&domain) {
                 continue;
@@ -313,7 +324,12 @@ impl EmailRecognizer {
                 if !has_known_suffix(&domain) {
                     continue;
                 }
-                if form == AtForm::Word && (self.is_stop(local) || self.is_stop(&labels[0])) {
+                // A stopword user part only as a role account ("jobs at acme
+                // dot io"); the domain's first label is never a stopword.
+                let role = ROLE_ACCOUNTS.contains(&local.to_lowercase().as_str());
+                if form == AtForm::Word
+                    && (self.is_stop(local) && !role || self.is_stop(&labels[0]))
+                {
                     continue;
                 }
                 if form != AtForm::Tight && self.is_stop(&labels[0]) {
@@ -497,6 +513,34 @@ impl EmailRecognizer {
             );
         }
     }
+}
+
+/// Role mailboxes that are also ordinary words: a user part only before a
+/// complete written-out domain ("jobs at acme dot io").
+const ROLE_ACCOUNTS: &[&str] = &[
+    "jobs",
+    "job",
+    "careers",
+    "hiring",
+    "hr",
+    "info",
+    "hello",
+    "contact",
+    "sales",
+    "support",
+    "admin",
+    "team",
+    "office",
+    "mail",
+    "inbox",
+    "recruiting",
+    "billing",
+];
+
+/// Labels that are all single letters or digits ("g", "m", "a", "i", "l"),
+/// joined into one word; `None` unless there are at least three.
+fn dotted_letters(labels: &[String]) -> Option<String> {
+    (labels.len() >= 3 && labels.iter().all(|l| l.chars().count() == 1)).then(|| labels.concat())
 }
 
 /// Whether the text just before `at` announces an address ("email: ", "mail me at").
