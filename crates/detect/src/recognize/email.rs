@@ -272,8 +272,11 @@ impl EmailRecognizer {
                 continue;
             }
             // "g.m.a.i.l": letters written one by one are one label.
-            if let Some(joined) = dotted_letters(&labels) {
-                labels = vec![joined];
+            // (A tight address with a real suffix is kept as written: "x@a.b.c.io".)
+            if form != AtForm::Tight || !has_known_suffix(&labels.join(".")) {
+                if let Some(joined) = dotted_letters(&labels) {
+                    labels = joined;
+                }
             }
             // "sam dot oduya at gmail dot com": dot words in the user part too.
             let mut local_l = local.to_lowercase();
@@ -307,7 +310,7 @@ impl EmailRecognizer {
                 local_l
             } else {
                 let parts: Vec<String> = local_l.split('.').map(str::to_string).collect();
-                dotted_letters(&parts).unwrap_or(local_l)
+                dotted_letters(&parts).map_or(local_l, |p| p.join("."))
             };
             let domain = labels.join(".");
             if is_reserved_domain(&domain) {
@@ -537,10 +540,36 @@ const ROLE_ACCOUNTS: &[&str] = &[
     "billing",
 ];
 
-/// Labels that are all single letters or digits ("g", "m", "a", "i", "l"),
-/// joined into one word; `None` unless there are at least three.
-fn dotted_letters(labels: &[String]) -> Option<String> {
-    (labels.len() >= 3 && labels.iter().all(|l| l.chars().count() == 1)).then(|| labels.concat())
+/// Labels with runs of three or more single letters or digits joined into one
+/// word ("g.m.a.i.l" -> "gmail", "h.o.t.m.a.i.l.com" -> "hotmail.com");
+/// `None` when there is no such run.
+fn dotted_letters(labels: &[String]) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(labels.len());
+    let mut run = String::new();
+    let mut run_len = 0;
+    let mut joined = false;
+    let flush =
+        |out: &mut Vec<String>, run: &mut String, run_len: &mut usize, joined: &mut bool| {
+            if *run_len >= 3 {
+                out.push(std::mem::take(run));
+                *joined = true;
+            } else {
+                out.extend(run.chars().map(String::from));
+                run.clear();
+            }
+            *run_len = 0;
+        };
+    for l in labels {
+        if l.chars().count() == 1 {
+            run.push_str(l);
+            run_len += 1;
+        } else {
+            flush(&mut out, &mut run, &mut run_len, &mut joined);
+            out.push(l.clone());
+        }
+    }
+    flush(&mut out, &mut run, &mut run_len, &mut joined);
+    joined.then_some(out)
 }
 
 /// Whether the text just before `at` announces an address ("email: ", "mail me at").
