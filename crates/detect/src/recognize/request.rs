@@ -86,6 +86,7 @@ const WITHDRAWALS: &[&str] = &[
     "nevermind",
     "nvm",
     "scratch that",
+    "nah",
     "forget that",
     "forget it",
     "on second thought",
@@ -130,6 +131,11 @@ const REDIRECTS: &[&str] = &[
     "keep",
     "use",
     "simply",
+    "post",
+    "upload",
+    "attach",
+    "put",
+    "drop",
     "solo",
     "mejor",
     "só",
@@ -243,6 +249,8 @@ impl RequestRecognizer {
             .expect("trigger automaton");
         let ch = format!(r"(?P<ch>{})", word_alt(&ch));
         let lang = |l: &str| languages.iter().any(|x| x == l);
+        // The channel alternation without its group name, for a second use in one rule.
+        let ch2 = ch.replace("(?P<ch>", "(?:");
         let mut pats: Vec<(&'static str, String)> = Vec::new();
         if lang("en") {
             let your = r"(?:your|ur|you're|youre|yr)\s+(?:(?:personal|private|direct|best|work|cell|mobile)\s+)?";
@@ -260,12 +268,18 @@ impl RequestRecognizer {
             ));
             pats.push((
                 "request.ask",
+                format!(
+                    r"(?i)(?-u:\b)(?:(?:what'?s|what\s+is|whats)\s+(?:the|your)\s+(?:best|easiest|right|quickest|fastest|preferred|good)\s+{ch}\s+(?:to|for)\s+(?:reach|contact|call|text|email|message|ping)\s+(?:you|u)|(?:is\s+there|do\s+(?:you|u)\s+have|any)\s+(?:an?\s+|any\s+)?{ch2}\s+(?:i|we)\s+(?:can|could|should|may)\s+(?:send|forward|mail|email)\s+(?:it|this|that|them|the\s+\w+|files?|documents?|docs)\s+to)"
+                ),
+            ));
+            pats.push((
+                "request.ask",
                 format!(r"(?i)(?-u:\b)(?:do|are|r)\s+(?:you|u)\s+(?:have|use|(?:also\s+|available\s+|reachable\s+|active\s+)?on)\s+(?:an?\s+)?{ch}"),
             ));
             pats.push((
                 "request.move",
                 format!(
-                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|is\s+it\s+(?:ok|okay|alright|fine|cool)\s+if\s+we|(?:ok|okay)\s+if\s+we|(?:do\s+you\s+)?mind\s+if\s+we|would\s+it\s+be\s+(?:ok|okay|possible|easier)\s+(?:if\s+we|to)|what\s+if\s+we|maybe\s+we\s+(?:can|could|should)|can\s+i|could\s+i|may\s+i|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call)(?:\s+(?:this\s+conversation|our\s+conversation|the\s+conversation|this\s+chat|the\s+chat|this|it|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:let'?s|let\s+us|can\s+we|could\s+we|is\s+it\s+(?:ok|okay|alright|fine|cool)\s+if\s+we|(?:ok|okay)\s+if\s+we|(?:do\s+you\s+)?mind\s+if\s+we|would\s+it\s+be\s+(?:ok|okay|possible|easier)\s+(?:if\s+we|to)|what\s+if\s+we|maybe\s+we\s+(?:can|could|should)|can\s+i|could\s+i|may\s+i|shall\s+we|should\s+we|we\s+can|we\s+could|we\s+should|i'?d\s+(?:prefer|rather|like)\s+to|i\s+prefer\s+to|prefer\s+to|better\s+to|want\s+to|wanna|happy\s+to|would\s+you\s+(?:like\s+to|mind)|how\s+about\s+we)\s+(?:talk|chat|continue|move|switch|connect|speak|discuss|communicate|go|take\s+(?:this|it)|hop|jump|carry\s+on|get\s+on|catch\s+up|text|call|moved|switched|continued|talked|chatted|went|took\s+(?:this|it))(?:\s+(?:this\s+conversation|our\s+conversation|the\s+conversation|this\s+chat|the\s+chat|this|it|things|more|further))?\s+(?:on|to|via|over|through|in|onto|by)\s+(?:a\s+|the\s+)?{ch}"
                 ),
             ));
             pats.push((
@@ -298,29 +312,34 @@ impl RequestRecognizer {
             ));
         }
         if lang("es") {
+            pats.push(("request.ask", format!(r"(?i)(?:(?:puedes|podr[ií]as|puede|podr[ií]a)\s+(?:pasarme|darme|enviarme|mandarme|compartirme|dejarme)|me\s+(?:puedes|podr[ií]as|puede|podr[ií]a)\s+(?:pasar|dar|enviar|mandar|compartir|dejar))\s+(?:tu|su)\s+{ch}")));
             pats.push(("request.ask", format!(r"(?i)(?:(?:cu[aá]l\s+es|dame|d[eé]me|p[aá]same|p[aá]seme|env[ií]a(?:me)?|m[aá]nda(?:me)?|comparte(?:me)?|me\s+(?:das|pasas|env[ií]as|mandas|compartes))\s+(?:tu|su)|(?:tienes|tiene\s+usted|usas|usa\s+usted)(?:\s+(?:tu|su|un|una|alg[uú]n|alguna|otro|otra))?|(?:^|[¿?!.,;:]\s*)hay\s+(?:un|una|alg[uú]n|alguna|otro|otra))\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:(?:est[aá]\s+bien|te\s+parece(?:\s+bien)?|le\s+parece(?:\s+bien)?|qu[eé]\s+tal|y|te\s+molesta)\s+si\s+(?:seguimos|continuamos|hablamos|pasamos|nos\s+comunicamos)|(?:podemos|podr[ií]amos|prefiero|prefieres|quieres|mejor)\s+(?:seguir|continuar|hablar|pasar|conversar|comunicarnos|escribirnos))\s+(?:por|en|al|a|v[ií]a)\s+(?:el\s+|la\s+|mi\s+)?{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:hablemos|sigamos|continuemos|escr[ií]beme|escr[ií]bame|ll[aá]mame|ll[aá]meme|cont[aá]ctame|cont[aá]cteme|agr[eé]game|a[nñ][aá]deme|h[aá]blame|podemos\s+hablar|pasemos)\s+(?:por|en|al|a|v[ií]a)\s+(?:mi\s+)?{ch}")));
             pats.push(("request.off_platform", r"(?i)fuera\s+de\s+(?:la\s+|esta\s+)?(?:plataforma|p[aá]gina|web)|(?:evitar|ahorrar(?:nos)?|saltar(?:nos)?)\s+(?:la\s+|las\s+)?(?:comisi[oó]n|comisiones|tarifas?)|cont[aá]ctame\s+directamente".to_string()));
         }
         if lang("pt") {
+            pats.push(("request.ask", format!(r"(?i)(?:pode|poderia|podes)\s+me\s+(?:passar|mandar|enviar|dar)\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)\s+{ch}")));
             pats.push(("request.ask", format!(r"(?i)(?:(?:qual\s+[ée]\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|me\s+(?:passa|manda|envia|d[aá])\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|passa\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|manda\s+(?:o\s+|a\s+)?(?:seu|sua|teu|tua)|(?:voc[eê]|vc|tu)\s+tem|tens)(?:\s+(?:algum|alguma|um|uma|outro|outra|seu|sua))?|(?:^|[?!.,;:]\s*)tem\s+(?:algum|alguma|um|uma|outro|outra))\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:(?:tudo\s+bem|pode\s+ser|(?:tudo\s+)?ok|que\s+tal)\s+se\s+(?:a\s+gente\s+)?(?:continuarmos|conversarmos|falarmos|seguirmos|continuar|conversar|falar|seguir|continua|conversa|fala)|(?:podemos|poder[ií]amos|prefiro|prefere|quer|melhor)\s+(?:continuar|conversar|falar|seguir))\s+(?:por|pelo|pela|no|na|via|em)\s+(?:meu\s+|minha\s+)?{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:vamos\s+(?:conversar|falar|continuar)|fala\s+comigo|me\s+chama|chama|me\s+adiciona|podemos\s+(?:conversar|falar))\s+(?:no|na|pelo|pela|por|em|via)\s+(?:meu\s+)?{ch}")));
             pats.push(("request.off_platform", r"(?i)fora\s+da\s+plataforma|(?:evitar|economizar|fugir\s+d)a?\s+(?:a\s+)?(?:taxa|comiss[aã]o)".to_string()));
         }
         if lang("fr") {
+            pats.push(("request.ask", format!(r"(?i)(?:tu\s+peux|vous\s+pouvez|peux[\s-]tu|pouvez[\s-]vous|pourrais[\s-]tu|pourriez[\s-]vous)\s+me\s+(?:donner|passer|envoyer|laisser|filer|communiquer)\s+(?:ton|ta|votre|tes|vos)\s+{ch}")));
             pats.push(("request.ask", format!(r"(?i)(?:(?:quel\s+est|quelle\s+est|donne[sz]?[\s-]moi|envoie[sz]?[\s-]moi|passe[sz]?[\s-]moi|file[sz]?[\s-]moi)\s+(?:ton|ta|votre|tes|vos)|(?:tu\s+as|vous\s+avez|as-tu|avez-vous|y\s+a[\s-]t[\s-]il|est[\s-]ce\s+qu'il\s+y\s+a)(?:\s+(?:ton|ta|votre|tes|vos|un|une|un\s+autre|une\s+autre))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:(?:(?:ça|ca|cela)\s+(?:te|vous)\s+(?:va|dérange|derange)|est[\s-]ce\s+(?:que\s+)?(?:ça|ca)\s+(?:te|vous)\s+va)\s+si\s+(?:on\s+)?(?:continue|passe|parle|discute|échange|echange)|(?:on\s+peut|on\s+pourrait|peut[\s-]on|pouvons[\s-]nous|pourrait[\s-]on|est[\s-]ce\s+qu'on\s+peut|je\s+pr[ée]f[èe]re|on\s+continue)\s*(?:continuer|parler|discuter|passer|[ée]changer)?)\s+(?:sur|par|via|en|au)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:parlons|continuons|discutons|contacte[sz]?[\s-]moi|[eé]cris[\s-]moi|[eé]crivez[\s-]moi|appelle[sz]?[\s-]moi|ajoute[sz]?[\s-]moi|on\s+peut\s+(?:parler|discuter))\s+(?:sur|par|via|en|au)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)(?:en\s+dehors|hors)\s+de\s+(?:la\s+|cette\s+)?plateforme|[eé]viter\s+(?:les\s+)?(?:frais|commissions?)|contacte[sz]?[\s-]moi\s+directement".to_string()));
         }
         if lang("de") {
+            pats.push(("request.ask", format!(r"(?i)(?:kannst\s+du|k[öo]nntest\s+du|k[öo]nnten\s+sie|k[öo]nnen\s+sie|w[üu]rdest\s+du)\s+mir\s+(?:deine|ihre|dein|ihr)\s+{ch}")));
             pats.push(("request.ask", format!(r"(?i)(?:(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir))\s+(?:deine|ihre|dein|ihr|eine|einen)|(?:hast\s+du|haben\s+sie|bist\s+du\s+auf|sind\s+sie\s+auf|gibt\s+es)(?:\s+(?:deine|ihre|dein|ihr|eine|einen|ein|noch\s+eine|noch\s+einen))?)\s+{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:lass\s+uns|lasst\s+uns|k[öo]nnen\s+wir|k[öo]nnten\s+wir|sollen\s+wir|wollen\s+wir|wenn\s+wir|schreib(?:e|en\s+sie)?\s+mir|ruf(?:e|en\s+sie)?\s+mich|kontaktier(?:e|en\s+sie)?\s+mich|meld(?:e|en\s+sie)?\s+(?:dich|sich))\s+(?:(?:doch|gern|gerne|einfach|lieber)\s+)*(?:auf|per|über|bei|via|an|im|in)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)au(?:ß|ss)erhalb\s+(?:der|dieser)\s+plattform|(?:geb[üu]hren|provision)\s+(?:zu\s+)?(?:sparen|umgehen|vermeiden)|kontaktier(?:e|en\s+sie)?\s+mich\s+direkt".to_string()));
         }
         if lang("ru") {
+            pats.push(("request.ask", format!(r"(?i)(?:можешь|можете|мог\s+бы|могла\s+бы|могли\s+бы)\s+(?:мне\s+)?(?:дать|скинуть|написать|отправить|прислать|оставить|сказать)\s+(?:мне\s+)?(?:(?:свой|свою|твой|твою|ваш|вашу)\s+)?{ch}")));
             pats.push(("request.ask", format!(r"(?i)(?:какой|какая|какую|дай(?:те)?|скинь(?:те)?|напиши(?:те)?|отправь(?:те)?|оставь(?:те)?|пришли(?:те)?|есть)\s+(?:[уy]\s+(?:тебя|вас)\s+)?(?:(?:свой|свою|твой|твою|ваш|вашу)\s+)?{ch}")));
             pats.push(("request.move", format!(r"(?i)(?:давай(?:те)?|можем|можно|если\s+мы|может|перейд[её]м|пиши(?:те)?(?:\s+мне)?|напиши(?:те)?\s+мне|звони(?:те)?|добавь(?:те)?\s+меня)\s+(?:(?:общаться|пообщаемся|поговорим|перейдем|перейдём|продолжим|продолжить|перейти|спишемся|переписываться|списаться|созвониться)\s+)?(?:в|b|на|ha|нa|hа|по|пo)\s+{ch}")));
             pats.push(("request.off_platform", r"(?i)вне\s+(?:платформы|сайта)|без\s+комисси[ий]|(?:обойти|избежать)\s+комисси[юи]".to_string()));
@@ -439,7 +458,8 @@ impl RequestRecognizer {
         let w2 = w2.trim_end_matches(|c: char| !c.is_alphanumeric());
         match w1 {
             "in" => w2 == "mind",
-            "de" | "del" | "du" | "da" | "do" | "di" | "von" => true,
+            "de" | "del" | "du" | "da" | "do" | "di" | "von" | "der" | "des" | "vom" | "zur"
+            | "zum" => true,
             "for" | "für" | "fur" | "para" | "pour" | "per" | "для" => !matches!(
                 w2,
                 "me" | "us" | "you" | "mí" | "mi" | "moi" | "mich" | "uns"
