@@ -583,6 +583,9 @@ fn announces_id(text: &str, at: usize) -> bool {
         "login",
         "user id",
         "gamertag",
+        "me as",
+        "us as",
+        "me under",
     ]
     .iter()
     .any(|w| b.ends_with(w) || b == w.trim_start())
