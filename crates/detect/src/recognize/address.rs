@@ -25,7 +25,7 @@
 
 use super::util::data_lines;
 use super::Recognizer;
-use crate::views::Views;
+use crate::views::{View, Views};
 use crate::{Category, Finding};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex::Regex;
@@ -53,7 +53,18 @@ pub(crate) struct AddressRecognizer {
     /// one pass; `gate_of[keyword id]` is the pattern it unlocks.
     gate: AhoCorasick,
     gate_of: Vec<usize>,
+    /// A distinctive postcode shape somewhere: unlocks `address.postcode_city`.
+    postcode: Regex,
 }
+
+/// Letter pairs after four digits that are units or acronyms, not Dutch
+/// postcodes ("1000 MB", "2024 AI Summit"; SA, SD and SS are never issued).
+const UNIT_PAIRS: &[&str] = &[
+    "MB", "KB", "GB", "TB", "MS", "HZ", "PX", "KM", "CM", "MM", "KG", "MG", "ML", "PM", "AM", "PT",
+    "EM", "VH", "VW", "MP", "HP", "KW", "MW", "FT", "IN", "LB", "OZ", "AI", "US", "UK", "EU", "UN",
+    "PR", "HR", "IT", "QA", "UX", "UI", "VR", "AR", "TV", "PC", "OS", "DJ", "NY", "LA", "SF", "DC",
+    "BC", "AD", "CE", "SA", "SD", "SS", "OK", "ID", "CV", "BI", "DB", "VM", "JS", "TS",
+];
 
 impl AddressRecognizer {
     pub(crate) fn new() -> AddressRecognizer {
@@ -91,7 +102,7 @@ impl AddressRecognizer {
         let low = r"\p{Ll}";
         let de_city = format!(r"{cap}[\w\-]*(?:[ \t]+(?:{cap}|\()[\w\-)]*){{0,2}}");
         let de = format!(
-            r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?\s+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
+            r"(?:{cap}{low}*[ \t\-])*{cap}?{low}*(?P<suf>(?i:straße|strasse|str\.|gasse|allee|chaussee|weg|platz|ring|damm|ufer|markt|steig|pfad|kamp|graben|straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg))[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?-u:\b))?(?:[ \t]?[\-/][ \t]?\d{{1,4}}[a-zA-Z]?)?(?-u:\b)(?P<tail>,?\s+(?:D-|NL-|A-|CH-)?(?:\d{{5}}|\d{{4}}[ \t]?[A-Z]{{2}}|\d{{4}})[ \t]+{de_city})?"
         );
         let fr = format!(
             r"(?-u:\b)\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?P<suf>(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|chemin|impasse|quai|route|cours|passage))[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les)[ \t]*)?{cap}[\w'’\-]*(?:[ \t]+{cap}[\w'’\-]*){{0,3}}(?P<tail>,?\s+\d{{5}}[ \t]+{de_city})?"
@@ -106,6 +117,19 @@ impl AddressRecognizer {
         let mil = r"(?-u:\b)(?:(?:USS|USNS|USCGC)[ \t]+[A-Z][A-Za-z]+(?:[ \t]+[A-Z][A-Za-z]+)?|(?:Unit|PSC|CMR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5}),?[ \t]+(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?-u:\b)";
         let ru = format!(
             r"(?:(?:г\.|город)[ \t]*{cap}[\p{{L}}\-]+,?[ \t]*)?(?P<suf>ул\.|улица|пр\.|пр-т|просп\.|проспект|пер\.|переулок|ш\.|шоссе|б-р|бульвар|наб\.|набережная|пл\.|площадь)[ \t]*{cap}[\p{{L}}\-]*(?:[ \t]+[\p{{L}}\-]+)?,?[ \t]*(?:д\.|дом)[ \t]*\d{{1,4}}(?:[ \t]*/[ \t]*\d{{1,4}})?(?:,?[ \t]*(?:к\.|корп\.|стр\.|кв\.)[ \t]*\d{{1,4}})*(?P<tail>,?\s+\d{{6}})?"
+        );
+        // Lowercase street names ("42 baker street") count only with a postcode.
+        let city_l = r"[A-Za-z][A-Za-z'’\-]*\.?(?:[ \t]+[A-Za-z][A-Za-z'’\-]*\.?){0,3}";
+        let en_lower = format!(
+            r"{num},?[ \t]+(?:[a-z][a-z'’\-]*[ \t]+){{1,3}}(?P<suf>(?i:{suffix}))\.?(?-u:\b){unit}(?P<tail>(?i:(?:,\s*|\s+)(?:{city_l}(?:,\s*|\s+|-)){{0,2}}{postal}))"
+        );
+        // "Damrak 1, 1012 LG Amsterdam": a name and a house number, then a
+        // postcode of a distinctive national shape (NL 1234 AB, PL 00-950,
+        // PT 1000-001, BR 01310-100) and a city, is an address without any
+        // street-type word.
+        let pc = r"(?:NL-)?\d{4}[ \t]?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{5}-\d{3}";
+        let postcode_city = format!(
+            r"(?P<street>\p{{L}}[\p{{L}}'’\-]+(?:[ \t]+\p{{L}}[\p{{L}}'’\-]+){{0,3}})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?-u:\b))?(?:[\-/]\d{{1,4}}[a-zA-Z]?)?,?[ \t]*\n?[ \t]*(?-u:\b)(?P<tail>{pc})(?-u:\b)[ \t,]+(?P<city>\p{{L}}[\p{{L}}'’\-]+)(?:[ \t]+\p{{Lu}}[\p{{L}}'’\-]+)?"
         );
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
@@ -124,6 +148,9 @@ impl AddressRecognizer {
             words("ul. ulica al. aleja os. osiedle pl. plac"),
             words("ул. улица пр. пр-т просп проспект пер. переулок ш. шоссе б-р бульвар наб. набережная пл. площадь"),
         ];
+        let en_gate = gates[3].clone();
+        let mut gates = gates;
+        gates.push(en_gate);
         let mut gate_words = Vec::new();
         let mut gate_of = Vec::new();
         for (i, ws) in gates.into_iter().enumerate() {
@@ -149,7 +176,10 @@ impl AddressRecognizer {
                 mk("address.street_es_it_pt", &es_it_pt, true),
                 mk("address.street_pl", &pl, true),
                 mk("address.street_ru", &ru, true),
+                mk("address.street", &en_lower, false),
+                mk("address.postcode_city", &postcode_city, false),
             ],
+            postcode: Regex::new(&format!(r"(?:{pc})(?-u:\b)")).expect("postcode regex"),
             strong,
             digit: Regex::new(r"\d").expect("digit regex"),
         }
@@ -277,6 +307,52 @@ impl Recognizer for AddressRecognizer {
         if !self.digit.is_match(text) {
             return;
         }
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        self.scan_text(text, text, None, &mut taken, out);
+        // Look-alike letters and fullwidth digits: scan the folded view too,
+        // with the capitals of the original put back.
+        if !text.is_ascii() {
+            let restored = restore_case(text, &views.folded);
+            if restored != text {
+                self.scan_text(text, &restored, Some(&views.folded), &mut taken, out);
+            }
+        }
+    }
+}
+
+/// The folded view's text with each letter uppercased where the original
+/// character it comes from is uppercase (when that keeps its byte length, so
+/// offsets still map through the view).
+fn restore_case(original: &str, view: &View) -> String {
+    let folded = view.text();
+    let mut s = String::with_capacity(folded.len());
+    for (i, c) in folded.char_indices() {
+        let upper = c.is_lowercase()
+            && view
+                .to_original(i, i + c.len_utf8())
+                .and_then(|(os, _)| original.get(os..))
+                .and_then(|o| o.chars().next())
+                .is_some_and(char::is_uppercase);
+        let mut up = c.to_uppercase();
+        match (upper, up.next(), up.next()) {
+            (true, Some(u), None) if u.len_utf8() == c.len_utf8() => s.push(u),
+            _ => s.push(c),
+        }
+    }
+    s
+}
+
+impl AddressRecognizer {
+    /// Runs the patterns on `text` (the original, or a view of it when `view`
+    /// is given) and reports matches not overlapping `taken`.
+    fn scan_text(
+        &self,
+        original: &str,
+        text: &str,
+        view: Option<&View>,
+        taken: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let mut wanted = [false; 16];
         for m in self.gate.find_overlapping_iter(text) {
             if let Some(&i) = self.gate_of.get(m.pattern().as_usize()) {
@@ -285,7 +361,9 @@ impl Recognizer for AddressRecognizer {
                 }
             }
         }
-        let mut taken: Vec<(usize, usize)> = Vec::new();
+        if let Some(w) = wanted.get_mut(self.patterns.len().saturating_sub(1)) {
+            *w = self.postcode.is_match(text);
+        }
         for (_, p) in self
             .patterns
             .iter()
@@ -296,8 +374,31 @@ impl Recognizer for AddressRecognizer {
                 let Some(m) = c.get(0) else {
                     continue;
                 };
-                if taken.iter().any(|&(s, e)| m.start() < e && s < m.end()) {
-                    continue;
+                let mut start = m.start();
+                if p.rule == "address.postcode_city" {
+                    let (Some(street), Some(tail)) = (c.name("street"), c.name("tail")) else {
+                        continue;
+                    };
+                    match street_start(street.as_str()) {
+                        Some(off) => start = street.start() + off,
+                        None => continue,
+                    }
+                    let letters: String = tail
+                        .as_str()
+                        .chars()
+                        .filter(char::is_ascii_alphabetic)
+                        .collect();
+                    if letters.len() == 2 && UNIT_PAIRS.contains(&letters.as_str()) {
+                        continue;
+                    }
+                    // A numeric postcode (00-950, 1000-001) needs a capitalised city.
+                    let city_cap = c
+                        .name("city")
+                        .and_then(|m| m.as_str().chars().next())
+                        .is_some_and(char::is_uppercase);
+                    if letters.is_empty() && !city_cap {
+                        continue;
+                    }
                 }
                 let has_tail = c
                     .name("tail")
@@ -314,17 +415,30 @@ impl Recognizer for AddressRecognizer {
                     }
                     _ => continue,
                 };
-                let matched = m.as_str().trim_end_matches([',', ' ', '\t']);
+                let matched = text[start..m.end()].trim_end_matches([',', ' ', '\t']);
                 if matched.is_empty() {
                     continue;
                 }
-                taken.push((m.start(), m.start() + matched.len()));
+                let (s, e) = match view {
+                    None => (start, start + matched.len()),
+                    Some(v) => match v.to_original(start, start + matched.len()) {
+                        Some(span) => span,
+                        None => continue,
+                    },
+                };
+                let Some(orig) = original.get(s..e) else {
+                    continue;
+                };
+                if taken.iter().any(|&(ts, te)| s < te && ts < e) {
+                    continue;
+                }
+                taken.push((s, e));
                 out.push(Finding {
                     category: Category::Address,
                     kind: None,
-                    start: m.start(),
-                    end: m.start() + matched.len(),
-                    matched: matched.to_string(),
+                    start: s,
+                    end: e,
+                    matched: orig.to_string(),
                     normalized: None,
                     confidence,
                     rule: p.rule.to_string(),
@@ -332,6 +446,127 @@ impl Recognizer for AddressRecognizer {
             }
         }
     }
+}
+
+/// Words that number things other than houses ("Chapter 3, 2020 DE Edition"):
+/// never the street name before a house number.
+const NOT_STREET: &[&str] = &[
+    "at",
+    "in",
+    "on",
+    "to",
+    "of",
+    "and",
+    "or",
+    "the",
+    "is",
+    "was",
+    "page",
+    "pages",
+    "room",
+    "step",
+    "chapter",
+    "item",
+    "items",
+    "version",
+    "part",
+    "level",
+    "day",
+    "week",
+    "month",
+    "year",
+    "order",
+    "invoice",
+    "ticket",
+    "issue",
+    "row",
+    "line",
+    "option",
+    "kapitel",
+    "seite",
+    "teil",
+    "schritt",
+    "stap",
+    "hoofdstuk",
+    "pagina",
+    "capítulo",
+    "capitulo",
+    "paso",
+    "etapa",
+    "chapitre",
+    "étape",
+    "sprint",
+    "phase",
+    "round",
+    "game",
+    "match",
+    "season",
+    "episode",
+    "vol",
+    "volume",
+    "no",
+    "nr",
+    "number",
+    "table",
+    "figure",
+    "fig",
+    "slide",
+    "task",
+    "bug",
+    "test",
+    "team",
+    "group",
+    "class",
+    "grade",
+    "lesson",
+    "unit",
+    "module",
+    "milestone",
+    "release",
+    "build",
+    "sample",
+    "draft",
+    "revision",
+    "rev",
+    "batch",
+    "lot",
+    "size",
+    "größe",
+    "rozmiar",
+    "tab",
+];
+
+/// Where the street name starts in the words before a house number: the run of
+/// capitalised words at the end ("I live at Damrak" -> "Damrak"), or the last
+/// word when all are lowercase; `None` when the last word is an ordinary
+/// function word ("at 1, ...").
+fn street_start(words: &str) -> Option<usize> {
+    let spans: Vec<(usize, &str)> = words
+        .split([' ', '\t'])
+        .scan(0usize, |pos, w| {
+            let at = *pos;
+            *pos += w.len() + 1;
+            Some((at, w))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    let cap = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let &(last_at, last) = spans.last()?;
+    if NOT_STREET.contains(&last.to_lowercase().as_str()) {
+        return None;
+    }
+    if !cap(last) {
+        return Some(last_at);
+    }
+    let mut start = last_at;
+    for &(at, w) in spans.iter().rev().skip(1) {
+        if cap(w) {
+            start = at;
+        } else {
+            break;
+        }
+    }
+    Some(start)
 }
 
 #[cfg(test)]

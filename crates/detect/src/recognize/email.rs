@@ -263,13 +263,20 @@ impl EmailRecognizer {
                 AtForm::Word if !(spaced_before && spaced_after) => continue,
                 f => f,
             };
-            let labels: Vec<String> = self
+            let mut labels: Vec<String> = self
                 .dot_split
                 .split(dm.as_str())
                 .map(|l| l.to_lowercase())
                 .collect();
             if labels.iter().any(|l| l.is_empty()) {
                 continue;
+            }
+            // "g.m.a.i.l": letters written one by one are one label.
+            // (A tight address with a real suffix is kept as written: "x@a.b.c.io".)
+            if form != AtForm::Tight || !has_known_suffix(&labels.join(".")) {
+                if let Some(joined) = dotted_letters(&labels) {
+                    labels = joined;
+                }
             }
             // "sam dot oduya at gmail dot com": dot words in the user part too.
             let mut local_l = local.to_lowercase();
@@ -299,6 +306,12 @@ impl EmailRecognizer {
                     ls = ts;
                 }
             }
+            let local_l = if form == AtForm::Tight {
+                local_l
+            } else {
+                let parts: Vec<String> = local_l.split('.').map(str::to_string).collect();
+                dotted_letters(&parts).map_or(local_l, |p| p.join("."))
+            };
             let domain = labels.join(".");
             if is_reserved_domain(&domain) {
                 continue;
@@ -314,7 +327,12 @@ impl EmailRecognizer {
                 if !has_known_suffix(&domain) {
                     continue;
                 }
-                if form == AtForm::Word && (self.is_stop(local) || self.is_stop(&labels[0])) {
+                // A stopword user part only as a role account ("jobs at acme
+                // dot io"); the domain's first label is never a stopword.
+                let role = ROLE_ACCOUNTS.contains(&local.to_lowercase().as_str());
+                if form == AtForm::Word
+                    && (self.is_stop(local) && !role || self.is_stop(&labels[0]))
+                {
                     continue;
                 }
                 if form != AtForm::Tight && self.is_stop(&labels[0]) {
@@ -498,6 +516,60 @@ impl EmailRecognizer {
             );
         }
     }
+}
+
+/// Role mailboxes that are also ordinary words: a user part only before a
+/// complete written-out domain ("jobs at acme dot io").
+const ROLE_ACCOUNTS: &[&str] = &[
+    "jobs",
+    "job",
+    "careers",
+    "hiring",
+    "hr",
+    "info",
+    "hello",
+    "contact",
+    "sales",
+    "support",
+    "admin",
+    "team",
+    "office",
+    "mail",
+    "inbox",
+    "recruiting",
+    "billing",
+];
+
+/// Labels with runs of three or more single letters or digits joined into one
+/// word ("g.m.a.i.l" -> "gmail", "h.o.t.m.a.i.l.com" -> "hotmail.com");
+/// `None` when there is no such run.
+fn dotted_letters(labels: &[String]) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(labels.len());
+    let mut run = String::new();
+    let mut run_len = 0;
+    let mut joined = false;
+    let flush =
+        |out: &mut Vec<String>, run: &mut String, run_len: &mut usize, joined: &mut bool| {
+            if *run_len >= 3 {
+                out.push(std::mem::take(run));
+                *joined = true;
+            } else {
+                out.extend(run.chars().map(String::from));
+                run.clear();
+            }
+            *run_len = 0;
+        };
+    for l in labels {
+        if l.chars().count() == 1 {
+            run.push_str(l);
+            run_len += 1;
+        } else {
+            flush(&mut out, &mut run, &mut run_len, &mut joined);
+            out.push(l.clone());
+        }
+    }
+    flush(&mut out, &mut run, &mut run_len, &mut joined);
+    joined.then_some(out)
 }
 
 /// Whether the text just before `at` announces an address ("email: ", "mail me at").

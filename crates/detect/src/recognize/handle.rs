@@ -40,6 +40,8 @@ pub(crate) struct HandleRecognizer {
     add_me: Regex,
     /// `@ID on PLATFORM` / `ID on PLATFORM`.
     id_on: Regex,
+    /// `PLATFORM ..., my id is ID`: an ID announced later in the clause.
+    later_id: Regex,
     /// Phone number next to a messenger.
     phone_before: Regex,
     phone_after: Regex,
@@ -104,6 +106,9 @@ impl HandleRecognizer {
         );
         let id_on = format!(
             r"(?i)(?P<at>@)?(?P<id>{id})\s+(?:on|at|in|via|auf|en|em|sur|в|b)\s+(?P<plat>{plat})"
+        );
+        let later_id = format!(
+            r"(?i)(?P<plat>{plat})(?P<gap>[^!?;\n]{{0,60}}?)(?-u:\b)(?:(?:my|our|mi|meu|minha|mon|ma|mein|meine|мой|моя)\s+(?:{plat}\s+)?(?P<lab>id|i\.d\.|handle|user\s*name|username|user\s*id|nick|nickname|login|tag|ник|логин)(?-u:\b)|(?P<find>(?:find|add|search\s+for|look\s+for)\s+(?:me|us)(?:\s+up)?\s+(?:as|under|by)(?-u:\b)))\s*(?P<sep>:+|=|(?-u:\b)is(?-u:\b)|(?-u:\b)es(?-u:\b)|é|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|это|—|–|-)?\s*(?P<at>@)?(?P<id>{id})"
         );
         let phone = r"\+?\d[\d \-().]{5,18}\d";
         let phone_before = format!(
@@ -171,6 +176,7 @@ impl HandleRecognizer {
             given: Regex::new(&given).expect("handle regex"),
             add_me: Regex::new(&add_me).expect("handle regex"),
             id_on: Regex::new(&id_on).expect("handle regex"),
+            later_id: Regex::new(&later_id).expect("handle regex"),
             phone_before: Regex::new(&phone_before).expect("handle regex"),
             phone_after: Regex::new(&phone_after).expect("handle regex"),
             skype_live: Regex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]")
@@ -385,6 +391,63 @@ impl HandleRecognizer {
             .iter()
             .any(|w| lower.contains(w));
         let has_digits = text.bytes().filter(u8::is_ascii_digit).count() >= 6;
+        let has_my = !lower.is_ascii()
+            || ["my ", "our ", " me ", " us "]
+                .iter()
+                .any(|w| lower.contains(w));
+        let later = if has_my { Some(&self.later_id) } else { None };
+        for c in later.into_iter().flat_map(|re| re.captures_iter(text)) {
+            let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
+                continue;
+            };
+            let Some(platform) = self.platform(text, p) else {
+                continue;
+            };
+            let has_at = c.name("at").is_some();
+            let has_sep = c.name("sep").is_some() || c.name("find").is_some();
+            let id = idm.as_str().trim_end_matches(['.', '-']);
+            // Past the end of the platform's sentence, only a handle-like ID
+            // counts ("Skype works for me. My ID: sam.oduya").
+            let crossed = c.name("gap").is_some_and(|g| {
+                let g = g.as_str();
+                g.match_indices('.')
+                    .any(|(i, _)| g[i + 1..].starts_with(char::is_whitespace))
+            });
+            let handle_like = id.chars().any(|c| c.is_ascii_digit() || "_.".contains(c));
+            // A plain word is an ID only when it ends the clause ("my id is
+            // samo"), not when the sentence goes on ("my id is useless now").
+            let ends_clause = text[idm.end()..]
+                .trim_start_matches([' ', '\t'])
+                .chars()
+                .next()
+                .is_none_or(|c| ",.!?;)\n".contains(c));
+            if !(has_at || handle_like || has_sep && ends_clause && !crossed)
+                || crossed && !has_sep
+                || !self.id_ok(id, true)
+            {
+                continue;
+            }
+            if matches!(char_at(text, idm.end()), Some('@' | '#' | '/')) {
+                continue; // an email address or a Discord tag: reported apart
+            }
+            if !has_at && self.topic_follows(text, idm.end()) {
+                continue;
+            }
+            let Some(lab) = c.name("lab").or(c.name("find")) else {
+                continue;
+            };
+            self.report(
+                views,
+                view,
+                lab.start() + ws,
+                idm.start() + id.len() + ws,
+                platform,
+                id,
+                if has_at || handle_like { 0.85 } else { 0.8 },
+                "handle.later_id",
+                out,
+            );
+        }
         let add_me = if has_me { Some(&self.add_me) } else { None };
         for c in add_me.into_iter().flat_map(|re| re.captures_iter(text)) {
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {

@@ -495,6 +495,9 @@ impl LinkRecognizer {
                 if url.split('/').next().is_some_and(|h| h.contains('@')) {
                     continue; // user@host: an email, not a link
                 }
+                if listed.is_none() && !www && !has_path && announces_id(text, s) {
+                    continue; // "my Skype id is samo.dev": a handle, not a site
+                }
             }
             let kind = self.classify(url);
             if collapsed && !kind.is_contact() {
@@ -550,6 +553,42 @@ impl LinkRecognizer {
             );
         }
     }
+}
+
+/// Whether the words before `at` announce an ID ("my id is ", "username: "),
+/// so a bare name with a dot that follows is a handle, not a site.
+fn announces_id(text: &str, at: usize) -> bool {
+    let mut from = at.saturating_sub(32);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = text[from..at].to_lowercase();
+    let mut b = before.trim_end().trim_end_matches('@').trim_end();
+    for sep in [
+        ":", "=", "-", "—", " is", " es", " é", " est", " ist", " это",
+    ] {
+        if let Some(r) = b.strip_suffix(sep) {
+            b = r.trim_end();
+            break;
+        }
+    }
+    [
+        " id",
+        " i.d.",
+        "username",
+        "user name",
+        "handle",
+        "nick",
+        "nickname",
+        "login",
+        "user id",
+        "gamertag",
+        "me as",
+        "us as",
+        "me under",
+    ]
+    .iter()
+    .any(|w| b.ends_with(w) || b == w.trim_start())
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub(crate) fn char_at(s: &str, i: usize) -> Option<char> {
 
 /// An alternation of `words` (already regex-escaped) that matches whole words:
 /// ASCII words between ASCII word boundaries (which keep the regex on its fast
-/// DFA path), other words without boundaries — callers that need it check
+/// DFA path), other words without boundaries and tried first — callers that need it check
 /// the boundary with [`is_word_boundary`].
 pub(crate) fn word_alt(words: &[String]) -> String {
     let mut w: Vec<&String> = words.iter().collect();
@@ -109,7 +109,9 @@ pub(crate) fn word_alt(words: &[String]) -> String {
     let (ascii, other): (Vec<&String>, Vec<&String>) = w.into_iter().partition(|s| s.is_ascii());
     let join = |v: Vec<&String>| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|");
     match (ascii.is_empty(), other.is_empty()) {
-        (false, false) => format!(r"(?:(?-u:\b)(?:{})(?-u:\b)|{})", join(ascii), join(other)),
+        // Non-ASCII words first: at one position "numéro" must win over the
+        // ASCII "num" (an ASCII boundary holds before "é").
+        (false, false) => format!(r"(?:{}|(?-u:\b)(?:{})(?-u:\b))", join(other), join(ascii)),
         (false, true) => format!(r"(?-u:\b)(?:{})(?-u:\b)", join(ascii)),
         (true, false) => format!("(?:{})", join(other)),
         (true, true) => "(?:$^)".to_string(),
