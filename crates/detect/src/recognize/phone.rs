@@ -1443,6 +1443,11 @@ impl PhoneRecognizer {
         let strongly_spaced = groups.len() >= 7 && singles * 5 >= groups.len() * 4;
         let disguised =
             (words || leet || strongly_spaced || hidden) && (9..=13).contains(&(n - intl_prefix));
+        // A short bare digit run with no cue ("01000001") is an ID, a code or
+        // a postcode far more often than a phone number.
+        if bare && !cue && n - intl_prefix < 9 {
+            return None;
+        }
         let mut conf: f32 = match validity {
             Validity::Valid if formatted => 0.9,
             Validity::Valid if obfuscated => 0.75,
