@@ -312,7 +312,20 @@ impl EmailRecognizer {
                 let parts: Vec<String> = local_l.split('.').map(str::to_string).collect();
                 dotted_letters(&parts).map_or(local_l, |p| p.join("."))
             };
-            let domain = labels.join(".");
+            let mut domain = labels.join(".");
+            let mut de = de;
+            // "sam@gmail dot whatsapp": a provider followed by a label that
+            // makes no real domain is still the provider's address.
+            if labels.len() >= 2 && !has_known_suffix(&domain) {
+                if let Some(sep) = self.dot_split.find(dm.as_str()) {
+                    let first = dm.as_str()[..sep.start()].to_lowercase();
+                    if first == labels[0] && self.providers.contains_key(&first) {
+                        de = ds + sep.start();
+                        labels.truncate(1);
+                        domain = first;
+                    }
+                }
+            }
             if is_reserved_domain(&domain) {
                 continue;
             }
