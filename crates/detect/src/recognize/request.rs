@@ -65,6 +65,32 @@ const NEGATIONS: &[&str] = &[
     "никогда",
 ];
 
+/// Words that make "number of/de/von ..." a phone number after all.
+const PHONE_WORDS: &[&str] = &[
+    "téléphone",
+    "telephone",
+    "portable",
+    "mobile",
+    "teléfono",
+    "telefono",
+    "telefone",
+    "telefon",
+    "celular",
+    "cellulare",
+    "móvil",
+    "movil",
+    "handy",
+    "mobil",
+    "whatsapp",
+    "contacto",
+    "contato",
+    "contact",
+    "contatto",
+    "telemóvel",
+    "telemovel",
+    "телефона",
+];
+
 /// Channel nouns that are also ordinary words ("a number in mind").
 const AMBIGUOUS: &[&str] = &[
     "number",
@@ -458,8 +484,10 @@ impl RequestRecognizer {
         let w2 = w2.trim_end_matches(|c: char| !c.is_alphanumeric());
         match w1 {
             "in" => w2 == "mind",
+            // ... unless what follows names a way to reach someone:
+            // "numéro de téléphone", "número de celular", "numero di cellulare".
             "de" | "del" | "du" | "da" | "do" | "di" | "von" | "der" | "des" | "vom" | "zur"
-            | "zum" => true,
+            | "zum" => !PHONE_WORDS.contains(&w2),
             "for" | "für" | "fur" | "para" | "pour" | "per" | "для" => !matches!(
                 w2,
                 "me" | "us" | "you" | "mí" | "mi" | "moi" | "mich" | "uns"
