@@ -314,8 +314,11 @@ impl EmailRecognizer {
             };
             let mut domain = labels.join(".");
             let mut de = de;
-            // "sam@gmail dot whatsapp": a provider followed by a label that
-            // makes no real domain is still the provider's address.
+            // "sam@gmail dot whatsapp": a provider followed by labels that
+            // make no real domain is still the provider's address.
+            if is_reserved_domain(&domain) {
+                continue;
+            }
             if labels.len() >= 2 && !has_known_suffix(&domain) {
                 if let Some(sep) = self.dot_split.find(dm.as_str()) {
                     let first = dm.as_str()[..sep.start()].to_lowercase();

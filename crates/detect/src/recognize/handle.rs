@@ -292,7 +292,22 @@ impl HandleRecognizer {
         let Some(text) = view.text().get(ws..we) else {
             return;
         };
-        for c in self.given.captures_iter(text) {
+        // Matches may overlap: "@whatsapp whatsapp@co" first matches
+        // "whatsapp whatsapp" (rejected), then must try "whatsapp@co". So the
+        // next search starts right after this match's platform name, not
+        // after the whole match.
+        let mut pos = 0;
+        while let Some(c) = self.given.captures_at(text, pos) {
+            let Some(whole) = c.get(0) else {
+                break;
+            };
+            pos = c
+                .name("plat")
+                .map_or(whole.end(), |p| p.end())
+                .max(whole.start() + 1);
+            while pos < text.len() && !text.is_char_boundary(pos) {
+                pos += 1;
+            }
             let (Some(p), Some(idm)) = (c.name("plat"), c.name("id")) else {
                 continue;
             };
