@@ -704,7 +704,7 @@ pub async fn post_message_as(
     }
     tracing::info!(
         conversation = %conversation_id,
-        message = m.id,
+        message_id = m.id,
         action = c.decision.action.as_str(),
         retry = !posted.created,
         "message posted"
