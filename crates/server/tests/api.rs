@@ -906,3 +906,154 @@ async fn demo_seeds_only_an_empty_database() {
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|c| c.last_message.is_some()));
 }
+
+/// Child mode of `acknowledged_messages_survive_kill_9`: serves the database given in the
+/// environment and prints its address (does nothing otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_server_child() {
+    let Ok(url) = std::env::var("PARLEY_SERVER_KILL9_DB") else {
+        return;
+    };
+    let config = Config {
+        database: url,
+        admin_key: Some(ADMIN.into()),
+        user_burst: 1e9,
+        user_rate_per_sec: 1e9,
+        ..Config::default()
+    };
+    let state = AppState::new(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("LISTEN {}", listener.local_addr().unwrap());
+    parley_server::run(listener, state, std::future::pending())
+        .await
+        .unwrap();
+}
+
+fn spawn_server_child(db: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "kill9_server_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PARLEY_SERVER_KILL9_DB", db)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("child exited").unwrap();
+        // libtest may print "test name ... " on the same line first.
+        if let Some(i) = line.find("LISTEN ") {
+            break line[i + 7..].trim().to_string();
+        }
+    };
+    // Keep draining the child's output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, format!("http://{addr}"))
+}
+
+/// A message acknowledged (201) by the server survives `kill -9` of the server: the server
+/// runs as a child process (this binary in child mode), several senders post concurrently, the
+/// parent SIGKILLs it mid-stream, restarts it on the same SQLite file and finds every
+/// acknowledged message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("kill9.db").display());
+    let (mut child, base) = spawn_server_child(&db);
+    let s = Server {
+        base,
+        http: Client::new(),
+        _shutdown: tokio::sync::oneshot::channel().0,
+        _dir: None,
+    };
+    let [avery, _, _, mei, _] = seed(&s).await;
+    let conv = s.conversation(&["avery", "mei"]).await;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(i64, String)>::new()));
+    let mut tasks = Vec::new();
+    for t in 0..6 {
+        let (http, base, tok, conv, acked) = (
+            s.http.clone(),
+            s.base.clone(),
+            avery.clone(),
+            conv.clone(),
+            acked.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100_000 {
+                let client_id = format!("t{t}-{i}");
+                let r = http
+                    .post(format!("{base}/v1/conversations/{conv}/messages"))
+                    .bearer_auth(&tok)
+                    .json(&json!({"body": "durable?", "client_id": client_id}))
+                    .send()
+                    .await;
+                let Ok(r) = r else { return };
+                if r.status() != StatusCode::CREATED {
+                    eprintln!("post answered {}: {:?}", r.status(), r.text().await);
+                    return;
+                }
+                let Ok(v) = r.json::<Value>().await else {
+                    return;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .push((v["message"]["id"].as_i64().unwrap(), client_id));
+            }
+        }));
+    }
+    for _ in 0..3000 {
+        if acked.lock().unwrap().len() >= 300 || tasks.iter().all(|t| t.is_finished()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL, with posts in flight
+    let _ = child.wait();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 300);
+    let (mut child, base) = spawn_server_child(&db);
+    let s2 = Server {
+        base,
+        http: Client::new(),
+        _shutdown: tokio::sync::oneshot::channel().0,
+        _dir: None,
+    };
+    let mut seen = std::collections::HashMap::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let path = match before {
+            Some(b) => format!("/v1/conversations/{conv}/messages?limit=200&before={b}"),
+            None => format!("/v1/conversations/{conv}/messages?limit=200"),
+        };
+        let (st, v) = s2.call(Method::GET, &path, Some(&mei), None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let msgs = v["messages"].as_array().unwrap();
+        for m in msgs {
+            seen.insert(m["id"].as_i64().unwrap(), m["body"].clone());
+        }
+        if v["has_more"] != true || msgs.is_empty() {
+            break;
+        }
+        before = msgs[0]["id"].as_i64();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for (id, client_id) in &acked {
+        assert!(
+            seen.contains_key(id),
+            "acknowledged message {id} ({client_id}) lost"
+        );
+    }
+}
