@@ -20,6 +20,10 @@ pub enum Command {
     /// Write out or check a policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the message center server.
+    Serve(crate::serve::ServeArgs),
+    /// Run the server with a demo marketplace (seeded only into an empty database).
+    Demo(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ mod eval;
 mod input;
 mod policy;
 mod scan;
+mod serve;
 
 use clap::Parser;
 
@@ -15,6 +16,8 @@ fn main() -> std::process::ExitCode {
         args::Command::Scan(a) => scan::run(a),
         args::Command::Eval(a) => eval::run(a),
         args::Command::Policy(c) => policy::run(c),
+        args::Command::Serve(a) => serve::run(a, false),
+        args::Command::Demo(a) => serve::run(a, true),
     };
     match result {
         Ok(code) => code,

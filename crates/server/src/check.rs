@@ -1,0 +1,178 @@
+//! Applying the detector and the policy to what a user writes.
+
+use crate::{ApiError, ApiResult, AppState};
+use axum::http::StatusCode;
+use parley_policy::{Action, Context, Decision, Purpose, Stage, Surface};
+use parley_store::{DecisionInput, MemberStage, Role, StoreError};
+use serde_json::{json, Value};
+
+/// A decision with the context it was made in.
+pub struct Checked {
+    pub decision: Decision,
+    pub stage: Stage,
+    pub plan: String,
+}
+
+impl Checked {
+    pub fn action(&self) -> Action {
+        self.decision.action
+    }
+    /// What recipients see when delivered.
+    pub fn delivered(&self, text: &str) -> String {
+        match self.decision.action {
+            Action::Mask => self
+                .decision
+                .masked_text
+                .clone()
+                .unwrap_or_else(|| text.to_string()),
+            _ => text.to_string(),
+        }
+    }
+    pub fn record_json(&self) -> Value {
+        json!({
+            "decision": self.decision,
+            "stage": self.stage.as_str(),
+            "plan": self.plan,
+        })
+    }
+    pub fn input(&self, surface: &str) -> DecisionInput {
+        DecisionInput {
+            surface: surface.into(),
+            action: self.decision.action.as_str().into(),
+            automated: self.decision.automated,
+            decision: self.record_json(),
+        }
+    }
+    /// The 422 answer for a blocked text.
+    pub fn violation_error(&self) -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_violation",
+            self.decision.explanation.clone(),
+        )
+        .with_extra(json!({
+            "action": self.decision.action.as_str(),
+            "findings": self.decision.reasons,
+            "explanation": self.decision.explanation,
+        }))
+    }
+}
+
+fn now_secs() -> i64 {
+    parley_store::now_ms() / 1000
+}
+
+fn policy_stage(s: parley_store::Stage) -> Stage {
+    match s {
+        parley_store::Stage::PreContract => Stage::PreContract,
+        parley_store::Stage::EndedContract => Stage::EndedContract,
+        parley_store::Stage::ActiveContract => Stage::ActiveContract,
+    }
+}
+
+/// Parses a declared purpose (`scoping_access:GitHub`, `legal_document`).
+pub fn parse_purpose(p: Option<&str>) -> ApiResult<Option<Purpose>> {
+    match p.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Purpose>()
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(e.to_string())),
+    }
+}
+
+impl AppState {
+    /// Plan of an organisation ("" when none or unknown).
+    pub async fn plan_of(&self, org_id: Option<&str>) -> ApiResult<String> {
+        let Some(org) = org_id else {
+            return Ok(String::new());
+        };
+        match self.store().get_org(org).await {
+            Ok(o) => Ok(o.plan),
+            Err(StoreError::NotFound(_)) => Ok(String::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs detector + policy on one text.
+    pub fn decide(
+        &self,
+        text: &str,
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+    ) -> Checked {
+        let findings = self.inner.detector.scan(text);
+        let mut ctx = Context::new(surface)
+            .stage(stage)
+            .plan(plan)
+            .now(now_secs());
+        if let Some(p) = purpose {
+            ctx = ctx.purpose(p);
+        }
+        Checked {
+            decision: self.inner.policy.decide(text, &findings, &ctx),
+            stage,
+            plan: plan.to_string(),
+        }
+    }
+
+    /// A message from `sender` in a conversation: one decision per recipient (the stage between
+    /// them and the client organisation's plan), the strictest wins. NotFound unless a member.
+    pub async fn decide_message(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+        text: &str,
+        purpose: Option<Purpose>,
+    ) -> ApiResult<Checked> {
+        let members = self.store().member_stages(conversation_id, sender).await?;
+        let me = self.store().get_user(sender).await?;
+        let mut worst: Option<Checked> = None;
+        for m in &members {
+            let (stage, plan) = self.pair_context(&me, m).await?;
+            let c = self.decide(text, Surface::Message, stage, &plan, purpose.clone());
+            let stricter = match &worst {
+                None => true,
+                Some(w) => c.action() > w.action(),
+            };
+            if stricter {
+                worst = Some(c);
+            }
+        }
+        // Alone in the conversation: nobody to protect, but still checked as pre-contract.
+        Ok(match worst {
+            Some(w) => w,
+            None => {
+                let plan = self.plan_of(me.org_id.as_deref()).await?;
+                self.decide(text, Surface::Message, Stage::PreContract, &plan, purpose)
+            }
+        })
+    }
+
+    /// The stage and plan between a sender and one recipient. Colleagues of one organisation
+    /// are not a client/freelancer pair: the rule does not apply between them.
+    async fn pair_context(
+        &self,
+        sender: &parley_store::User,
+        m: &MemberStage,
+    ) -> ApiResult<(Stage, String)> {
+        if m.same_org {
+            let plan = self.plan_of(sender.org_id.as_deref()).await?;
+            return Ok((Stage::ActiveContract, plan));
+        }
+        // The client organisation of the pair: the sender's if the sender acts as a client
+        // (has an org and the recipient is a freelancer or has no org), else the recipient's.
+        let sender_is_client = sender.org_id.is_some()
+            && (sender.has_role(Role::Client) || !sender.has_role(Role::Freelancer))
+            && (m.org_id.is_none() || m.roles.contains(&Role::Freelancer));
+        let client_org = if sender_is_client {
+            sender.org_id.as_deref()
+        } else {
+            m.org_id.as_deref().or(sender.org_id.as_deref())
+        };
+        let plan = self.plan_of(client_org).await?;
+        Ok((policy_stage(m.stage), plan))
+    }
+}

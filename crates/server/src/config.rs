@@ -1,0 +1,153 @@
+//! Server configuration in layers: defaults, a TOML file, `PARLEY_*` environment variables,
+//! then command-line flags (applied by the caller with [`Config::set`]).
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Database URL (`sqlite://FILE`, `sqlite::memory:`, `postgres://...`).
+    pub database: String,
+    /// The operator key for the integration API (`PARLEY_ADMIN_KEY`). No key: integration API off.
+    pub admin_key: Option<String>,
+    /// A policy TOML file (default: the built-in policy).
+    pub policy: Option<String>,
+    /// Allowed CORS origins (`*` for any). Empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Limit of a request body, bytes.
+    pub max_body_bytes: usize,
+    /// Limit of a message body, bytes.
+    pub max_message_bytes: usize,
+    /// Token lifetime when the integration does not say, seconds.
+    pub token_ttl_secs: i64,
+    /// Per-user rate limit: sustained requests per second and burst.
+    pub user_rate_per_sec: f64,
+    pub user_burst: f64,
+    /// Per-operator-key rate limit.
+    pub key_rate_per_sec: f64,
+    pub key_burst: f64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: "sqlite://parley.db".into(),
+            admin_key: None,
+            policy: None,
+            cors_origins: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            max_message_bytes: 16 * 1024,
+            token_ttl_secs: 30 * 24 * 3600,
+            user_rate_per_sec: 50.0,
+            user_burst: 200.0,
+            key_rate_per_sec: 2000.0,
+            key_burst: 5000.0,
+        }
+    }
+}
+
+/// A configuration problem, with where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut c = match file {
+            Some(p) => {
+                let src = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?;
+                toml::from_str::<Config>(&src)
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+            }
+            None => Config::default(),
+        };
+        c.apply_env(|k| std::env::var(k).ok())?;
+        Ok(c)
+    }
+
+    /// Overrides from `PARLEY_*` variables (read through `get`, so tests need no real env).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for key in [
+            "listen",
+            "database",
+            "admin_key",
+            "policy",
+            "cors_origins",
+            "max_body_bytes",
+            "max_message_bytes",
+            "token_ttl_secs",
+            "user_rate_per_sec",
+            "user_burst",
+            "key_rate_per_sec",
+            "key_burst",
+        ] {
+            let var = format!("PARLEY_{}", key.to_ascii_uppercase());
+            if let Some(v) = get(&var) {
+                self.set(key, &v)
+                    .map_err(|e| ConfigError(format!("{var}: {}", e.0)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one key from a string (environment variables and flags).
+    pub fn set(&mut self, key: &str, v: &str) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, ConfigError> {
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("not a number: {v:?}")))
+        }
+        match key {
+            "listen" => self.listen = v.to_string(),
+            "database" => self.database = v.to_string(),
+            "admin_key" => self.admin_key = Some(v.to_string()).filter(|s| !s.is_empty()),
+            "policy" => self.policy = Some(v.to_string()).filter(|s| !s.is_empty()),
+            "cors_origins" => {
+                self.cors_origins = v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "max_body_bytes" => self.max_body_bytes = num(v)?,
+            "max_message_bytes" => self.max_message_bytes = num(v)?,
+            "token_ttl_secs" => self.token_ttl_secs = num(v)?,
+            "user_rate_per_sec" => self.user_rate_per_sec = num(v)?,
+            "user_burst" => self.user_burst = num(v)?,
+            "key_rate_per_sec" => self.key_rate_per_sec = num(v)?,
+            "key_burst" => self.key_burst = num(v)?,
+            _ => return Err(ConfigError(format!("unknown setting {key}"))),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let mut c: Config = toml::from_str("listen = \"0.0.0.0:1\"\nuser_burst = 3.0\n").unwrap();
+        assert_eq!(c.listen, "0.0.0.0:1");
+        c.apply_env(|k| match k {
+            "PARLEY_LISTEN" => Some("127.0.0.1:2".into()),
+            "PARLEY_ADMIN_KEY" => Some("k".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.admin_key.as_deref(), Some("k"));
+        assert_eq!(c.user_burst, 3.0);
+        c.set("listen", "127.0.0.1:3").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3");
+        assert!(c.set("user_burst", "x").is_err());
+        assert!(toml::from_str::<Config>("nope = 1").is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! The demo marketplace for `parley demo`: created only in an empty database.
+
+use crate::handlers::{post_message_as, PostBody};
+use crate::{ApiError, AppState};
+use parley_store::{
+    ContractInput, ContractStatus, ConversationRef, InviteInput, JobInput, NewConversation,
+    OrgInput, ProfileInput, ProposalInput, RefKind, Role, StoreError, UserInput,
+};
+
+/// The demo's people: (id, name, org, roles).
+pub const USERS: &[(&str, &str, Option<&str>, &[Role])] = &[
+    ("avery", "Avery Chen", Some("northwind"), &[Role::Client]),
+    ("priya", "Priya Natarajan", Some("contoso"), &[Role::Client]),
+    ("diego", "Diego Ramos", None, &[Role::Freelancer]),
+    ("mei", "Mei Tanaka", None, &[Role::Freelancer]),
+    ("morgan", "Morgan Lee", None, &[Role::Moderator]),
+];
+
+/// Whether the database already holds data (then the demo leaves it alone).
+pub async fn is_empty(s: &AppState) -> Result<bool, ApiError> {
+    for org in ["northwind", "contoso"] {
+        match s.store().get_org(org).await {
+            Ok(_) => return Ok(false),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (id, ..) in USERS {
+        match s.store().get_user(id).await {
+            Ok(_) => return Ok(false),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(true)
+}
+
+async fn say(s: &AppState, conv: &str, who: &str, n: usize, body: &str) -> Result<(), ApiError> {
+    let r = post_message_as(
+        s,
+        conv,
+        who,
+        PostBody {
+            body: body.into(),
+            client_id: format!("demo-{n}"),
+            purpose: None,
+        },
+    )
+    .await;
+    match r {
+        Ok(_) => Ok(()),
+        // A blocked demo line is part of the story (the sender saw the explanation).
+        Err(e) if e.code == "policy_violation" => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Seeds the demo marketplace. Returns false (and changes nothing) if the database is not empty.
+pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
+    if !is_empty(s).await? {
+        return Ok(false);
+    }
+    let st = s.store();
+    st.put_org(
+        "northwind",
+        &OrgInput {
+            name: "Northwind Labs".into(),
+            plan: "basic".into(),
+        },
+    )
+    .await?;
+    st.put_org(
+        "contoso",
+        &OrgInput {
+            name: "Contoso Enterprise".into(),
+            plan: "enterprise".into(),
+        },
+    )
+    .await?;
+    for (id, name, org, roles) in USERS {
+        st.put_user(
+            id,
+            &UserInput {
+                name: (*name).into(),
+                org_id: org.map(str::to_string),
+                roles: roles.to_vec(),
+                country: None,
+                time_zone: None,
+            },
+        )
+        .await?;
+    }
+    st.put_profile(
+        "mei",
+        &ProfileInput {
+            headline: "Front-end developer, design systems".into(),
+            bio: "Eight years of React and accessible UI work.".into(),
+        },
+    )
+    .await?;
+    st.put_profile(
+        "diego",
+        &ProfileInput {
+            headline: "Web designer and Webflow expert".into(),
+            bio: "Landing pages that convert, from wireframe to launch.".into(),
+        },
+    )
+    .await?;
+    st.put_job(
+        "landing",
+        &JobInput {
+            org_id: "northwind".into(),
+            author_id: Some("avery".into()),
+            title: "Landing page redesign".into(),
+            description: "Redesign our product landing page: new hero, pricing table, faster load."
+                .into(),
+            status: String::new(),
+        },
+    )
+    .await?;
+    for (id, who, text) in [
+        (
+            "p-diego",
+            "diego",
+            "I have redesigned a dozen SaaS landing pages; I can start Monday.",
+        ),
+        (
+            "p-mei",
+            "mei",
+            "I would rebuild the hero and pricing as accessible components.",
+        ),
+    ] {
+        st.put_proposal(
+            id,
+            &ProposalInput {
+                job_id: "landing".into(),
+                freelancer_id: who.into(),
+                cover_letter: text.into(),
+                status: String::new(),
+            },
+        )
+        .await?;
+    }
+    st.put_invite(
+        "inv-diego",
+        &InviteInput {
+            job_id: None,
+            org_id: "contoso".into(),
+            sender_id: Some("priya".into()),
+            freelancer_id: "diego".into(),
+            message: "We liked your portfolio; would you look at our intranet redesign?".into(),
+            status: String::new(),
+        },
+    )
+    .await?;
+    st.put_contract(
+        "ct-mei",
+        &ContractInput {
+            client_org_id: "northwind".into(),
+            freelancer_id: "mei".into(),
+            status: ContractStatus::Active,
+            job_id: Some("landing".into()),
+        },
+    )
+    .await?;
+    let conv = |members: &[&str], subject: &str, kind: RefKind, id: &str| NewConversation {
+        members: members.iter().map(|m| m.to_string()).collect(),
+        subject: Some(subject.into()),
+        reference: Some(ConversationRef {
+            kind,
+            id: id.into(),
+        }),
+        created_by: None,
+    };
+    // Pre-contract: Avery and Diego about his proposal.
+    let c1 = st
+        .create_conversation(&conv(
+            &["avery", "diego"],
+            "Landing page redesign - proposal",
+            RefKind::Proposal,
+            "p-diego",
+        ))
+        .await?;
+    say(
+        s,
+        &c1.id,
+        "avery",
+        1,
+        "Thanks for the proposal! Could you share two landing pages you built?",
+    )
+    .await?;
+    say(s, &c1.id, "diego", 2, "Sure, I have attached two case studies here. Happy to walk you through them on a call on the platform.").await?;
+    say(
+        s,
+        &c1.id,
+        "diego",
+        3,
+        "Or text me on WhatsApp at +1 415 555 0134, it is faster.",
+    )
+    .await?;
+    say(
+        s,
+        &c1.id,
+        "avery",
+        4,
+        "Let's keep it here until we have a contract, please.",
+    )
+    .await?;
+    // Active contract: Avery and Mei may share contact details.
+    let c2 = st
+        .create_conversation(&conv(
+            &["avery", "mei"],
+            "Landing page redesign",
+            RefKind::Contract,
+            "ct-mei",
+        ))
+        .await?;
+    say(
+        s,
+        &c2.id,
+        "avery",
+        1,
+        "Welcome aboard, Mei! Kickoff tomorrow at 10:00?",
+    )
+    .await?;
+    say(
+        s,
+        &c2.id,
+        "mei",
+        2,
+        "Works for me. If anything urgent comes up, my phone is +1 415 555 0199.",
+    )
+    .await?;
+    // Enterprise client, pre-contract: the plan allows contact details.
+    let c3 = st
+        .create_conversation(&conv(
+            &["priya", "diego"],
+            "Intranet redesign",
+            RefKind::Invite,
+            "inv-diego",
+        ))
+        .await?;
+    say(
+        s,
+        &c3.id,
+        "priya",
+        1,
+        "Hi Diego, thanks for looking at the invite. Our budget is $8,000.",
+    )
+    .await?;
+    say(
+        s,
+        &c3.id,
+        "diego",
+        2,
+        "Sounds good. What is the timeline for the first milestone?",
+    )
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,297 @@
+//! # parley-server
+//!
+//! The message center: the integration API (operator key), the client API (user tokens), live
+//! delivery over WebSocket, with every text a user writes checked by the detector and the policy.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let state = parley_server::AppState::new(parley_server::Config::default()).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! parley_server::run(listener, state, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod bus;
+pub mod check;
+pub mod config;
+pub mod demo;
+pub mod error;
+mod handlers;
+pub mod openapi;
+pub mod rate;
+mod ws;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+use parley_detect::Detector;
+use parley_policy::Policy;
+use parley_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+pub use bus::{Bus, BusEvent, LocalBus};
+pub use config::{Config, ConfigError};
+pub use error::{ApiError, ApiResult};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub policy: Policy,
+    pub detector: Detector,
+    pub config: Config,
+    pub bus: Arc<dyn Bus>,
+    pub user_rate: rate::RateLimiter,
+    pub key_rate: rate::RateLimiter,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("policy file {path}:\n{reason}")]
+    Policy { path: String, reason: String },
+    #[error("detector: {0}")]
+    Detector(String),
+    #[error("database: {0}")]
+    Store(#[from] parley_store::StoreError),
+}
+
+/// Reads and checks the policy file (every problem with its line), or the built-in policy.
+pub fn load_policy(path: Option<&str>) -> Result<Policy, StartError> {
+    let Some(path) = path else {
+        return Ok(Policy::default());
+    };
+    let src = std::fs::read_to_string(path).map_err(|e| StartError::Policy {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    Policy::from_toml_str(&src).map_err(|e| StartError::Policy {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}
+
+impl AppState {
+    /// Connects the store (migrations applied), loads the policy, builds the detector.
+    pub async fn new(config: Config) -> Result<AppState, StartError> {
+        let policy = load_policy(config.policy.as_deref())?;
+        let store = Store::connect(&config.database).await?;
+        AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))
+    }
+
+    pub fn with_parts(
+        config: Config,
+        store: Store,
+        policy: Policy,
+        bus: Arc<dyn Bus>,
+    ) -> Result<AppState, StartError> {
+        let detector = policy
+            .detector_builder()
+            .build()
+            .map_err(|e| StartError::Detector(e.to_string()))?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                user_rate: rate::RateLimiter::new(config.user_rate_per_sec, config.user_burst),
+                key_rate: rate::RateLimiter::new(config.key_rate_per_sec, config.key_burst),
+                store,
+                policy,
+                detector,
+                config,
+                bus,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The operator: `Authorization: Bearer <admin key>`, rate limited per key.
+    pub fn require_admin(&self, headers: &HeaderMap) -> ApiResult<()> {
+        let Some(key) = self.inner.config.admin_key.as_deref() else {
+            return Err(ApiError::unauthorized());
+        };
+        let given = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+        if !constant_time_eq(given.as_bytes(), key.as_bytes()) {
+            return Err(ApiError::unauthorized());
+        }
+        if !self.inner.key_rate.allow("admin") {
+            return Err(ApiError::rate_limited());
+        }
+        Ok(())
+    }
+
+    /// The user of a token, rate limited per user.
+    pub async fn authenticate(&self, token: &str) -> ApiResult<String> {
+        let info = match self
+            .inner
+            .store
+            .authenticate(token, parley_store::now_ms())
+            .await
+        {
+            Ok(i) => i,
+            Err(parley_store::StoreError::NotFound(_) | parley_store::StoreError::Invalid(_)) => {
+                return Err(ApiError::unauthorized())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !self.inner.user_rate.allow(&info.user_id) {
+            return Err(ApiError::rate_limited());
+        }
+        Ok(info.user_id)
+    }
+
+    pub async fn require_user(&self, headers: &HeaderMap) -> ApiResult<String> {
+        let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+        self.authenticate(token).await
+    }
+
+    /// Tells every node that these users have new events.
+    pub fn notify(&self, users: impl IntoIterator<Item = String>) {
+        for user_id in users {
+            self.inner.bus.publish(BusEvent::Events { user_id });
+        }
+    }
+}
+
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every route, as `(method, path)` (the OpenAPI document is checked against this list).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/health"),
+    ("get", "/v1/openapi.json"),
+    ("get", "/v1/docs"),
+    ("put", "/v1/orgs/{id}"),
+    ("put", "/v1/users/{id}"),
+    ("post", "/v1/users/{id}/tokens"),
+    ("delete", "/v1/users/{id}/tokens"),
+    ("put", "/v1/users/{id}/profile"),
+    ("put", "/v1/contracts/{id}"),
+    ("put", "/v1/jobs/{id}"),
+    ("put", "/v1/proposals/{id}"),
+    ("put", "/v1/invites/{id}"),
+    ("post", "/v1/conversations"),
+    ("get", "/v1/conversations"),
+    ("get", "/v1/conversations/{id}"),
+    ("get", "/v1/conversations/{id}/messages"),
+    ("post", "/v1/conversations/{id}/messages"),
+    ("patch", "/v1/conversations/{id}/messages/{message_id}"),
+    ("delete", "/v1/conversations/{id}/messages/{message_id}"),
+    ("post", "/v1/conversations/{id}/read"),
+    ("post", "/v1/conversations/{id}/typing"),
+    ("post", "/v1/check"),
+    ("get", "/v1/events"),
+    ("get", "/v1/ws"),
+];
+
+/// The HTTP application.
+pub fn app(state: AppState) -> Router {
+    use handlers as h;
+    let max_body = state.inner.config.max_body_bytes;
+    let cors = cors_layer(&state.inner.config.cors_origins);
+    let router = Router::new()
+        .route("/v1/health", get(h::health))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/docs", get(openapi::page))
+        .route("/v1/orgs/{id}", put(h::put_org))
+        .route("/v1/users/{id}", put(h::put_user))
+        .route(
+            "/v1/users/{id}/tokens",
+            post(h::create_token).delete(h::revoke_tokens),
+        )
+        .route("/v1/users/{id}/profile", put(h::put_profile))
+        .route("/v1/contracts/{id}", put(h::put_contract))
+        .route("/v1/jobs/{id}", put(h::put_job))
+        .route("/v1/proposals/{id}", put(h::put_proposal))
+        .route("/v1/invites/{id}", put(h::put_invite))
+        .route(
+            "/v1/conversations",
+            post(h::create_conversation).get(h::list_conversations),
+        )
+        .route("/v1/conversations/{id}", get(h::get_conversation))
+        .route(
+            "/v1/conversations/{id}/messages",
+            get(h::list_messages).post(h::post_message),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{message_id}",
+            patch(h::edit_message).delete(h::delete_message),
+        )
+        .route("/v1/conversations/{id}/read", post(h::mark_read))
+        .route("/v1/conversations/{id}/typing", post(h::typing))
+        .route("/v1/check", post(h::check_draft))
+        .route("/v1/events", get(h::events))
+        .route("/v1/ws", get(ws::upgrade))
+        .fallback(h::fallback)
+        .method_not_allowed_fallback(h::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state);
+    match cors {
+        Some(c) => router.layer(c),
+        None => router,
+    }
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+        ]);
+    if origins.iter().any(|o| o == "*") {
+        return Some(layer.allow_origin(Any));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(layer.allow_origin(AllowOrigin::list(list)))
+}
+
+/// Serves until `shutdown` completes (then finishes in-flight requests).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "parley server listening");
+    }
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,168 @@
+//! `GET /v1/ws`: live events for one user. On connect (optionally with `?cursor=N`) the socket
+//! replays the user's event log after the cursor, then follows it as the bus says there is more.
+//! Client frames: `{"type":"typing","conversation_id"}`, `{"type":"resume","cursor":N}`.
+
+use crate::handlers::message_view;
+use crate::{bearer, ApiError, ApiResult, AppState, BusEvent};
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use parley_store::{Event, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+    cursor: Option<i64>,
+}
+
+pub async fn upgrade(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    crate::error::Query(q): crate::error::Query<WsQuery>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let token = bearer(&headers)
+        .map(str::to_string)
+        .or(q.token)
+        .ok_or_else(ApiError::unauthorized)?;
+    let me = s.authenticate(&token).await?;
+    let ws = ws.map_err(|_| ApiError::bad_request("expected a WebSocket upgrade"))?;
+    let cursor = match q.cursor {
+        Some(c) => c.max(0),
+        None => s.store().event_cursor(&me).await?,
+    };
+    // Subscribe before answering 101, so nothing published after the client sees the
+    // connection open (typing signals included) is missed.
+    let rx = s.inner.bus.subscribe();
+    Ok(ws
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| session(s, me, cursor, rx, socket)))
+}
+
+/// One event as JSON for `viewer`: message events carry the message as that viewer sees it.
+pub async fn event_json(s: &AppState, viewer: &str, e: &Event) -> ApiResult<Value> {
+    let mut v = json!({
+        "type": e.kind,
+        "seq": e.seq,
+        "conversation_id": e.conversation_id,
+        "at": e.created_at,
+    });
+    if let Some(mid) = e.message_id {
+        match s.store().get_message(mid, viewer).await {
+            Ok(m) => v["message"] = message_view(&m, viewer),
+            Err(StoreError::NotFound(_)) => v["message_id"] = json!(mid),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    if let Some(Value::Object(data)) = &e.data {
+        for (k, val) in data {
+            if v.get(k).is_none() {
+                v[k] = val.clone();
+            }
+        }
+    }
+    Ok(v)
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Typing { conversation_id: String },
+    Resume { cursor: i64 },
+    Ping,
+}
+
+async fn session(
+    s: AppState,
+    me: String,
+    mut cursor: i64,
+    mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
+    socket: WebSocket,
+) {
+    let (mut tx, mut inbound) = socket.split();
+    tracing::debug!(user = %me, cursor, "socket open");
+    // Replay what was missed (and anything that raced the subscription).
+    let mut pending = true;
+    loop {
+        if pending {
+            pending = false;
+            match drain(&s, &me, &mut cursor).await {
+                Ok(frames) => {
+                    for f in frames {
+                        if tx
+                            .send(WsMessage::Text(f.to_string().into()))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Err(_) => {
+                    let _ = tx.send(WsMessage::Close(None)).await;
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(BusEvent::Events { user_id }) if user_id == me => pending = true,
+                Ok(BusEvent::Typing { user_id, conversation_id, from }) if user_id == me => {
+                    let f = json!({"type": "typing", "conversation_id": conversation_id, "user_id": from});
+                    if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => pending = true,
+                Err(RecvError::Closed) => return,
+            },
+            msg = inbound.next() => match msg {
+                Some(Ok(WsMessage::Text(t))) => {
+                    match serde_json::from_str::<ClientFrame>(t.as_str()) {
+                        Ok(ClientFrame::Typing { conversation_id }) => {
+                            if crate::handlers::send_typing(&s, &conversation_id, &me).await.is_err() {
+                                let f = json!({"type": "error", "code": "not_found", "message": "conversation not found"});
+                                let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
+                            }
+                        }
+                        Ok(ClientFrame::Resume { cursor: c }) => {
+                            cursor = c.max(0);
+                            pending = true;
+                        }
+                        Ok(ClientFrame::Ping) => {
+                            let _ = tx.send(WsMessage::Text(json!({"type":"pong"}).to_string().into())).await;
+                        }
+                        Err(_) => {
+                            let f = json!({"type": "error", "code": "invalid_request", "message": "unknown frame"});
+                            let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// Every event after `cursor`, as frames; moves the cursor.
+async fn drain(s: &AppState, me: &str, cursor: &mut i64) -> ApiResult<Vec<Value>> {
+    let mut out = Vec::new();
+    loop {
+        let evs = s.store().events_since(me, *cursor, 200).await?;
+        let n = evs.len();
+        for e in &evs {
+            out.push(event_json(s, me, e).await?);
+            *cursor = e.seq;
+        }
+        if n < 200 {
+            return Ok(out);
+        }
+    }
+}
