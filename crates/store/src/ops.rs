@@ -238,6 +238,51 @@ macro_rules! insert_decision {
     }};
 }
 
+/// Locks the conversation of message `$id` (as `lock_conversation!`) and
+/// evaluates to its id; `NotFound("message")` when there is no such message.
+macro_rules! lock_message_conversation {
+    ($tx:ident, $id:expr) => {{
+        let conv: Option<String> =
+            sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        let conv = conv.ok_or(StoreError::NotFound("message"))?;
+        lock_conversation!($tx, conv.as_str());
+        conv
+    }};
+}
+
+/// Locks the conversation of message `$id` and loads the message as `$user`
+/// sees it: `NotFound("message")` unless `$user` is a member who may see it.
+/// Evaluates to `(conversation_id, message)`.
+macro_rules! lock_message_for {
+    ($tx:ident, $id:expr, $user:expr) => {{
+        let conv = lock_message_conversation!($tx, $id);
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            msg_cols!(),
+            " FROM messages WHERE id = $1"
+        ))
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let old = message_of(&row, "")?;
+        let is_member = sqlx::query(
+            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+        )
+        .bind(conv.as_str())
+        .bind($user)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .is_some();
+        if !is_member || !old.visible_to($user) {
+            return Err(StoreError::NotFound("message"));
+        }
+        (conv, old)
+    }};
+}
+
 macro_rules! insert_version {
     ($tx:ident, $m:expr, $kind:expr, $actor:expr, $now:expr) => {{
         sqlx::query(
@@ -1645,33 +1690,7 @@ impl Store {
         let now = now_ms();
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
-            let conv: Option<String> =
-                sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let conv = conv.ok_or(StoreError::NotFound("message"))?;
-            lock_conversation!(tx, conv.as_str());
-            let old = sqlx::query(concat!(
-                "SELECT ",
-                msg_cols!(),
-                " FROM messages WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let old = message_of(&old, "")?;
-            let is_member = sqlx::query(
-                "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-            )
-            .bind(conv.as_str())
-            .bind(editor)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-            if !is_member || !old.visible_to(editor) {
-                return Err(StoreError::NotFound("message"));
-            }
+            let (conv, old) = lock_message_for!(tx, id, editor);
             if old.author_id != editor {
                 return Err(StoreError::Forbidden("only the author can edit a message"));
             }
@@ -1740,33 +1759,7 @@ impl Store {
         let now = now_ms();
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
-            let conv: Option<String> =
-                sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let conv = conv.ok_or(StoreError::NotFound("message"))?;
-            lock_conversation!(tx, conv.as_str());
-            let old = sqlx::query(concat!(
-                "SELECT ",
-                msg_cols!(),
-                " FROM messages WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let old = message_of(&old, "")?;
-            let is_member = sqlx::query(
-                "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-            )
-            .bind(conv.as_str())
-            .bind(actor)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-            if !is_member || !old.visible_to(actor) {
-                return Err(StoreError::NotFound("message"));
-            }
+            let (conv, old) = lock_message_for!(tx, id, actor);
             if old.author_id != actor {
                 return Err(StoreError::Forbidden(
                     "only the author can delete a message",
@@ -1827,13 +1820,7 @@ impl Store {
         let now = now_ms();
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
-            let conv: Option<String> =
-                sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let conv = conv.ok_or(StoreError::NotFound("message"))?;
-            lock_conversation!(tx, conv.as_str());
+            let conv = lock_message_conversation!(tx, id);
             let row = sqlx::query(concat!(
                 "UPDATE messages SET state = $2, delivered = $3, decision = $4, version = version + 1 \
                  WHERE id = $1 AND state = 'held' AND deleted_at IS NULL RETURNING ",
