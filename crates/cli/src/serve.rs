@@ -45,6 +45,8 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
     if !a.cors_origins.is_empty() {
         c.cors_origins = a.cors_origins.clone();
     }
+    // Demo sign-in (`/v1/demo/*`) exists only under `parley demo`.
+    c.demo = demo;
     Ok(c)
 }
 
@@ -80,7 +82,7 @@ async fn serve(c: Config, demo: bool) -> Result<ExitCode> {
         let seeded = parley_server::demo::seed(&state)
             .await
             .map_err(|e| anyhow::anyhow!("seeding the demo: {}", e.message))?;
-        println!("Parley demo at {url}  (API page: {url}/v1/docs)");
+        println!("Parley demo at {url}  (open it in a browser and pick a person; API page: {url}/v1/docs)");
         println!(
             "{}",
             if seeded {

@@ -29,6 +29,9 @@ pub struct Config {
     /// Per-operator-key rate limit.
     pub key_rate_per_sec: f64,
     pub key_burst: f64,
+    /// Demo mode (`parley demo`): the home page lists the demo users and anyone may sign in as
+    /// one of them (`/v1/demo/*`). Never set it on a real deployment.
+    pub demo: bool,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             user_burst: 200.0,
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
+            demo: false,
         }
     }
 }

@@ -1,11 +1,18 @@
-//! The demo marketplace for `parley demo`: created only in an empty database.
+//! The demo marketplace for `parley demo`: created only in an empty database; and the demo
+//! sign-in (`GET /v1/demo/users`, `POST /v1/demo/users/{id}/session`), which answers 404 unless
+//! the server runs in demo mode ([`crate::Config::demo`]).
 
+use crate::error::Json;
 use crate::handlers::{post_message_as, PostBody};
-use crate::{ApiError, AppState};
+use crate::{ApiError, ApiResult, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use parley_store::{
     ContractInput, ContractStatus, ConversationRef, InviteInput, JobInput, NewConversation,
     OrgInput, ProfileInput, ProposalInput, RefKind, Role, StoreError, UserInput,
 };
+use serde_json::{json, Value};
 
 /// The demo's people: (id, name, org, roles).
 pub const USERS: &[(&str, &str, Option<&str>, &[Role])] = &[
@@ -15,6 +22,24 @@ pub const USERS: &[(&str, &str, Option<&str>, &[Role])] = &[
     ("mei", "Mei Tanaka", None, &[Role::Freelancer]),
     ("morgan", "Morgan Lee", None, &[Role::Moderator]),
 ];
+
+/// Where the demo's people are: (id, country, IANA time zone), so each side's local time shows.
+pub const LOCALES: &[(&str, &str, &str)] = &[
+    ("avery", "US", "America/Los_Angeles"),
+    ("priya", "IN", "Asia/Kolkata"),
+    ("diego", "MX", "America/Mexico_City"),
+    ("mei", "JP", "Asia/Tokyo"),
+    ("morgan", "IE", "Europe/Dublin"),
+];
+
+fn locale_of(id: &str) -> (Option<String>, Option<String>) {
+    LOCALES
+        .iter()
+        .find(|(u, ..)| *u == id)
+        .map_or((None, None), |(_, c, tz)| {
+            (Some((*c).to_string()), Some((*tz).to_string()))
+        })
+}
 
 /// Whether the database already holds data (then the demo leaves it alone).
 pub async fn is_empty(s: &AppState) -> Result<bool, ApiError> {
@@ -78,14 +103,15 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     for (id, name, org, roles) in USERS {
+        let (country, time_zone) = locale_of(id);
         st.put_user(
             id,
             &UserInput {
                 name: (*name).into(),
                 org_id: org.map(str::to_string),
                 roles: roles.to_vec(),
-                country: None,
-                time_zone: None,
+                country,
+                time_zone,
             },
         )
         .await?;
@@ -257,4 +283,84 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     Ok(true)
+}
+
+// ------------------------------------------------------------------ demo sign-in
+
+/// Lifetime of a demo sign-in token, milliseconds (one day).
+const DEMO_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
+
+fn require_demo(s: &AppState) -> ApiResult<()> {
+    if s.inner.config.demo {
+        Ok(())
+    } else {
+        // Outside demo mode the routes do not exist.
+        Err(ApiError::not_found("route"))
+    }
+}
+
+/// A user as the web UI shows it: id, display name, roles, organisation (name and plan), locale.
+pub async fn user_card(s: &AppState, u: &parley_store::User) -> ApiResult<Value> {
+    let org = match u.org_id.as_deref() {
+        None => Value::Null,
+        Some(id) => match s.store().get_org(id).await {
+            Ok(o) => json!({"id": o.id, "name": o.name, "plan": o.plan}),
+            Err(StoreError::NotFound(_)) => json!({"id": id, "name": id, "plan": null}),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    Ok(json!({
+        "id": u.id,
+        "name": u.name,
+        "roles": u.roles,
+        "org": org,
+        "country": u.country,
+        "time_zone": u.time_zone,
+    }))
+}
+
+/// `GET /v1/demo/users`: the demo's people (display name, roles, organisation). 404 unless demo.
+pub async fn list_users(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    require_demo(&s)?;
+    let ids: Vec<String> = USERS.iter().map(|(id, ..)| id.to_string()).collect();
+    let users = s.store().get_users(&ids).await?;
+    let mut out = Vec::with_capacity(users.len());
+    // In the demo's own order (clients, freelancers, moderator).
+    for (id, ..) in USERS {
+        if let Some(u) = users.iter().find(|u| u.id == *id) {
+            out.push(user_card(&s, u).await?);
+        }
+    }
+    Ok(Json(json!({ "users": out })))
+}
+
+/// `POST /v1/demo/users/{id}/session`: signs in as a demo person -> 201 `{token, expires_at, user}`.
+/// Only the demo's own people; 404 otherwise and unless demo.
+pub async fn create_session(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    require_demo(&s)?;
+    if !USERS.iter().any(|(u, ..)| *u == id) {
+        return Err(ApiError::not_found("demo user"));
+    }
+    if !s.inner.key_rate.allow("demo-sign-in") {
+        return Err(ApiError::rate_limited());
+    }
+    let user = s.store().get_user(&id).await?;
+    let t = s
+        .store()
+        .create_token(
+            &id,
+            parley_store::now_ms().saturating_add(DEMO_TOKEN_TTL_MS),
+            Some("demo-ui"),
+        )
+        .await?;
+    tracing::info!(user = %id, "demo sign-in");
+    let card = user_card(&s, &user).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"token": t.token, "expires_at": t.info.expires_at, "user": card})),
+    )
+        .into_response())
 }

@@ -589,7 +589,14 @@ pub async fn get_conversation(
     let users = s.store().get_users(&ids).await?;
     let users: Vec<Value> = users
         .iter()
-        .map(|u| json!({"id": u.id, "name": u.name, "org_id": u.org_id, "roles": u.roles}))
+        .map(|u| {
+            let read = members
+                .iter()
+                .find(|m| m.user_id == u.id)
+                .map_or(0, |m| m.last_read_message_id);
+            json!({"id": u.id, "name": u.name, "org_id": u.org_id, "roles": u.roles,
+                   "time_zone": u.time_zone, "last_read_message_id": read})
+        })
         .collect();
     Ok(Json(json!({"conversation": c, "members": users})))
 }

@@ -19,6 +19,7 @@ pub mod error;
 mod handlers;
 pub mod openapi;
 pub mod rate;
+pub mod web;
 mod ws;
 
 use axum::extract::DefaultBodyLimit;
@@ -206,6 +207,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/check"),
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
+    ("get", "/"),
+    ("get", "/app/{path}"),
+    ("get", "/v1/me"),
+    ("get", "/v1/demo/users"),
+    ("post", "/v1/demo/users/{id}/session"),
 ];
 
 /// The HTTP application.
@@ -246,6 +252,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/check", post(h::check_draft))
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
+        .route("/", get(web::index))
+        .route("/app/{*path}", get(web::asset))
+        .route("/v1/me", get(web::me))
+        .route("/v1/demo/users", get(demo::list_users))
+        .route("/v1/demo/users/{id}/session", post(demo::create_session))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,0 +1,139 @@
+// The shell: who is signed in, the live connection, the top navigation and a hash router
+// (#/ home, #/inbox, #/c/{conversation}, #/review for moderators).
+
+import { api, session, Live, ApiError } from './api.js';
+import { h, replace } from './util.js';
+import { renderHome } from './home.js';
+import { renderInbox } from './inbox.js';
+import { renderModeration } from './moderation.js';
+
+/** Shared state of the page. */
+export const app = {
+  me: null,
+  live: null,
+  /** user id -> {id, name, roles, org_id, time_zone}, learnt from conversations. */
+  users: new Map(),
+  isModerator() {
+    return !!(this.me && (this.me.roles || []).includes('moderator'));
+  },
+  nameOf(id) {
+    if (this.me && id === this.me.id) return this.me.name;
+    const u = this.users.get(id);
+    return u ? u.name : id;
+  },
+  async signIn(token) {
+    session.set(token);
+    await loadMe();
+  },
+  signOut() {
+    session.clear();
+    if (this.live) this.live.stop();
+    this.live = null;
+    this.me = null;
+    renderChrome();
+    location.hash = '#/';
+  },
+};
+
+async function loadMe() {
+  if (!session.token) {
+    app.me = null;
+    return;
+  }
+  try {
+    const { data } = await api('GET', '/v1/me');
+    app.me = data;
+    app.users.set(data.id, data);
+    if (!app.live) {
+      app.live = new Live();
+      app.live.onState(renderStatus);
+      app.live.start();
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      session.clear();
+      app.me = null;
+    } else {
+      throw e;
+    }
+  }
+  renderChrome();
+}
+
+function renderStatus(up) {
+  const el = document.getElementById('conn');
+  if (!el) return;
+  el.textContent = up ? '' : 'Reconnecting…';
+  el.hidden = up;
+}
+
+function navLink(href, label, current) {
+  return h('a', { href, 'aria-current': current ? 'page' : null }, label);
+}
+
+function renderChrome() {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  const route = location.hash || '#/';
+  if (!app.me) {
+    replace(nav);
+    replace(who);
+    return;
+  }
+  replace(nav,
+    navLink('#/inbox', 'Inbox', route.startsWith('#/inbox') || route.startsWith('#/c/')),
+    app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null);
+  const org = app.me.org ? ` · ${app.me.org.name}` : '';
+  replace(who,
+    h('span', { id: 'conn', class: 'conn', role: 'status', hidden: true }),
+    h('span', { class: 'me' }, h('span', { class: 'me-name' }, app.me.name), org),
+    h('button', { type: 'button', class: 'link', onclick: () => app.signOut() }, 'Sign out'));
+}
+
+let cleanup = null;
+
+async function route() {
+  const main = document.getElementById('main');
+  if (cleanup) {
+    try { cleanup(); } catch { /* a view's cleanup must not stop navigation */ }
+    cleanup = null;
+  }
+  const hash = location.hash || '#/';
+  renderChrome();
+  try {
+    if (hash.startsWith('#token=')) {
+      // A marketplace hands its user a token in the URL fragment (never sent to servers).
+      const token = decodeURIComponent(hash.slice('#token='.length));
+      history.replaceState(null, '', '#/inbox');
+      await app.signIn(token);
+      return route();
+    }
+    if (hash === '#/' || hash === '#') {
+      cleanup = await renderHome(main);
+    } else if (!app.me) {
+      location.hash = '#/';
+      return undefined;
+    } else if (hash === '#/inbox') {
+      cleanup = await renderInbox(main, null);
+    } else if (hash.startsWith('#/c/')) {
+      cleanup = await renderInbox(main, decodeURIComponent(hash.slice(4)));
+    } else if (hash === '#/review') {
+      cleanup = await renderModeration(main);
+    } else {
+      replace(main, h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the start')));
+    }
+  } catch (e) {
+    replace(main, h('div', { role: 'alert', class: 'error' }, `Something went wrong: ${e.message}`));
+  }
+  return undefined;
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', async () => {
+  try {
+    await loadMe();
+  } catch (e) {
+    // The server is unreachable: the home page says so.
+  }
+  route();
+});

@@ -1,0 +1,310 @@
+// One conversation: history with infinite scroll (cursor pagination), live arrival, read state,
+// typing indicator, edit/delete of one's own messages, day separators and each side's local time.
+
+import { api, ApiError } from './api.js';
+import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
+import { app } from './app.js';
+import { createComposer } from './composer.js';
+
+const PAGE = 30;
+const infoCache = new Map();
+
+// A clear phone number: if the policy would stop it here, the contact rule applies in this
+// conversation (pre-contract, and no exempt plan). Checking asks the server's own policy.
+const PROBE = 'call me at +1 415 555 0100';
+
+/** A conversation with its members, and whether the contact rule applies between them. */
+export function convInfo(id, fresh) {
+  if (fresh || !infoCache.has(id)) {
+    const p = (async () => {
+      const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}`);
+      for (const m of data.members) app.users.set(m.id, { ...app.users.get(m.id), ...m });
+      let rulesApply = false;
+      let stage = null;
+      try {
+        const c = (await api('POST', '/v1/check', { body: PROBE, conversation_id: id })).data;
+        rulesApply = !!c.violation;
+        stage = c.stage;
+      } catch { /* no banner when the check is unavailable */ }
+      return { ...data, rulesApply, stage };
+    })();
+    infoCache.set(id, p);
+    p.catch(() => infoCache.delete(id));
+  }
+  return infoCache.get(id);
+}
+
+const REF = { job: 'Job', proposal: 'Proposal', invite: 'Invite', contract: 'Contract' };
+export function refLabel(ref) {
+  return ref ? `${REF[ref.kind] || ref.kind} ${ref.id}` : 'Direct message';
+}
+
+function maskedBody(text) {
+  // Masks from the policy look like "[phone hidden]": shown as a distinct token.
+  const frag = document.createDocumentFragment();
+  const re = /\[[^\[\]\n]{1,40} hidden\]/g;
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > at) frag.append(text.slice(at, m.index));
+    frag.append(h('span', { class: 'masked' }, m[0]));
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) frag.append(text.slice(at));
+  return frag;
+}
+
+export async function renderChat(pane, id) {
+  let info;
+  try {
+    info = await convInfo(id, true);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      replace(pane, h('div', { class: 'empty' }, h('h2', {}, 'Conversation not found'),
+        h('p', {}, h('a', { href: '#/inbox' }, 'Back to the inbox'))));
+      return null;
+    }
+    throw e;
+  }
+  const me = app.me;
+  const tz = me.time_zone || undefined;
+  const others = info.members.filter((m) => m.id !== me.id);
+  const otherName = others.map((o) => o.name).join(', ') || 'nobody else';
+  const reads = new Map(info.members.map((m) => [m.id, m.last_read_message_id || 0]));
+  /** id -> message (as this viewer sees it). */
+  const msgs = new Map();
+  /** message id -> the decision returned when this tab sent it (for "what was hidden and why"). */
+  const sentDecisions = new Map();
+  let hasMore = false;
+  let loadingOlder = false;
+  let typingTimer = null;
+
+  const clocks = h('p', { class: 'clocks' });
+  function renderClocks() {
+    const now = Date.now();
+    replace(clocks, h('span', {}, `Your time ${timeIn(now, tz)}`),
+      others.filter((o) => o.time_zone).map((o) => h('span', {},
+        ` · ${o.name.split(' ')[0]}’s time ${timeIn(now, o.time_zone)} (${place(o.time_zone)})`)));
+  }
+  renderClocks();
+  const clockTimer = setInterval(renderClocks, 30000);
+
+  const list = h('ol', { class: 'messages' });
+  const sentinel = h('div', { class: 'sentinel' });
+  const older = h('p', { class: 'older', role: 'status' });
+  const scroller = h('div', { class: 'scroller', role: 'log', 'aria-label': `Messages with ${otherName}`, tabindex: '0' },
+    sentinel, older, list);
+  const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
+  const composer = createComposer({
+    conversationId: id,
+    otherName,
+    onSent(m, decision) {
+      if (decision) sentDecisions.set(m.id, decision);
+      upsert(m);
+      stickBottom();
+    },
+    onEdited(m, decision) {
+      if (decision) sentDecisions.set(m.id, decision);
+      upsert(m);
+    },
+  });
+
+  const banner = info.rulesApply ? h('aside', { class: 'banner', 'aria-label': 'How contact details work here' },
+    h('p', {}, h('strong', {}, 'Keep it on Parley until the contract starts: '),
+      'phone numbers, emails and outside links are hidden or held back until then. ',
+      'Need to talk or share work? Use Parley’s ',
+      h('strong', {}, 'voice and video calls'), ' and ', h('strong', {}, 'file sharing'), ' right here in the conversation.')) : null;
+
+  const subject = info.conversation.subject || `Conversation with ${otherName}`;
+  replace(pane,
+    h('header', { class: 'chat-head' },
+      h('a', { class: 'back', href: '#/inbox' }, h('span', { 'aria-hidden': 'true' }, '← '), 'Inbox'),
+      h('h2', { id: 'chat-title' }, subject),
+      h('p', { class: 'with' }, `With ${others.map((o) => `${o.name}${o.roles && o.roles.length ? ` (${o.roles.join(', ')})` : ''}`).join(', ') || 'nobody else'} · `,
+        h('span', { class: 'ref' }, refLabel(info.conversation.ref)),
+        info.stage ? h('span', { class: `stage stage-${info.stage}` }, info.stage.replace(/_/g, ' ')) : null),
+      clocks),
+    banner, scroller, typing, composer.el);
+
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  }
+  function stickBottom() {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function messageEl(m, showSeen) {
+    const own = m.author_id === me.id;
+    const author = own ? 'You' : app.nameOf(m.author_id);
+    const authorTz = (app.users.get(m.author_id) || {}).time_zone;
+    const deleted = !!m.deleted_at;
+    const body = deleted ? h('p', { class: 'body deleted' }, 'Message deleted')
+      : h('p', { class: 'body' }, own ? m.body : maskedBody(m.body || ''));
+    const notes = [];
+    if (!deleted && own) {
+      if (m.state === 'held') notes.push(h('p', { class: 'note held' }, 'Waiting for a reviewer · only you can see this for now'));
+      if (m.state === 'rejected') notes.push(h('p', { class: 'note rejected' }, 'Not delivered: a reviewer decided it breaks the contact rule'));
+      if (m.state === 'delivered' && m.delivered_body && m.delivered_body !== m.body) {
+        const d = sentDecisions.get(m.id);
+        const why = d && (d.findings || []).filter((f) => f.action === 'mask').map((f) => `“${f.matched}” (${f.rule_text || f.category})`).join(', ');
+        notes.push(h('div', { class: 'note masked-note' },
+          h('p', {}, h('strong', {}, 'Delivered with parts hidden. '), `${otherName} sees: `, maskedBody(m.delivered_body)),
+          h('p', {}, why ? `Hidden: ${why}. ` : '', 'Before a contract starts, contact details stay on Parley.')));
+      }
+      if (m.purpose && m.purpose.startsWith('scoping_access:')) {
+        notes.push(h('p', { class: 'note exception' }, `Exception declared: shared for access to ${m.purpose.slice('scoping_access:'.length)}`));
+      }
+    }
+    if (!deleted && !own && m.notice) notes.push(h('p', { class: 'note notice' }, m.notice));
+    const theirTime = !own && authorTz && authorTz !== tz && timeIn(m.created_at, authorTz) !== timeIn(m.created_at, tz)
+      ? ` · ${timeIn(m.created_at, authorTz)} for ${author.split(' ')[0]}` : '';
+    const actions = own && !deleted && m.state !== 'rejected' ? h('div', { class: 'msg-actions' },
+      h('button', { type: 'button', class: 'link', 'aria-label': `Edit message: ${(m.body || '').slice(0, 40)}`, onclick: () => composer.startEdit(m) }, 'Edit'),
+      h('button', {
+        type: 'button', class: 'link', 'aria-label': `Delete message: ${(m.body || '').slice(0, 40)}`,
+        onclick: async () => {
+          if (!window.confirm('Delete this message for everyone?')) return;
+          try {
+            const { data } = await api('DELETE', `/v1/conversations/${encodeURIComponent(id)}/messages/${m.id}`);
+            upsert(data.message);
+            announce('Message deleted');
+          } catch (e) {
+            announce(`Could not delete: ${e.message}`);
+          }
+        },
+      }, 'Delete')) : null;
+    return h('li', { class: `msg ${own ? 'own' : 'theirs'} state-${m.state}`, dataset: { id: String(m.id) } },
+      h('div', { class: 'bubble' },
+        h('p', { class: 'meta' }, h('span', { class: 'author' }, author), ' ',
+          h('time', { datetime: new Date(m.created_at).toISOString() }, timeIn(m.created_at, tz)), theirTime,
+          m.edited_at && !deleted ? h('span', { class: 'edited' }, ' · edited') : null),
+        body, notes,
+        showSeen ? h('p', { class: 'seen' }, 'Seen') : null),
+      actions);
+  }
+
+  function render() {
+    const ids = [...msgs.keys()].sort((a, b) => a - b);
+    const items = [];
+    let day = null;
+    // "Seen" on my newest message that every other member has read.
+    const othersRead = others.length ? Math.min(...others.map((o) => reads.get(o.id) || 0)) : 0;
+    let seenId = null;
+    for (const i of ids) {
+      const m = msgs.get(i);
+      if (m.author_id === me.id && m.state === 'delivered' && i <= othersRead) seenId = i;
+    }
+    for (const i of ids) {
+      const m = msgs.get(i);
+      const k = dayKey(m.created_at, tz);
+      if (k !== day) {
+        day = k;
+        items.push(h('li', { class: 'day', role: 'separator', 'aria-label': dayLabel(m.created_at, tz) }, h('span', {}, dayLabel(m.created_at, tz))));
+      }
+      items.push(messageEl(m, i === seenId));
+    }
+    if (!ids.length) items.push(h('li', { class: 'empty' }, 'No messages yet. Say hello!'));
+    replace(list, items);
+    older.textContent = hasMore ? '' : (ids.length ? 'Start of the conversation' : '');
+  }
+
+  function upsert(m) {
+    if (!m || m.conversation_id !== id) return;
+    const bottom = nearBottom();
+    msgs.set(m.id, m);
+    render();
+    if (bottom) stickBottom();
+    markRead();
+  }
+
+  const markRead = debounce(async () => {
+    if (document.visibilityState !== 'visible') return;
+    const delivered = [...msgs.values()].filter((m) => m.state === 'delivered').map((m) => m.id);
+    if (!delivered.length) return;
+    const newest = Math.max(...delivered);
+    if (newest <= (reads.get(me.id) || 0)) return;
+    reads.set(me.id, newest);
+    try {
+      await api('POST', `/v1/conversations/${encodeURIComponent(id)}/read`, { message_id: newest });
+    } catch { /* read state is best effort */ }
+  }, 300);
+
+  async function loadOlder() {
+    if (loadingOlder || !hasMore) return;
+    loadingOlder = true;
+    older.textContent = 'Loading earlier messages…';
+    const oldest = Math.min(...msgs.keys());
+    try {
+      const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?before=${oldest}&limit=${PAGE}`);
+      const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+      for (const m of data.messages) msgs.set(m.id, m);
+      hasMore = data.has_more;
+      render();
+      scroller.scrollTop = scroller.scrollHeight - fromBottom;
+    } finally {
+      loadingOlder = false;
+    }
+  }
+
+  async function catchUp() {
+    // After a reconnect: everything newer than what we have, and fresh read markers.
+    const newest = msgs.size ? Math.max(...msgs.keys()) : 0;
+    try {
+      const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?after=${newest}&limit=200`);
+      for (const m of data.messages) msgs.set(m.id, m);
+      const fresh = await convInfo(id, true);
+      for (const m of fresh.members) reads.set(m.id, Math.max(reads.get(m.id) || 0, m.last_read_message_id || 0));
+      render();
+      markRead();
+    } catch { /* the next event or reconnect tries again */ }
+  }
+
+  const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
+  for (const m of data.messages) msgs.set(m.id, m);
+  hasMore = data.has_more;
+  render();
+  stickBottom();
+  markRead();
+
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadOlder();
+  }, { root: scroller, rootMargin: '200px 0px 0px 0px' });
+  observer.observe(sentinel);
+
+  const offEvents = app.live.on((ev) => {
+    if (ev.conversation_id !== id) return;
+    if (ev.type === 'message.created' || ev.type === 'message.updated' || ev.type === 'message.deleted') {
+      if (ev.message) {
+        upsert(ev.message);
+        if (ev.type === 'message.created' && ev.message.author_id !== me.id) {
+          typing.textContent = '';
+          announce(`New message from ${app.nameOf(ev.message.author_id)}`);
+        }
+      } else if (ev.message_id && msgs.has(ev.message_id)) {
+        msgs.delete(ev.message_id);
+        render();
+      }
+    } else if (ev.type === 'read' && ev.user_id) {
+      reads.set(ev.user_id, Math.max(reads.get(ev.user_id) || 0, ev.message_id || 0));
+      render();
+    } else if (ev.type === 'typing' && ev.user_id !== me.id) {
+      typing.textContent = `${app.nameOf(ev.user_id)} is typing…`;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => { typing.textContent = ''; }, 5000);
+    }
+  });
+  const offResync = app.live.onResync(catchUp);
+  const onVisible = () => markRead();
+  document.addEventListener('visibilitychange', onVisible);
+  composer.focus();
+
+  return () => {
+    offEvents();
+    offResync();
+    observer.disconnect();
+    clearInterval(clockTimer);
+    clearTimeout(typingTimer);
+    composer.destroy();
+    markRead.cancel();
+    document.removeEventListener('visibilitychange', onVisible);
+  };
+}

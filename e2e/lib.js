@@ -1,0 +1,62 @@
+// Shared helpers of the e2e tests: the browser, sign-in as a demo person, screenshots.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const URL = process.env.PARLEY_URL;
+if (!URL) throw new Error('PARLEY_URL is not set: run the tests through e2e/run.sh');
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'screenshots');
+
+/** Headless Debian Chromium (never a downloaded browser). */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A new browser context signed in as the demo person `name`; resolves with its page. */
+export async function signIn(browser, name, viewport = { width: 1200, height: 800 }) {
+  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.errors = errors;
+  await page.goto(`${URL}/`);
+  await page.getByRole('button', { name, exact: true }).click();
+  await page.waitForURL(/#\/(inbox|review)$/);
+  await page.getByText(name, { exact: true }).first().waitFor();
+  return page;
+}
+
+/** Opens the conversation whose inbox entry contains `text`. */
+export async function openConversation(page, text) {
+  await page.getByRole('link', { name: new RegExp(text) }).first().click();
+  await page.waitForURL(/#\/c\//);
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+}
+
+/** Writes docs/screenshots/NAME.png. */
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** The messages log of the open conversation. */
+export function log(page) {
+  return page.getByRole('log');
+}
+
+/** A short random word (letters only: digits could look like a phone number to the detector). */
+export function tag() {
+  const a = 'abcdefghijklmnopqrstuvwxyz';
+  let s = '';
+  for (let i = 0; i < 8; i++) s += a[Math.floor(Math.random() * a.length)];
+  return s;
+}
