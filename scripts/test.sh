@@ -17,3 +17,5 @@ bash crates/store/scripts/ensure-postgres.sh
 if command -v pg_ctlcluster >/dev/null 2>&1; then export PARLEY_TEST_REQUIRE_POSTGRES=1; fi
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== web UI end to end (headless Chromium)"
+bash e2e/run.sh

@@ -86,7 +86,7 @@ function renderChrome() {
   const org = app.me.org ? ` · ${app.me.org.name}` : '';
   replace(who,
     h('span', { id: 'conn', class: 'conn', role: 'status', hidden: true }),
-    h('span', { class: 'me' }, h('span', { class: 'me-name' }, app.me.name), org),
+    h('span', { class: 'me' }, h('span', { class: 'me-name' }, app.me.name), h('span', { class: 'org' }, org)),
     h('button', { type: 'button', class: 'link', onclick: () => app.signOut() }, 'Sign out'));
 }
 
