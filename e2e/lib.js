@@ -60,3 +60,27 @@ export function tag() {
   for (let i = 0; i < 8; i++) s += a[Math.floor(Math.random() * a.length)];
   return s;
 }
+
+/** The API as a demo person, from Node (for setting up data the way another client would). */
+export async function apiAs(userId) {
+  const r = await fetch(`${URL}/v1/demo/users/${userId}/session`, { method: 'POST' });
+  if (r.status !== 201) throw new Error(`demo sign-in as ${userId}: ${r.status}`);
+  const { token } = await r.json();
+  return async (method, path, body) => {
+    const resp = await fetch(`${URL}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await resp.text();
+    return { status: resp.status, data: text ? JSON.parse(text) : null };
+  };
+}
+
+/** The id of the conversation between `me` and `other` (ids), through `call` = apiAs(me). */
+export async function conversationWith(call, other) {
+  const { data } = await call('GET', '/v1/conversations');
+  const c = data.conversations.find((x) => x.members.includes(other));
+  if (!c) throw new Error(`no conversation with ${other}`);
+  return c.id;
+}

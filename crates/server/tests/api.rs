@@ -1097,7 +1097,15 @@ async fn web_ui_is_served_with_types_cache_headers_and_csp() {
             .unwrap();
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
     }
-    let index = s.http.get(&s.base).send().await.unwrap().text().await.unwrap();
+    let index = s
+        .http
+        .get(&s.base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(index.contains(r#"<script type="module" src="/app/app.js"></script>"#));
     let (st, v) = s.call(Method::GET, "/app/nope.js", None, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);

@@ -198,7 +198,7 @@ export async function renderChat(pane, id) {
       const k = dayKey(m.created_at, tz);
       if (k !== day) {
         day = k;
-        items.push(h('li', { class: 'day', role: 'separator', 'aria-label': dayLabel(m.created_at, tz) }, h('span', {}, dayLabel(m.created_at, tz))));
+        items.push(h('li', { class: 'day' }, h('span', {}, dayLabel(m.created_at, tz))));
       }
       items.push(messageEl(m, i === seenId));
     }
