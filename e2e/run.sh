@@ -2,7 +2,8 @@
 # End-to-end tests of the web message center in headless Chromium (Debian's `chromium`, driven by
 # playwright-core) against `parley demo` on a free loopback port and a temporary SQLite file.
 # Installs what is missing: chromium (apt-get), node_modules (npm ci). Screenshots go to
-# docs/screenshots/. Called by scripts/test.sh after cargo test; run it alone with `bash e2e/run.sh`.
+# docs/screenshots/. Called by scripts/test.sh after cargo test; run it alone with `bash e2e/run.sh`
+# (or `bash e2e/run.sh tests/review.test.js` for one file).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -51,7 +52,8 @@ fi
 echo "== e2e: parley demo at $URL"
 
 status=0
-PARLEY_URL="$URL" node --test --test-concurrency=1 tests/ || status=$?
+if [ "$#" -eq 0 ]; then set -- tests/; fi
+PARLEY_URL="$URL" node --test --test-concurrency=1 "$@" || status=$?
 if [ "$status" != 0 ]; then
   echo "== e2e: server log (last lines)" >&2
   tail -n 40 "$TMP/server.err" >&2 || true

@@ -15,7 +15,8 @@ test('a held message waits for review; Morgan Lee approves it and Diego sees it 
   const diego = await signIn(browser, 'Diego Ramos');
   await openConversation(avery, 'Diego Ramos');
   await openConversation(diego, 'Avery Chen');
-  const text = `For the site visit I'm at 221B Baker Street, London (${tag()})`;
+  const word = tag();
+  const text = `For the site visit I'm at 221B Baker Street, London (${word})`;
   await avery.getByRole('textbox', { name: 'Message' }).fill(text);
   await avery.locator('.check-warn.act-hold_for_review').waitFor({ timeout: 10000 });
   await avery.getByRole('button', { name: 'Send' }).click();
@@ -32,7 +33,7 @@ test('a held message waits for review; Morgan Lee approves it and Diego sees it 
     return;
   }
   await morgan.waitForURL(/#\/review$/);
-  const item = morgan.locator('article.item', { hasText: text.slice(-20) });
+  const item = morgan.locator('article.item', { hasText: word });
   await item.waitFor({ timeout: 10000 });
   assert.match(await item.locator('h3').textContent(), /Held message from Avery Chen/);
   assert.match(await item.locator('.evidence mark').first().textContent(), /^221B Baker Street/);
@@ -41,7 +42,7 @@ test('a held message waits for review; Morgan Lee approves it and Diego sees it 
   await shot(morgan, 'moderation');
   await item.getByRole('button', { name: 'Approve and deliver' }).click();
   await item.waitFor({ state: 'detached', timeout: 10000 }).catch(() => {});
-  await morgan.locator('article.item.status-resolved', { hasText: text.slice(-20) }).waitFor({ timeout: 10000 });
+  await morgan.locator('article.item.status-resolved', { hasText: word }).waitFor({ timeout: 10000 });
 
   // Diego has not reloaded: the approved message arrives over the WebSocket.
   await log(diego).getByText(text).waitFor({ timeout: 10000 });

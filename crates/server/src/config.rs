@@ -17,6 +17,9 @@ pub struct Config {
     pub policy: Option<String>,
     /// Allowed CORS origins (`*` for any). Empty: no CORS headers.
     pub cors_origins: Vec<String>,
+    /// Demo mode (`parley demo`): the home page lists the demo users and anyone may sign in as
+    /// one of them (`/v1/demo/*`). Never set it on a real deployment.
+    pub demo: bool,
     /// Limit of a request body, bytes.
     pub max_body_bytes: usize,
     /// Limit of a message body, bytes.
@@ -29,9 +32,6 @@ pub struct Config {
     /// Per-operator-key rate limit.
     pub key_rate_per_sec: f64,
     pub key_burst: f64,
-    /// Demo mode (`parley demo`): the home page lists the demo users and anyone may sign in as
-    /// one of them (`/v1/demo/*`). Never set it on a real deployment.
-    pub demo: bool,
 }
 
 impl Default for Config {
@@ -42,6 +42,7 @@ impl Default for Config {
             admin_key: None,
             policy: None,
             cors_origins: Vec::new(),
+            demo: false,
             max_body_bytes: 64 * 1024,
             max_message_bytes: 16 * 1024,
             token_ttl_secs: 30 * 24 * 3600,
@@ -49,7 +50,6 @@ impl Default for Config {
             user_burst: 200.0,
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
-            demo: false,
         }
     }
 }

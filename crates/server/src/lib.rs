@@ -186,6 +186,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/health"),
     ("get", "/v1/openapi.json"),
     ("get", "/v1/docs"),
+    ("get", "/"),
+    ("get", "/app/{path}"),
+    ("get", "/v1/me"),
+    ("get", "/v1/demo/users"),
+    ("post", "/v1/demo/users/{id}/session"),
     ("put", "/v1/orgs/{id}"),
     ("put", "/v1/users/{id}"),
     ("post", "/v1/users/{id}/tokens"),
@@ -207,11 +212,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/check"),
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
-    ("get", "/"),
-    ("get", "/app/{path}"),
-    ("get", "/v1/me"),
-    ("get", "/v1/demo/users"),
-    ("post", "/v1/demo/users/{id}/session"),
 ];
 
 /// The HTTP application.
@@ -223,6 +223,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/health", get(h::health))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/docs", get(openapi::page))
+        .route("/", get(web::index))
+        .route("/app/{*path}", get(web::asset))
+        .route("/v1/me", get(web::me))
+        .route("/v1/demo/users", get(demo::list_users))
+        .route("/v1/demo/users/{id}/session", post(demo::create_session))
         .route("/v1/orgs/{id}", put(h::put_org))
         .route("/v1/users/{id}", put(h::put_user))
         .route(
@@ -252,11 +257,6 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/check", post(h::check_draft))
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
-        .route("/", get(web::index))
-        .route("/app/{*path}", get(web::asset))
-        .route("/v1/me", get(web::me))
-        .route("/v1/demo/users", get(demo::list_users))
-        .route("/v1/demo/users/{id}/session", post(demo::create_session))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -25,6 +25,11 @@ pub fn spec() -> Value {
         "/v1/health": {"get": op("Liveness and database check", "none")},
         "/v1/openapi.json": {"get": op("This document", "none")},
         "/v1/docs": {"get": op("Browsable API page", "none")},
+        "/": {"get": op("The web message center (HTML page)", "none")},
+        "/app/{path}": {"get": op("Web UI assets (JavaScript modules, CSS), embedded in the binary", "none")},
+        "/v1/me": {"get": op("The signed-in user {id, name, roles, org, country, time_zone}", "user")},
+        "/v1/demo/users": {"get": op("Demo mode only (404 otherwise): the demo's people {users: [{id, name, roles, org, time_zone}]}", "none")},
+        "/v1/demo/users/{id}/session": {"post": op("Demo mode only (404 otherwise): sign in as a demo person -> 201 {token, expires_at, user}", "none")},
         "/v1/orgs/{id}": {"put": op("Create or update an organisation {name, plan}", "admin")},
         "/v1/users/{id}": {"put": op("Create or update a user {name, org_id?, roles?, country?, time_zone?}", "admin")},
         "/v1/users/{id}/tokens": {
@@ -53,11 +58,6 @@ pub fn spec() -> Value {
         "/v1/conversations/{id}/typing": {"post": op("Tell the other members I am typing", "user")},
         "/v1/check": {"post": op("Check a draft {body, conversation_id?, purpose?, surface?} without sending", "user")},
         "/v1/events": {"get": op("Events since ?cursor= (what a reconnecting client missed)", "user")},
-        "/": {"get": op("The web message center (HTML page)", "none")},
-        "/app/{path}": {"get": op("Web UI assets (JavaScript modules, CSS), embedded in the binary", "none")},
-        "/v1/me": {"get": op("The signed-in user {id, name, roles, org, country, time_zone}", "user")},
-        "/v1/demo/users": {"get": op("Demo mode only (404 otherwise): the demo's people {users: [{id, name, roles, org, time_zone}]}", "none")},
-        "/v1/demo/users/{id}/session": {"post": op("Demo mode only (404 otherwise): sign in as a demo person -> 201 {token, expires_at, user}", "none")},
         "/v1/ws": {"get": op("WebSocket (token in Authorization or ?token=, optional ?cursor=): events message.created, message.updated, message.deleted, read, typing; send {type:typing, conversation_id} or {type:resume, cursor}", "user")}
     });
     json!({
