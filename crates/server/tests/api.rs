@@ -875,6 +875,151 @@ async fn openapi_and_docs_are_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_ui_is_served_with_types_cache_headers_and_csp() {
+    let s = start(None, None, |_| {}).await;
+    for (path, want) in [
+        ("/", "text/html"),
+        ("/app/app.js", "text/javascript"),
+        ("/app/chat.js", "text/javascript"),
+        ("/app/moderation.js", "text/javascript"),
+        ("/app/app.css", "text/css"),
+        ("/app/icon.svg", "image/svg+xml"),
+    ] {
+        let resp = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let h = resp.headers();
+        let ct = h["content-type"].to_str().unwrap();
+        assert!(ct.starts_with(want), "{path}: {ct}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["cache-control"], "no-cache");
+        let etag = h["etag"].to_str().unwrap().to_string();
+        let body = resp.text().await.unwrap();
+        assert!(!body.is_empty(), "{path}");
+        // Revalidation: the same ETag answers 304 with no body.
+        let again = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let index = s
+        .http
+        .get(&s.base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(index.contains(r#"<script type="module" src="/app/app.js"></script>"#));
+    let (st, v) = s.call(Method::GET, "/app/nope.js", None, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_error(&v, "not_found");
+    let (st, _) = s.call(Method::GET, "/app/../Cargo.toml", None, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sign_in_only_in_demo_mode() {
+    // Not in demo mode: the routes do not exist, even with the demo data present.
+    let s = start(None, None, |_| {}).await;
+    let (st, v) = s.call(Method::GET, "/v1/demo/users", None, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_error(&v, "not_found");
+    let (st, _) = s
+        .call(Method::POST, "/v1/demo/users/avery/session", None, None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let s = start(None, None, |c| c.demo = true).await;
+    let (st, v) = s.call(Method::GET, "/v1/demo/users", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["users"], json!([]), "no demo data yet");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database: format!("sqlite://{}", dir.path().join("demo.db").display()),
+        demo: true,
+        ..Config::default()
+    };
+    let state = AppState::new(config).await.unwrap();
+    assert!(parley_server::demo::seed(&state).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(parley_server::run(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let http = Client::new();
+    let v: Value = http
+        .get(format!("{base}/v1/demo/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let users = v["users"].as_array().unwrap();
+    assert_eq!(users.len(), 5);
+    assert_eq!(users[0]["name"], "Avery Chen");
+    assert_eq!(users[0]["org"]["name"], "Northwind Labs");
+    assert_eq!(users[0]["roles"], json!(["client"]));
+    assert_eq!(users[0]["time_zone"], "America/Los_Angeles");
+    let morgan = users.iter().find(|u| u["id"] == "morgan").unwrap();
+    assert_eq!(morgan["roles"], json!(["moderator"]));
+    assert!(morgan["org"].is_null());
+
+    let resp = http
+        .post(format!("{base}/v1/demo/users/diego/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let v: Value = resp.json().await.unwrap();
+    let token = v["token"].as_str().unwrap().to_string();
+    assert_eq!(v["user"]["name"], "Diego Ramos");
+    // The token works on the client API, and /v1/me says who it is.
+    let me: Value = http
+        .get(format!("{base}/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], "diego");
+    assert_eq!(me["time_zone"], "America/Mexico_City");
+    let resp = http
+        .get(format!("{base}/v1/conversations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Only the demo's own people.
+    let resp = http
+        .post(format!("{base}/v1/demo/users/intruder/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = http.get(format!("{base}/v1/me")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_policy_file_fails_at_start_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
@@ -1056,149 +1201,4 @@ async fn acknowledged_messages_survive_kill_9() {
             "acknowledged message {id} ({client_id}) lost"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web_ui_is_served_with_types_cache_headers_and_csp() {
-    let s = start(None, None, |_| {}).await;
-    for (path, want) in [
-        ("/", "text/html"),
-        ("/app/app.js", "text/javascript"),
-        ("/app/chat.js", "text/javascript"),
-        ("/app/moderation.js", "text/javascript"),
-        ("/app/app.css", "text/css"),
-        ("/app/icon.svg", "image/svg+xml"),
-    ] {
-        let resp = s
-            .http
-            .get(format!("{}{path}", s.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "{path}");
-        let h = resp.headers();
-        let ct = h["content-type"].to_str().unwrap();
-        assert!(ct.starts_with(want), "{path}: {ct}");
-        let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
-        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
-        assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(h["cache-control"], "no-cache");
-        let etag = h["etag"].to_str().unwrap().to_string();
-        let body = resp.text().await.unwrap();
-        assert!(!body.is_empty(), "{path}");
-        // Revalidation: the same ETag answers 304 with no body.
-        let again = s
-            .http
-            .get(format!("{}{path}", s.base))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
-    }
-    let index = s
-        .http
-        .get(&s.base)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(index.contains(r#"<script type="module" src="/app/app.js"></script>"#));
-    let (st, v) = s.call(Method::GET, "/app/nope.js", None, None).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_error(&v, "not_found");
-    let (st, _) = s.call(Method::GET, "/app/../Cargo.toml", None, None).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_sign_in_only_in_demo_mode() {
-    // Not in demo mode: the routes do not exist, even with the demo data present.
-    let s = start(None, None, |_| {}).await;
-    let (st, v) = s.call(Method::GET, "/v1/demo/users", None, None).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_error(&v, "not_found");
-    let (st, _) = s
-        .call(Method::POST, "/v1/demo/users/avery/session", None, None)
-        .await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-
-    let s = start(None, None, |c| c.demo = true).await;
-    let (st, v) = s.call(Method::GET, "/v1/demo/users", None, None).await;
-    assert_eq!(st, StatusCode::OK);
-    assert_eq!(v["users"], json!([]), "no demo data yet");
-
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database: format!("sqlite://{}", dir.path().join("demo.db").display()),
-        demo: true,
-        ..Config::default()
-    };
-    let state = AppState::new(config).await.unwrap();
-    assert!(parley_server::demo::seed(&state).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(parley_server::run(listener, state, async move {
-        let _ = rx.await;
-    }));
-    let http = Client::new();
-    let v: Value = http
-        .get(format!("{base}/v1/demo/users"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let users = v["users"].as_array().unwrap();
-    assert_eq!(users.len(), 5);
-    assert_eq!(users[0]["name"], "Avery Chen");
-    assert_eq!(users[0]["org"]["name"], "Northwind Labs");
-    assert_eq!(users[0]["roles"], json!(["client"]));
-    assert_eq!(users[0]["time_zone"], "America/Los_Angeles");
-    let morgan = users.iter().find(|u| u["id"] == "morgan").unwrap();
-    assert_eq!(morgan["roles"], json!(["moderator"]));
-    assert!(morgan["org"].is_null());
-
-    let resp = http
-        .post(format!("{base}/v1/demo/users/diego/session"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let v: Value = resp.json().await.unwrap();
-    let token = v["token"].as_str().unwrap().to_string();
-    assert_eq!(v["user"]["name"], "Diego Ramos");
-    // The token works on the client API, and /v1/me says who it is.
-    let me: Value = http
-        .get(format!("{base}/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["id"], "diego");
-    assert_eq!(me["time_zone"], "America/Mexico_City");
-    let resp = http
-        .get(format!("{base}/v1/conversations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    // Only the demo's own people.
-    let resp = http
-        .post(format!("{base}/v1/demo/users/intruder/session"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = http.get(format!("{base}/v1/me")).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
