@@ -18,8 +18,8 @@ pub mod demo;
 pub mod error;
 mod handlers;
 pub mod openapi;
-pub mod rate;
 pub mod web;
+pub mod rate;
 mod ws;
 
 use axum::extract::DefaultBodyLimit;
