@@ -18,9 +18,10 @@ pub mod demo;
 pub mod error;
 mod handlers;
 pub mod openapi;
-pub mod web;
 pub mod rate;
 mod ws;
+// The web UI (kept last in this list: other modules are added above).
+pub mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method};
