@@ -46,6 +46,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("chat.js", JS),
     asset!("composer.js", JS),
     asset!("moderation.js", JS),
+    asset!("account.js", JS),
 ];
 
 /// FNV-1a, enough to tell two versions of a file apart for `ETag`.

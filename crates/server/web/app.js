@@ -6,6 +6,7 @@ import { h, replace } from './util.js';
 import { renderHome } from './home.js';
 import { renderInbox } from './inbox.js';
 import { renderModeration } from './moderation.js';
+import { renderNotices } from './account.js';
 
 /** Shared state of the page. */
 export const app = {
@@ -82,6 +83,7 @@ function renderChrome() {
   }
   replace(nav,
     navLink('#/inbox', 'Inbox', route.startsWith('#/inbox') || route.startsWith('#/c/')),
+    navLink('#/notices', 'Notices', route.startsWith('#/notices')),
     app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null);
   const org = app.me.org ? ` · ${app.me.org.name}` : '';
   replace(who,
@@ -117,6 +119,8 @@ async function route() {
       cleanup = await renderInbox(main, null);
     } else if (hash.startsWith('#/c/')) {
       cleanup = await renderInbox(main, decodeURIComponent(hash.slice(4)));
+    } else if (hash === '#/notices') {
+      cleanup = await renderNotices(main);
     } else if (hash === '#/review') {
       cleanup = await renderModeration(main);
     } else {

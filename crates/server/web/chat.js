@@ -5,6 +5,7 @@ import { api, ApiError } from './api.js';
 import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
 import { app } from './app.js';
 import { createComposer } from './composer.js';
+import { reportReasons, reportDialog } from './account.js';
 
 const PAGE = 30;
 const infoCache = new Map();
@@ -172,6 +173,11 @@ export async function renderChat(pane, id) {
           }
         },
       }, 'Delete')) : null;
+    const report = !own && !deleted && canReport ? h('div', { class: 'msg-actions' },
+      h('button', {
+        type: 'button', class: 'link', 'aria-label': `Report message from ${author}: ${(m.body || '').slice(0, 40)}`,
+        onclick: () => reportDialog(m, author),
+      }, 'Report')) : null;
     return h('li', { class: `msg ${own ? 'own' : 'theirs'} state-${m.state}`, dataset: { id: String(m.id) } },
       h('div', { class: 'bubble' },
         h('p', { class: 'meta' }, h('span', { class: 'author' }, author), ' ',
@@ -179,7 +185,7 @@ export async function renderChat(pane, id) {
           m.edited_at && !deleted ? h('span', { class: 'edited' }, ' · edited') : null),
         body, notes,
         showSeen ? h('p', { class: 'seen' }, 'Seen') : null),
-      actions);
+      actions, report);
   }
 
   function render() {
@@ -258,6 +264,7 @@ export async function renderChat(pane, id) {
     } catch { /* the next event or reconnect tries again */ }
   }
 
+  const canReport = !!(await reportReasons());
   const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
   for (const m of data.messages) msgs.set(m.id, m);
   hasMore = data.has_more;

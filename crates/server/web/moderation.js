@@ -91,7 +91,8 @@ function historyView(hst) {
 
 function itemView(item, tz, onDecided) {
   const who = item.subject_user ? item.subject_user.name : 'unknown sender';
-  const title = `${KIND[item.kind] || item.kind} from ${who}`;
+  const title = item.kind === 'report' ? `Report about ${who}`
+    : item.kind === 'appeal' ? `Appeal by ${who}` : `${KIND[item.kind] || item.kind} from ${who}`;
   const hid = `item-${item.id}`;
   const note = h('textarea', { id: `${hid}-note`, rows: 2, maxlength: 2000, placeholder: 'Shown in the statement of reasons' });
   const status = h('p', { class: 'item-status', role: 'status' });
