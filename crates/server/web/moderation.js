@@ -69,7 +69,7 @@ function evidenceView(item) {
     h('blockquote', {}, marked(ev.text, spans, (s) => `${categoryLabel(s.category)}, ${pct(s.confidence)}, ${s.rule}`)),
     spans.length ? h('ul', { class: 'spans' }, spans.map((s) => h('li', {},
       h('span', { class: `chip cat-${s.category}` }, categoryLabel(s.category)),
-      ` confidence ${pct(s.confidence)} · detector rule `, h('code', {}, s.rule || '—')))) : null);
+      ` confidence ${pct(s.confidence)}`, s.rule ? ` · ${s.rule}` : ''))) : null);
 }
 
 function contextView(item, tz) {
