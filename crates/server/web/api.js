@@ -37,6 +37,10 @@ export async function api(method, path, body) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
+  if (resp.status === 401 && t) {
+    // The token expired or was revoked: the page signs out (app.js listens).
+    window.dispatchEvent(new CustomEvent('parley:unauthorized'));
+  }
   if (!resp.ok) throw new ApiError(resp.status, data);
   return { status: resp.status, data };
 }

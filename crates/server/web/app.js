@@ -133,6 +133,9 @@ async function route() {
 }
 
 window.addEventListener('hashchange', route);
+window.addEventListener('parley:unauthorized', () => {
+  if (app.me) app.signOut();
+});
 window.addEventListener('DOMContentLoaded', async () => {
   try {
     await loadMe();
