@@ -38,7 +38,7 @@ const dec = new TextDecoder();
 
 /**
  * Splits `text` into segments by spans given in UTF-8 byte offsets (as the server sends them),
- * end exclusive. Overlapping spans are merged into the first. Returns [{text, span}].
+ * end exclusive. Where spans overlap, the earlier one keeps the shared part. Returns [{text, span}].
  */
 export function segments(text, spans) {
   const bytes = enc.encode(text);
