@@ -1,7 +1,8 @@
 // Shared helpers of the e2e tests: the browser, sign-in as a demo person, screenshots.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,8 +22,8 @@ export async function launch() {
 }
 
 /** A new browser context signed in as the demo person `name`; resolves with its page. */
-export async function signIn(browser, name, viewport = { width: 1200, height: 800 }) {
-  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'UTC' });
+export async function signIn(browser, name, viewport = { width: 1200, height: 800 }, options = {}) {
+  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'UTC', ...options });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -83,4 +84,18 @@ export async function conversationWith(call, other) {
   const c = data.conversations.find((x) => x.members.includes(other));
   if (!c) throw new Error(`no conversation with ${other}`);
   return c.id;
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Serious and critical accessibility violations on the page, by axe-core (the page's context must
+ * have been made with bypassCSP: true, only so that the test can inject axe).
+ */
+export async function axe(page) {
+  await page.addScriptTag({ content: AXE });
+  const r = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
 }

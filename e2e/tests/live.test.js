@@ -2,9 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { launch, signIn, openConversation, shot, log, tag, apiAs, conversationWith, URL } from '../lib.js';
+import { launch, signIn, openConversation, shot, log, tag, apiAs, conversationWith, URL, axe } from '../lib.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -104,17 +102,6 @@ test('a masked part is hidden from the recipient; the sender sees what was hidde
   await avery.context().close();
   await diego.context().close();
 });
-
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-async function axe(page) {
-  await page.addScriptTag({ content: AXE });
-  const r = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
-  return r.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
-}
 
 test('no serious accessibility violations (axe-core) on the main screens', async () => {
   // bypassCSP only so the test can inject axe-core; the app itself runs under its CSP elsewhere.
