@@ -3,7 +3,7 @@
 # playwright-core) against `parley demo` on a free loopback port and a temporary SQLite file.
 # Installs what is missing: chromium (apt-get), node_modules (npm ci). Screenshots go to
 # docs/screenshots/. Called by scripts/test.sh after cargo test; run it alone with `bash e2e/run.sh`
-# (or `bash e2e/run.sh tests/review.test.js` for one file).
+# (or `bash e2e/run.sh tests/3-review.test.js` for one file). Files run in name order, one at a time.
 set -euo pipefail
 cd "$(dirname "$0")"
 

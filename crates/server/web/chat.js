@@ -272,6 +272,14 @@ export async function renderChat(pane, id) {
   stickBottom();
   markRead();
 
+  // Keep the newest message in view when the pane shrinks (an alert or warning in the composer,
+  // a phone keyboard), unless the reader has scrolled up.
+  let pinned = true;
+  const onScroll = () => { pinned = nearBottom(); };
+  scroller.addEventListener('scroll', onScroll, { passive: true });
+  const resize = new ResizeObserver(() => { if (pinned) stickBottom(); });
+  resize.observe(scroller);
+
   const observer = new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) loadOlder();
   }, { root: scroller, rootMargin: '200px 0px 0px 0px' });
@@ -308,6 +316,7 @@ export async function renderChat(pane, id) {
     offEvents();
     offResync();
     observer.disconnect();
+    resize.disconnect();
     clearInterval(clockTimer);
     clearTimeout(typingTimer);
     composer.destroy();
