@@ -31,6 +31,7 @@ test('home page lists the demo people with role and organisation', async () => {
 test('Avery sends a message and Diego sees it live; a phone number is stopped before Diego sees it', async () => {
   const avery = await signIn(browser, 'Avery Chen');
   const diego = await signIn(browser, 'Diego Ramos');
+  await avery.getByRole('link', { name: /Mei Tanaka/ }).waitFor();
   await shot(avery, 'inbox');
   await openConversation(avery, 'Diego Ramos');
   await openConversation(diego, 'Avery Chen');
@@ -158,6 +159,7 @@ test('declaring an exception lets an email through for access to a named system'
 
 test('phone-sized screen: inbox and conversation one at a time, keyboard sends', async () => {
   const mei = await signIn(browser, 'Mei Tanaka', { width: 390, height: 780 });
+  await mei.getByRole('link', { name: /Avery Chen/ }).waitFor();
   await shot(mei, 'phone-inbox');
   await openConversation(mei, 'Avery Chen');
   const box = mei.getByRole('textbox', { name: 'Message' });
