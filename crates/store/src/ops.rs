@@ -597,7 +597,7 @@ fn conversation_of(r: &impl Get) -> Result<Conversation> {
 }
 
 /// A message from columns named `{p}id`, `{p}conversation_id`, ...
-fn message_of(r: &impl Get, p: &str) -> Result<Message> {
+pub(crate) fn message_of(r: &impl Get, p: &str) -> Result<Message> {
     let c = |name: &str| format!("{p}{name}");
     Ok(Message {
         id: r.i(&c("id"))?,
@@ -616,7 +616,7 @@ fn message_of(r: &impl Get, p: &str) -> Result<Message> {
     })
 }
 
-fn version_of(r: &impl Get) -> Result<MessageVersion> {
+pub(crate) fn version_of(r: &impl Get) -> Result<MessageVersion> {
     Ok(MessageVersion {
         message_id: r.i("message_id")?,
         version: r.i("version")?,
@@ -630,7 +630,7 @@ fn version_of(r: &impl Get) -> Result<MessageVersion> {
     })
 }
 
-fn decision_of(r: &impl Get) -> Result<DecisionRecord> {
+pub(crate) fn decision_of(r: &impl Get) -> Result<DecisionRecord> {
     Ok(DecisionRecord {
         id: r.i("id")?,
         subject_kind: r.s("subject_kind")?,

@@ -16,6 +16,9 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_subject ON audit_log(subject, seq);
 
+-- Evidence export reads a conversation's decisions (refused attempts have no message id).
+CREATE INDEX decisions_conversation ON decisions(conversation_id, id);
+
 CREATE TABLE audit_head (
     id    SMALLINT PRIMARY KEY CHECK (id = 1),
     seq   BIGINT NOT NULL,
