@@ -16,6 +16,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod export;
 mod handlers;
 pub mod openapi;
 pub mod rate;
@@ -206,6 +207,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/check"),
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
+    ("get", "/v1/conversations/{id}/export"),
 ];
 
 /// The HTTP application.
@@ -246,6 +248,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/check", post(h::check_draft))
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
+        .route("/v1/conversations/{id}/export", get(export::export))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
