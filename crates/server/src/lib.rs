@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 mod handlers;
 pub mod openapi;
+pub mod policy_audit;
 pub mod rate;
 mod ws;
 
@@ -66,24 +67,36 @@ pub enum StartError {
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
 pub fn load_policy(path: Option<&str>) -> Result<Policy, StartError> {
+    load_policy_source(path).map(|(p, _)| p)
+}
+
+/// [`load_policy`] and the source text it was parsed from (the built-in TOML when no file).
+pub fn load_policy_source(path: Option<&str>) -> Result<(Policy, String), StartError> {
     let Some(path) = path else {
-        return Ok(Policy::default());
+        return Ok((
+            Policy::default(),
+            parley_policy::DEFAULT_POLICY_TOML.to_string(),
+        ));
     };
     let src = std::fs::read_to_string(path).map_err(|e| StartError::Policy {
         path: path.into(),
         reason: e.to_string(),
     })?;
-    Policy::from_toml_str(&src).map_err(|e| StartError::Policy {
+    let policy = Policy::from_toml_str(&src).map_err(|e| StartError::Policy {
         path: path.into(),
         reason: e.to_string(),
-    })
+    })?;
+    Ok((policy, src))
 }
 
 impl AppState {
     /// Connects the store (migrations applied), loads the policy, builds the detector.
+    /// A policy that differs from the last one recorded is appended to the audit trail.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let policy = load_policy(config.policy.as_deref())?;
+        let (policy, source) = load_policy_source(config.policy.as_deref())?;
         let store = Store::connect(&config.database).await?;
+        let origin = config.policy.clone().unwrap_or_else(|| "built-in".into());
+        policy_audit::record_policy(&store, &source, &origin).await?;
         AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))
     }
 

@@ -1259,3 +1259,58 @@ async fn evidence_export_on_postgres() {
     };
     export_flow(url).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_is_recorded_in_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("p.db").display());
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(&policy_file, OPERATOR_POLICY).unwrap();
+    let policies = |state: &AppState| {
+        let store = state.store().clone();
+        async move {
+            store
+                .audit_entries(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == "policy")
+                .collect::<Vec<_>>()
+        }
+    };
+    let start_with = |policy: Option<String>| {
+        let database = database.clone();
+        async move {
+            AppState::new(Config {
+                database,
+                policy,
+                ..Config::default()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let state = start_with(None).await;
+    let p = policies(&state).await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].data["origin"], "built-in");
+    assert_eq!(p[0].actor_id, None);
+    state.store().close().await;
+    // Same policy again: nothing new.
+    let state = start_with(None).await;
+    assert_eq!(policies(&state).await.len(), 1);
+    state.store().close().await;
+    // Another policy: recorded, with the previous digest.
+    let file = policy_file.display().to_string();
+    let state = start_with(Some(file.clone())).await;
+    let p = policies(&state).await;
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].data["previous"], p[0].data["digest"]);
+    assert_eq!(p[1].data["origin"], file.as_str());
+    assert_eq!(
+        p[1].data["digest"],
+        parley_server::policy_audit::policy_digest(OPERATOR_POLICY).as_str()
+    );
+    assert_eq!(state.store().verify_audit().await.unwrap().first_bad, None);
+    state.store().close().await;
+}

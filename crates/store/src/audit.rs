@@ -411,6 +411,18 @@ impl Store {
         })
     }
 
+    /// The most recent entry about `subject` (e.g. `policy`, `conversation:c_..`), if any.
+    pub async fn latest_audit_entry(&self, subject: &str) -> Result<Option<AuditEntry>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLS} FROM audit_log WHERE subject = $1 ORDER BY seq DESC LIMIT 1"
+        );
+        audit_pool!(self, read, |p| {
+            let row: Option<RawEntry> =
+                sqlx::query_as(&sql).bind(subject).fetch_optional(p).await?;
+            Ok(row.map(entry_of))
+        })
+    }
+
     /// The last `seq` and `hash` of the log (`(0, GENESIS_HASH)` when empty), as recorded in
     /// the head row.
     pub async fn audit_head(&self) -> Result<(i64, String)> {
