@@ -366,14 +366,8 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
-fn utc(ms: &Value) -> String {
-    let Some(ms) = ms.as_i64() else {
-        return String::new();
-    };
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days algorithm).
+pub(crate) fn date_of_day(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -383,8 +377,19 @@ fn utc(ms: &Value) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(ms: &Value) -> String {
+    let Some(ms) = ms.as_i64() else {
+        return String::new();
+    };
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        "{} {:02}:{:02}:{:02} UTC",
+        date_of_day(days),
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -571,6 +576,9 @@ mod tests {
         assert!(!page.contains("<script>alert"), "text is escaped");
         assert!(page.contains("&lt;b&gt;hi&lt;/b&gt;"));
         assert!(page.contains("2023-11-14 22:13:20 UTC"));
+        assert_eq!(date_of_day(0), "1970-01-01");
+        assert_eq!(date_of_day(11_016), "2000-02-29");
+        assert_eq!(date_of_day(-1), "1969-12-31");
         let back = document_from_text(&page).unwrap();
         assert_eq!(back, doc);
         assert!(check_digest(&back).is_ok());

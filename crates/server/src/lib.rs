@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 mod handlers;
+pub mod metrics;
 pub mod openapi;
 pub mod policy_audit;
 pub mod rate;
@@ -52,6 +53,8 @@ pub struct Inner {
     pub bus: Arc<dyn Bus>,
     pub user_rate: rate::RateLimiter,
     pub key_rate: rate::RateLimiter,
+    /// The last metrics aggregation (see [`metrics`]).
+    pub metrics: metrics::Cache,
 }
 
 /// Why the server could not start.
@@ -119,6 +122,7 @@ impl AppState {
                 detector,
                 config,
                 bus,
+                metrics: metrics::Cache::default(),
             }),
         })
     }
@@ -221,6 +225,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
     ("get", "/v1/conversations/{id}/export"),
+    ("get", "/metrics"),
+    ("get", "/v1/metrics"),
 ];
 
 /// The HTTP application.
@@ -262,6 +268,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
         .route("/v1/conversations/{id}/export", get(export::export))
+        .route("/metrics", get(metrics::prometheus_handler))
+        .route("/v1/metrics", get(metrics::json_handler))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -1244,6 +1244,78 @@ async fn export_flow(database: String) {
     let v = store.verify_audit().await.unwrap();
     assert_eq!(v.first_bad, None);
     store.close().await;
+
+    // Metrics from the same data: Prometheus text (admin key) and JSON per day.
+    let (st, v) = s.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_error(&v, "unauthorized");
+    let resp = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    for line in [
+        "# TYPE parley_decisions_total counter",
+        "parley_decisions_total{surface=\"message\",action=\"mask\",automated=\"true\"} 1\n",
+        "parley_decision_categories_total{surface=\"message\",action=\"mask\",category=\"phone\"} 1\n",
+        "parley_decision_categories_total{surface=\"message\",action=\"hold_for_review\",category=\"email\"} 1\n",
+        "parley_audit_entries_total{kind=\"export\"} 4\n",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(!text.contains("555"), "no message text in metrics");
+    let (st, v) = s
+        .call(Method::GET, "/v1/metrics?days=2", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let days = v["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    let today = &days[1];
+    let masked: i64 = today["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["action"] == "mask")
+        .map(|d| d["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(masked, 1, "{today}");
+    assert!(today["audit_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "export" && a["count"] == 4));
+    let (st, v) = s
+        .call(Method::GET, "/v1/metrics?days=0", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_error(&v, "invalid_request");
+    let (st, _) = s.call(Method::GET, "/v1/metrics", Some(&avery), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_public_for_a_scraper() {
+    let s = start(None, None, |c| c.metrics_public = true).await;
+    let (st, v) = s.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(v
+        .as_str()
+        .unwrap()
+        .contains("# TYPE parley_decisions_total counter"));
+    let (st, _) = s.call(Method::GET, "/v1/metrics", None, None).await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "the JSON form still needs the key"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
