@@ -32,6 +32,8 @@ pub struct Config {
     /// Per-operator-key rate limit.
     pub key_rate_per_sec: f64,
     pub key_burst: f64,
+    /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
+    pub metrics_public: bool,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             user_burst: 200.0,
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
+            metrics_public: false,
         }
     }
 }
@@ -90,6 +93,7 @@ impl Config {
             "user_burst",
             "key_rate_per_sec",
             "key_burst",
+            "metrics_public",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -126,6 +130,13 @@ impl Config {
             "user_burst" => self.user_burst = num(v)?,
             "key_rate_per_sec" => self.key_rate_per_sec = num(v)?,
             "key_burst" => self.key_burst = num(v)?,
+            "metrics_public" => {
+                self.metrics_public = match v.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
+                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
+                }
+            }
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

@@ -20,11 +20,17 @@
 //!   within a conversation message id order is commit order; event sequence numbers are allocated
 //!   from the user row under its lock (recipients locked in sorted order: no deadlocks).
 
+#[macro_use]
+mod audit;
 mod error;
 mod model;
 mod ops;
 mod writer;
 
+pub use audit::{
+    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditKindCount, AuditVerification,
+    CategoryCount, DecisionCount, GENESIS_HASH, MAX_AUDIT_DATA,
+};
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
 
@@ -103,16 +109,30 @@ impl std::fmt::Debug for Store {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/sqlite/0003_audit.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/postgres/0003_audit.sql"),
+    ),
+];
 
 /// Migrations compiled into the binary.
 #[derive(Debug)]
