@@ -53,7 +53,7 @@ echo "== e2e: parley demo at $URL"
 
 status=0
 if [ "$#" -eq 0 ]; then set -- tests/; fi
-PARLEY_URL="$URL" node --test --test-concurrency=1 "$@" || status=$?
+PARLEY_URL="$URL" PARLEY_BIN="$BIN" node --test --test-concurrency=1 "$@" || status=$?
 if [ "$status" != 0 ]; then
   echo "== e2e: server log (last lines)" >&2
   tail -n 40 "$TMP/server.err" >&2 || true

@@ -2,6 +2,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { launch, signIn, openConversation, shot, log, tag, apiAs, conversationWith, URL, axe } from '../lib.js';
 
 let browser;
@@ -128,4 +130,25 @@ test('no serious accessibility violations (axe-core) on the main screens', async
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, 'none', 'visible focus');
   await context.close();
+});
+
+test('a member downloads the conversation transcript with its digest', async () => {
+  const mei = await signIn(browser, 'Mei Tanaka');
+  await openConversation(mei, 'Avery Chen');
+  const [dl] = await Promise.all([
+    mei.waitForEvent('download'),
+    mei.getByRole('button', { name: 'JSON (with digest)' }).click(),
+  ]);
+  assert.match(dl.suggestedFilename(), /^parley-c_[0-9a-f]+\.json$/);
+  const doc = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+  assert.match(doc.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.ok(JSON.stringify(doc).includes('Welcome aboard, Mei!'));
+  // The digest checks out with the command a party would use in a dispute.
+  if (process.env.PARLEY_BIN) execFileSync(process.env.PARLEY_BIN, ['audit', 'verify-export', await dl.path()]);
+  const [page] = await Promise.all([
+    mei.waitForEvent('download'),
+    mei.getByRole('button', { name: 'printable page' }).click(),
+  ]);
+  assert.match(readFileSync(await page.path(), 'utf8'), /<html/i);
+  await mei.context().close();
 });

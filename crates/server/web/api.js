@@ -45,6 +45,30 @@ export async function api(method, path, body) {
   return { status: resp.status, data };
 }
 
+/** Downloads an API answer as a file (for exports: the token goes in the header, not the URL). */
+export async function download(path, filename) {
+  const t = session.token;
+  let resp;
+  try {
+    resp = await fetch(path, { headers: t ? { Authorization: `Bearer ${t}` } : {} });
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: 'The server could not be reached.' } });
+  }
+  if (!resp.ok) {
+    let body = null;
+    try { body = await resp.json(); } catch { body = null; }
+    throw new ApiError(resp.status, body);
+  }
+  const url = URL.createObjectURL(await resp.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 /**
  * The live connection: one WebSocket per signed-in tab. Remembers the last event `seq` and, after a
  * drop, reconnects with `?cursor=` so the server replays what was missed; `onresync` listeners run

@@ -1,7 +1,7 @@
 // One conversation: history with infinite scroll (cursor pagination), live arrival, read state,
 // typing indicator, edit/delete of one's own messages, day separators and each side's local time.
 
-import { api, ApiError } from './api.js';
+import { api, ApiError, download } from './api.js';
 import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
 import { app } from './app.js';
 import { createComposer } from './composer.js';
@@ -116,6 +116,7 @@ export async function renderChat(pane, id) {
       h('strong', {}, 'voice and video calls'), ' and ', h('strong', {}, 'file sharing'), ' right here in the conversation.')) : null;
 
   const subject = info.conversation.subject || `Conversation with ${otherName}`;
+  const exportStatus = h('span', { class: 'hint', role: 'status' });
   replace(pane,
     h('header', { class: 'chat-head' },
       h('a', { class: 'back', href: '#/inbox' }, h('span', { 'aria-hidden': 'true' }, '← '), 'Inbox'),
@@ -123,7 +124,22 @@ export async function renderChat(pane, id) {
       h('p', { class: 'with' }, `With ${others.map((o) => `${o.name}${o.roles && o.roles.length ? ` (${o.roles.join(', ')})` : ''}`).join(', ') || 'nobody else'} · `,
         h('span', { class: 'ref' }, refLabel(info.conversation.ref)),
         info.stage ? h('span', { class: `stage stage-${info.stage}` }, info.stage.replace(/_/g, ' ')) : null),
-      clocks),
+      clocks,
+      h('div', { class: 'exports', role: 'group', 'aria-label': 'Export this conversation' },
+        h('span', { class: 'hint' }, 'Export the transcript: '),
+        ['json', 'html'].map((fmt) => h('button', {
+          type: 'button', class: 'link',
+          onclick: async () => {
+            try {
+              await download(`/v1/conversations/${encodeURIComponent(id)}/export?format=${fmt}`, `parley-${id}.${fmt}`);
+              announce('Transcript downloaded');
+            } catch (e) {
+              announce(`Could not export: ${e.message}`);
+              exportStatus.textContent = `Could not export: ${e.message}`;
+            }
+          },
+        }, fmt === 'json' ? 'JSON (with digest)' : 'printable page')),
+        exportStatus)),
     banner, scroller, typing, composer.el);
 
   function nearBottom() {
