@@ -135,6 +135,7 @@ test('no serious accessibility violations (axe-core) on the main screens', async
 test('a member downloads the conversation transcript with its digest', async () => {
   const mei = await signIn(browser, 'Mei Tanaka');
   await openConversation(mei, 'Avery Chen');
+  await mei.getByText('Export transcript').click();
   const [dl] = await Promise.all([
     mei.waitForEvent('download'),
     mei.getByRole('button', { name: 'JSON (with digest)' }).click(),

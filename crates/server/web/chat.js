@@ -125,8 +125,8 @@ export async function renderChat(pane, id) {
         h('span', { class: 'ref' }, refLabel(info.conversation.ref)),
         info.stage ? h('span', { class: `stage stage-${info.stage}` }, info.stage.replace(/_/g, ' ')) : null),
       clocks,
-      h('div', { class: 'exports', role: 'group', 'aria-label': 'Export this conversation' },
-        h('span', { class: 'hint' }, 'Export the transcript: '),
+      h('details', { class: 'exports' },
+        h('summary', {}, 'Export transcript'),
         ['json', 'html'].map((fmt) => h('button', {
           type: 'button', class: 'link',
           onclick: async () => {
