@@ -54,7 +54,7 @@ pub fn spec() -> Value {
         "/v1/check": {"post": op("Check a draft {body, conversation_id?, purpose?, surface?} without sending", "user")},
         "/v1/events": {"get": op("Events since ?cursor= (what a reconnecting client missed)", "user")},
         "/v1/conversations/{id}/export": {"get": op("Evidence export ?format=json|html: transcript with every version, attachments, decisions, members and a sha256 digest (parley audit verify-export); for members (their view), moderators and the operator (everything); recorded in the audit log", "user")},
-        "/metrics": {"get": op("Prometheus metrics: decisions by surface, action, automated and category; audit entries by kind (admin key unless metrics_public)", "admin")},
+        "/metrics": {"get": op("Prometheus metrics: decisions by surface, action, automated and category; audit entries by kind; reports; appeal outcomes and overturn ratio (admin key unless metrics_public)", "admin")},
         "/v1/metrics": {"get": op("The same numbers per day as JSON ?days= (default 30, at most 366)", "admin")},
         "/v1/ws": {"get": op("WebSocket (token in Authorization or ?token=, optional ?cursor=): events message.created, message.updated, message.deleted, read, typing; send {type:typing, conversation_id} or {type:resume, cursor}", "user")}
     });

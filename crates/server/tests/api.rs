@@ -1243,6 +1243,27 @@ async fn export_flow(database: String) {
     assert_eq!(exports[3].data["digest"], html_digest.as_str());
     let v = store.verify_audit().await.unwrap();
     assert_eq!(v.first_bad, None);
+    // What the moderation code appends for a report and a decided appeal.
+    store
+        .append_audit(
+            "report",
+            Some("avery"),
+            "user:diego",
+            &json!({"reason": "spam"}),
+        )
+        .await
+        .unwrap();
+    for outcome in ["overturned", "upheld", "upheld", "upheld"] {
+        store
+            .append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+    }
     store.close().await;
 
     // Metrics from the same data: Prometheus text (admin key) and JSON per day.
@@ -1268,6 +1289,10 @@ async fn export_flow(database: String) {
         "parley_decision_categories_total{surface=\"message\",action=\"mask\",category=\"phone\"} 1\n",
         "parley_decision_categories_total{surface=\"message\",action=\"hold_for_review\",category=\"email\"} 1\n",
         "parley_audit_entries_total{kind=\"export\"} 4\n",
+        "parley_reports_total 1\n",
+        "parley_appeals_decided_total{outcome=\"overturned\"} 1\n",
+        "parley_appeals_decided_total{outcome=\"upheld\"} 3\n",
+        "parley_appeal_overturn_ratio 0.25\n",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }

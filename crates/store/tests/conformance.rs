@@ -1927,6 +1927,36 @@ mod checks {
             kinds,
             [("decision".to_string(), 5), ("report".to_string(), 1)]
         );
+        for outcome in ["overturned", "upheld", "upheld"] {
+            s.append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+        }
+        s.append_audit("appeal.decided", None, "appeal:2", &json!({}))
+            .await
+            .unwrap();
+        let outcomes = s
+            .audit_field_counts("appeal.decided", "outcome", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                (today, String::new(), 1),
+                (today, "overturned".to_string(), 1),
+                (today, "upheld".to_string(), 2),
+            ]
+        );
+        assert!(matches!(
+            s.audit_field_counts("appeal.decided", "x') OR 1=1 --", 0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
     }
 
     /// The log cannot be changed through SQL while its triggers are in place; someone who drops
