@@ -11,9 +11,8 @@
 //!
 //! Who may export, and what they get:
 //! - the operator (admin key) and moderators (users with the `moderator` role, member or not):
-//!   everything,
-//!   including what the author wrote before masking, held and rejected messages, and every
-//!   decision recorded in the conversation;
+//!   everything, including what the author wrote before masking, held and rejected messages,
+//!   and every decision recorded in the conversation;
 //! - a member: what the member could see in the conversation: their own messages in full (with
 //!   their decisions), the others' messages as delivered (versions that were delivered, only
 //!   the delivered text; deleted messages as tombstones).
