@@ -22,11 +22,14 @@
 
 mod error;
 mod model;
+#[macro_use]
 mod ops;
+mod safety;
 mod writer;
 
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
+pub use safety::*;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -103,16 +106,30 @@ impl std::fmt::Debug for Store {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "moderation",
+        include_str!("../migrations/sqlite/0002_moderation.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "moderation",
+        include_str!("../migrations/postgres/0002_moderation.sql"),
+    ),
+];
 
 /// Migrations compiled into the binary.
 #[derive(Debug)]
