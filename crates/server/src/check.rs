@@ -2,7 +2,7 @@
 
 use crate::{ApiError, ApiResult, AppState};
 use axum::http::StatusCode;
-use parley_policy::{Action, Context, Decision, Purpose, Stage, Surface};
+use parley_policy::{Action, Context, Decision, History, Purpose, Stage, Surface};
 use parley_store::{DecisionInput, MemberStage, Role, StoreError};
 use serde_json::{json, Value};
 
@@ -58,10 +58,6 @@ impl Checked {
     }
 }
 
-fn now_secs() -> i64 {
-    parley_store::now_ms() / 1000
-}
-
 fn policy_stage(s: parley_store::Stage) -> Stage {
     match s {
         parley_store::Stage::PreContract => Stage::PreContract,
@@ -103,11 +99,26 @@ impl AppState {
         plan: &str,
         purpose: Option<Purpose>,
     ) -> Checked {
+        self.decide_with(text, surface, stage, plan, purpose, History::default())
+    }
+
+    /// [`AppState::decide`] for a sender with an enforcement history (strikes raise masking to
+    /// blocking and lead to restrictions, through the policy's escalation rules).
+    pub fn decide_with(
+        &self,
+        text: &str,
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+        history: History,
+    ) -> Checked {
         let findings = self.inner.detector.scan(text);
         let mut ctx = Context::new(surface)
             .stage(stage)
             .plan(plan)
-            .now(now_secs());
+            .history(history)
+            .now(self.now_ms().div_euclid(1000));
         if let Some(p) = purpose {
             ctx = ctx.purpose(p);
         }
@@ -129,10 +140,18 @@ impl AppState {
     ) -> ApiResult<Checked> {
         let members = self.store().member_stages(conversation_id, sender).await?;
         let me = self.store().get_user(sender).await?;
+        let history = crate::moderation::history_of(self, sender).await?;
         let mut worst: Option<Checked> = None;
         for m in &members {
             let (stage, plan) = self.pair_context(&me, m).await?;
-            let c = self.decide(text, Surface::Message, stage, &plan, purpose.clone());
+            let c = self.decide_with(
+                text,
+                Surface::Message,
+                stage,
+                &plan,
+                purpose.clone(),
+                history.clone(),
+            );
             let stricter = match &worst {
                 None => true,
                 Some(w) => c.action() > w.action(),
@@ -146,7 +165,14 @@ impl AppState {
             Some(w) => w,
             None => {
                 let plan = self.plan_of(me.org_id.as_deref()).await?;
-                self.decide(text, Surface::Message, Stage::PreContract, &plan, purpose)
+                self.decide_with(
+                    text,
+                    Surface::Message,
+                    Stage::PreContract,
+                    &plan,
+                    purpose,
+                    history,
+                )
             }
         })
     }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 mod handlers;
+pub mod moderation;
 pub mod openapi;
 pub mod rate;
 mod ws;
@@ -113,6 +114,13 @@ impl AppState {
         &self.inner.store
     }
 
+    /// The server's time in Unix milliseconds (the system clock shifted by
+    /// `clock_offset_secs`): what policy decisions, strikes, restrictions and appeal windows use.
+    pub fn now_ms(&self) -> i64 {
+        parley_store::now_ms()
+            .saturating_add(self.inner.config.clock_offset_secs.saturating_mul(1000))
+    }
+
     /// The operator: `Authorization: Bearer <admin key>`, rate limited per key.
     pub fn require_admin(&self, headers: &HeaderMap) -> ApiResult<()> {
         let Some(key) = self.inner.config.admin_key.as_deref() else {
@@ -206,6 +214,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/check"),
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
+    ("get", "/v1/moderation/queue"),
+    ("post", "/v1/moderation/items/{id}/decision"),
+    ("get", "/v1/moderation/stats"),
+    ("post", "/v1/reports"),
+    ("get", "/v1/reports/reasons"),
+    ("get", "/v1/me/enforcements"),
+    ("post", "/v1/appeals"),
 ];
 
 /// The HTTP application.
@@ -246,6 +261,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/check", post(h::check_draft))
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
+        .route("/v1/moderation/queue", get(moderation::queue))
+        .route(
+            "/v1/moderation/items/{id}/decision",
+            post(moderation::decide_item),
+        )
+        .route("/v1/moderation/stats", get(moderation::stats))
+        .route("/v1/reports", post(moderation::file_report))
+        .route("/v1/reports/reasons", get(moderation::report_reasons))
+        .route("/v1/me/enforcements", get(moderation::my_enforcements))
+        .route("/v1/appeals", post(moderation::file_appeal))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -588,7 +588,8 @@ macro_rules! insert_enforcement {
     }};
 }
 
-fn day_of(ms: Millis) -> String {
+/// The UTC calendar day of a time, `YYYY-MM-DD`.
+pub fn utc_day(ms: Millis) -> String {
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), UTC.
     let days = ms.div_euclid(86_400_000);
     let z = days + 719_468;
@@ -1464,7 +1465,7 @@ impl Store {
             let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
             let mut day = since - since.rem_euclid(86_400_000);
             while day <= until {
-                per_day.insert(day_of(day), 0);
+                per_day.insert(utc_day(day), 0);
                 day += 86_400_000;
             }
             for r in &rows {
@@ -1475,7 +1476,7 @@ impl Store {
                 if !flagged {
                     continue;
                 }
-                *per_day.entry(day_of(r.i("created_at")?)).or_default() += 1;
+                *per_day.entry(utc_day(r.i("created_at")?)).or_default() += 1;
                 let d = json_value(r.s("decision")?);
                 let reasons = d["decision"]["reasons"]
                     .as_array()
@@ -1524,11 +1525,11 @@ mod tests {
 
     #[test]
     fn days_are_utc_dates() {
-        assert_eq!(day_of(0), "1970-01-01");
-        assert_eq!(day_of(86_400_000 - 1), "1970-01-01");
-        assert_eq!(day_of(951_782_400_000), "2000-02-29");
-        assert_eq!(day_of(1_796_083_200_000), "2026-12-01");
-        assert_eq!(day_of(-1), "1969-12-31");
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(86_400_000 - 1), "1970-01-01");
+        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
+        assert_eq!(utc_day(1_796_083_200_000), "2026-12-01");
+        assert_eq!(utc_day(-1), "1969-12-31");
     }
 
     #[test]
