@@ -224,10 +224,10 @@ fn labels_of(s: &AppState, reasons: &Value) -> String {
             labels.push(label);
         }
     }
-    if labels.is_empty() {
-        "contact information".into()
-    } else {
-        labels.join(", ")
+    match labels.len() {
+        0 => "contact information".into(),
+        1 => labels.remove(0),
+        n => format!("{} and {}", labels[..n - 1].join(", "), labels[n - 1]),
     }
 }
 
@@ -350,12 +350,12 @@ pub async fn record_automated(
         (k, _) => format!("your {k} text"),
     };
     let outcome = if kind == "block" {
-        "was not delivered"
+        "was not delivered because it contained"
     } else {
-        "was delivered with them hidden"
+        "was delivered with these parts hidden:"
     };
     let facts = format!(
-        "On {} {place} contained {} and {outcome} (found automatically).{}",
+        "On {} {place} {outcome} {} (found automatically).{}",
         when(now),
         labels_of(s, &reasons),
         strike_sentence(s, &strike)
@@ -937,9 +937,11 @@ pub async fn decide_item(
                 };
                 d.enforcements.push(block);
                 let about = "your held message";
+                // A rejection is the block above; warn, restrict and suspend add their own.
+                let extra_action = if action == "reject" { "" } else { action };
                 if let Some(extra) = moderator_enforcement(
                     &s,
-                    action,
+                    extra_action,
                     &m.author_id,
                     &moderator,
                     &item,

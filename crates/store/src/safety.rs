@@ -373,7 +373,7 @@ pub struct ResolvedItem {
 /// Counts for the moderators' dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ModerationStats {
-    /// Flagged automated decisions (mask, block, hold) per finding category.
+    /// Decisions the policy flagged (mask, block, hold for review) per finding category.
     pub by_category: BTreeMap<String, i64>,
     /// Non-allow decisions (automated or human) per action.
     pub by_action: BTreeMap<String, i64>,
@@ -1456,7 +1456,7 @@ impl Store {
         on_read!(self, |p| {
             let mut stats = ModerationStats::default();
             let rows = sqlx::query(
-                "SELECT action, automated, decision, created_at FROM decisions \
+                "SELECT action, decision, created_at FROM decisions \
                  WHERE created_at >= $1 AND action <> 'allow' ORDER BY id LIMIT 200000",
             )
             .bind(since)
@@ -1471,8 +1471,8 @@ impl Store {
             for r in &rows {
                 let action = r.s("action")?;
                 *stats.by_action.entry(action.clone()).or_default() += 1;
-                let flagged = r.b("automated")?
-                    && matches!(action.as_str(), "mask" | "block" | "hold_for_review");
+                // The policy's flags (a hold is recorded as not automated: a person decides).
+                let flagged = matches!(action.as_str(), "mask" | "block" | "hold_for_review");
                 if !flagged {
                     continue;
                 }
