@@ -20,6 +20,8 @@
 //!   within a conversation message id order is commit order; event sequence numbers are allocated
 //!   from the user row under its lock (recipients locked in sorted order: no deadlocks).
 
+#[macro_use]
+mod audit;
 mod error;
 mod model;
 #[macro_use]
@@ -27,6 +29,10 @@ mod ops;
 mod safety;
 mod writer;
 
+pub use audit::{
+    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
+    MAX_AUDIT_DATA,
+};
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
 pub use safety::*;
@@ -117,6 +123,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "moderation",
         include_str!("../migrations/sqlite/0002_moderation.sql"),
     ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/sqlite/0003_audit.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -128,6 +139,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "moderation",
         include_str!("../migrations/postgres/0002_moderation.sql"),
+    ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/postgres/0003_audit.sql"),
     ),
 ];
 

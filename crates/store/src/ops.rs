@@ -214,27 +214,95 @@ macro_rules! lock_conversation {
     }};
 }
 
+/// Inserts a decision record and appends its `decision` entry to the audit log (same
+/// transaction); evaluates to the decision's id. The audit entry's actor is the person who
+/// decided: by default `$actor` when the decision is not automated, else nobody; the
+/// `decided_by:` form names it explicitly (an edit held by the policy was decided by the
+/// machine, although not `automated` in the policy's sense).
 macro_rules! insert_decision {
     ($tx:ident, $kind:expr, $subject:expr, $conv:expr, $msg:expr, $ver:expr, $actor:expr, $d:expr, $json:expr, $now:expr) => {{
+        let d_actor: Option<&str> = $actor;
+        let d_by = if $d.automated { None } else { d_actor };
+        insert_decision!($tx, $kind, $subject, $conv, $msg, $ver, d_actor, $d, $json, $now, decided_by: d_by)
+    }};
+    ($tx:ident, $kind:expr, $subject:expr, $conv:expr, $msg:expr, $ver:expr, $actor:expr, $d:expr, $json:expr, $now:expr, decided_by: $by:expr) => {{
+        let d_kind: &str = $kind;
+        let d_subject_owned = $subject;
+        let d_subject: Option<&str> = d_subject_owned.as_deref();
+        let d_conv: Option<&str> = $conv;
+        let d_msg: Option<i64> = $msg;
+        let d_ver: Option<i64> = $ver;
+        let d_actor: Option<&str> = $actor;
+        let d_by: Option<&str> = $by;
+        let d_json: &str = $json;
+        let d_now: i64 = $now;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO decisions (subject_kind, subject_id, conversation_id, message_id, message_version, \
              actor_id, surface, action, automated, decision, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
-        .bind($kind)
-        .bind($subject)
-        .bind($conv)
-        .bind($msg)
-        .bind($ver)
-        .bind($actor)
+        .bind(d_kind)
+        .bind(d_subject)
+        .bind(d_conv)
+        .bind(d_msg)
+        .bind(d_ver)
+        .bind(d_actor)
         .bind($d.surface.as_str())
         .bind($d.action.as_str())
         .bind($d.automated)
-        .bind($json)
-        .bind($now)
+        .bind(d_json)
+        .bind(d_now)
         .fetch_one(&mut *$tx)
         .await?;
+        let d_data = crate::audit::decision_data(
+            id,
+            d_kind,
+            d_subject,
+            d_conv,
+            d_msg,
+            d_ver,
+            d_actor,
+            $d.surface.as_str(),
+            $d.action.as_str(),
+            $d.automated,
+            d_json,
+        );
+        let d_audit_subject = crate::audit::decision_subject(d_kind, d_subject, d_msg);
+        audit_append!($tx, "decision", d_by, &d_audit_subject, &d_data, d_now);
         id
+    }};
+}
+
+/// The audit entry of a message post's decision (the post paths insert the decision in inline
+/// SQL). Only when the action is not `allow`: clean messages stay out of the chain, which keeps
+/// the hot path at 5 round trips; their decisions remain in `decisions` and `message_versions`.
+macro_rules! audit_post {
+    ($tx:ident, $m:expr, $message:expr, $decision:expr, $now:expr) => {{
+        if $m.decision.action != "allow" {
+            let decision_id: i64 = sqlx::query_scalar(
+                "SELECT id FROM decisions WHERE message_id = $1 AND message_version = 1 \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind($message.id)
+            .fetch_one(&mut *$tx)
+            .await?;
+            let id_text = $message.id.to_string();
+            let data = crate::audit::decision_data(
+                decision_id,
+                "message",
+                Some(id_text.as_str()),
+                Some($m.conversation_id.as_str()),
+                Some($message.id),
+                Some(1),
+                Some($m.author_id.as_str()),
+                $m.decision.surface.as_str(),
+                $m.decision.action.as_str(),
+                $m.decision.automated,
+                $decision,
+            );
+            let subject = format!("message:{}", $message.id);
+            audit_append!($tx, "decision", None, &subject, &data, $now);
+        }
     }};
 }
 
@@ -548,7 +616,7 @@ pub(crate) fn message_of(r: &impl Get, p: &str) -> Result<Message> {
     })
 }
 
-fn version_of(r: &impl Get) -> Result<MessageVersion> {
+pub(crate) fn version_of(r: &impl Get) -> Result<MessageVersion> {
     Ok(MessageVersion {
         message_id: r.i("message_id")?,
         version: r.i("version")?,
@@ -562,7 +630,7 @@ fn version_of(r: &impl Get) -> Result<MessageVersion> {
     })
 }
 
-fn decision_of(r: &impl Get) -> Result<DecisionRecord> {
+pub(crate) fn decision_of(r: &impl Get) -> Result<DecisionRecord> {
     Ok(DecisionRecord {
         id: r.i("id")?,
         subject_kind: r.s("subject_kind")?,
@@ -721,6 +789,7 @@ pub(crate) async fn post_message_sqlite(
     .bind(delivered)
     .execute(&mut *tx)
     .await?;
+    audit_post!(tx, m, message, decision, now);
     Ok(Posted {
         message,
         created: true,
@@ -802,8 +871,10 @@ async fn post_message_pg(
     .bind(m.state == MessageState::Delivered)
     .fetch_one(&mut *tx)
     .await?;
+    let message = message_of(&row, "")?;
+    audit_post!(tx, m, message, decision, now);
     Ok(Posted {
-        message: message_of(&row, "")?,
+        message,
         created: true,
     })
 }
@@ -1811,7 +1882,8 @@ impl Store {
                 Some(editor),
                 edit.decision,
                 decision.as_str(),
-                now
+                now,
+                decided_by: None
             );
             if old.state != message.state {
                 refresh_last_message!(tx, conv.as_str());

@@ -34,11 +34,13 @@ pub const APPEAL_WINDOW_CLOSED: &str = "the appeal window has closed";
 /// Largest note, statement or reason text accepted (bytes).
 pub const MAX_NOTE: usize = 4000;
 
-/// Appends one entry to the audit trail inside the caller's transaction. The audit log itself
-/// lives on the `audit` branch; until it is merged this only evaluates its arguments.
+/// Appends one entry to the hash-chained audit log inside the caller's transaction
+/// (`audit_append!`, with an owned subject so `format!` can be passed directly).
 macro_rules! audit {
     ($tx:ident, $kind:expr, $actor:expr, $subject:expr, $data:expr, $now:expr) => {{
-        let _ = (&$kind, &$actor, &$subject, &$data, &$now);
+        let a_subject: String = ($subject).to_string();
+        let a_data: &serde_json::Value = $data;
+        audit_append!($tx, $kind, $actor, a_subject.as_str(), a_data, $now);
     }};
 }
 
@@ -580,7 +582,12 @@ macro_rules! insert_enforcement {
                 "subject_kind": stored.subject_kind, "subject_id": stored.subject_id,
                 "decision_id": stored.decision_id, "item_id": stored.item_id,
                 "ends_at": stored.ends_at, "strike": e.strike,
-                "statement": stored.statement,
+                // The statement may quote what the user wrote or a moderator's note: only its
+                // digest goes into a log nobody can erase (the text stays in `enforcements`).
+                "statement_sha256": crate::audit::sha256_hex(
+                    crate::audit::canonical_json(&stored.statement).as_bytes()
+                ),
+                "appeal_deadline": stored.appealable_until,
             }),
             e.created_at
         );
@@ -1429,7 +1436,8 @@ impl Store {
                 "moderation.decision",
                 Some(d.moderator_id.as_str()),
                 format!("mi_{}", item.id).as_str(),
-                &serde_json::json!({"kind": item.kind, "action": d.action, "note": d.note,
+                &serde_json::json!({"kind": item.kind, "action": d.action,
+                    "note_sha256": d.note.as_deref().map(|n| crate::audit::sha256_hex(n.as_bytes())),
                     "target": format!("{}:{}", item.target_kind, item.target_id),
                     "decision_id": decision_id,
                     "enforcements": enforcements.iter().map(|e| e.id).collect::<Vec<_>>()}),

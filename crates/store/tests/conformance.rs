@@ -166,6 +166,8 @@ conformance!(
     conversation_list,
     tokens_hash_expiry_revocation,
     decisions_recorded,
+    audit_chain_grows_and_verifies,
+    audit_tampering_is_detected,
     event_log_and_cursor,
     acknowledged_message_is_durable,
     concurrent_posts,
@@ -1610,6 +1612,361 @@ mod checks {
         assert!(matches!(r, Err(StoreError::Invalid(_))));
     }
 
+    /// Runs one SQL statement on a second, raw connection to the test database (what someone
+    /// with database access could do behind the store's back). `None` for SQLite in memory.
+    async fn raw_sql(db: &TestDb, sql: &str) -> Option<Result<u64, sqlx::Error>> {
+        if !db.reopenable {
+            return None;
+        }
+        Some(if db.pg.is_some() {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.expect("raw pg");
+            let r = sqlx::query(sql).execute(&mut c).await;
+            let _ = c.close().await;
+            r.map(|r| r.rows_affected())
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("raw sqlite");
+            let r = sqlx::query(sql).execute(&mut c).await;
+            let _ = c.close().await;
+            r.map(|r| r.rows_affected())
+        })
+    }
+
+    fn assert_chain(entries: &[AuditEntry]) {
+        let mut prev = GENESIS_HASH.to_string();
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.seq, i as i64 + 1, "gap-free from 1");
+            assert_eq!(
+                e.prev_hash, prev,
+                "entry {} links to the previous one",
+                e.seq
+            );
+            let h = entry_hash(
+                e.seq,
+                e.at,
+                &e.kind,
+                e.actor_id.as_deref(),
+                &e.subject,
+                &canonical_json(&e.data),
+                &e.prev_hash,
+            );
+            assert_eq!(e.hash, h, "entry {} hash", e.seq);
+            prev = e.hash.clone();
+        }
+    }
+
+    /// The audit chain grows with explicit appends and with every stored decision (messages
+    /// posted with `allow` excepted), links each entry to the previous one, and verifies.
+    pub async fn audit_chain_grows_and_verifies(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let v = s.verify_audit().await.unwrap();
+        assert_eq!(v.entries, 0);
+        assert_eq!(v.first_bad, None);
+        assert_eq!(v.last_hash, GENESIS_HASH);
+        assert_eq!(s.audit_head().await.unwrap(), (0, GENESIS_HASH.to_string()));
+
+        let seq = s
+            .append_audit(
+                "policy",
+                None,
+                "policy:default",
+                &json!({"digest": "sha256:ab", "z": 1, "a": [true, null]}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seq, 1);
+        let seq = s
+            .append_audit("export", Some("morgan"), "conversation:c_1", &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(seq, 2);
+        // Malformed entries are refused and take no seq.
+        for (kind, actor, subject) in [
+            ("", None, "x:1"),
+            ("Bad Kind", None, "x:1"),
+            ("export", Some("two words"), "x:1"),
+            ("export", None, ""),
+        ] {
+            assert!(matches!(
+                s.append_audit(kind, actor, subject, &json!({})).await,
+                Err(StoreError::Invalid(_))
+            ));
+        }
+        assert!(matches!(
+            s.append_audit(
+                "export",
+                None,
+                "x:1",
+                &json!({"big": "x".repeat(MAX_AUDIT_DATA)})
+            )
+            .await,
+            Err(StoreError::Invalid(_))
+        ));
+
+        // Decisions: record_decision (automated: no actor; contact details stay out of the log).
+        let d = NewDecision {
+            subject_kind: "profile".into(),
+            subject_id: Some("mei".into()),
+            conversation_id: None,
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision: DecisionInput {
+                surface: "profile".into(),
+                action: "block".into(),
+                automated: true,
+                decision: json!({"action": "block", "findings": [{"matched": "+1 555 0100"}]}),
+            },
+        };
+        let decision_id = s.record_decision(&d).await.unwrap();
+        // A clean message stays out of the chain; a held one is in it.
+        let c = conv(s, &["avery", "mei"]).await;
+        s.post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap();
+        let h = s
+            .post_message(&held(&c, "mei", "2", "call me"))
+            .await
+            .unwrap()
+            .message;
+        // A retry of the same post is not a new decision.
+        s.post_message(&held(&c, "mei", "2", "call me"))
+            .await
+            .unwrap();
+        // A human review names the reviewer.
+        let human = DecisionInput {
+            surface: "message".into(),
+            action: "block".into(),
+            automated: false,
+            decision: json!({"action": "block", "note": "contact details"}),
+        };
+        s.review_message(h.id, "morgan", None, &human)
+            .await
+            .unwrap();
+        // An edit re-checked by the policy and held: decided by the machine, not the editor.
+        let m = s
+            .post_message(&msg(&c, "avery", "3", "hi"))
+            .await
+            .unwrap()
+            .message;
+        s.edit_message(
+            m.id,
+            "avery",
+            &MessageEdit {
+                original: "call me".into(),
+                delivered: None,
+                state: MessageState::Held,
+                decision: DecisionInput {
+                    automated: false,
+                    ..decision("hold")
+                },
+            },
+        )
+        .await
+        .unwrap();
+
+        let all = s.audit_entries(0, 100).await.unwrap();
+        assert_chain(&all);
+        let kinds: Vec<(&str, Option<&str>, &str)> = all
+            .iter()
+            .map(|e| (e.kind.as_str(), e.actor_id.as_deref(), e.subject.as_str()))
+            .collect();
+        let held_subject = format!("message:{}", h.id);
+        let edited_subject = format!("message:{}", m.id);
+        assert_eq!(
+            kinds,
+            [
+                ("policy", None, "policy:default"),
+                ("export", Some("morgan"), "conversation:c_1"),
+                ("decision", None, "profile:mei"),
+                ("decision", None, held_subject.as_str()),
+                ("decision", Some("morgan"), held_subject.as_str()),
+                ("decision", None, edited_subject.as_str()),
+            ]
+        );
+        assert_eq!(
+            all[0].data,
+            json!({"a": [true, null], "digest": "sha256:ab", "z": 1})
+        );
+        let profile = &all[2].data;
+        assert_eq!(profile["decision_id"], decision_id);
+        assert_eq!(profile["action"], "block");
+        assert_eq!(profile["actor_id"], "mei");
+        assert_eq!(profile["automated"], true);
+        assert!(
+            !all[2].data.to_string().contains("555"),
+            "the decision's text is not copied into the log"
+        );
+        let stored = &s.decisions_for("profile", "mei").await.unwrap()[0];
+        assert_eq!(
+            profile["decision_sha256"],
+            sha256_hex(serde_json::to_string(&stored.decision).unwrap().as_bytes())
+        );
+        let posted = &all[3].data;
+        assert_eq!(posted["action"], "hold");
+        assert_eq!(posted["message_id"], h.id);
+        assert_eq!(posted["conversation_id"], c.as_str());
+        let decisions = s.decisions_for("message", &h.id.to_string()).await.unwrap();
+        assert_eq!(posted["decision_id"], decisions[0].id);
+        assert_eq!(all[5].data["message_version"], 2);
+        // Paging.
+        let page = s.audit_entries(2, 2).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+
+        let v = s.verify_audit().await.unwrap();
+        assert_eq!(v.first_bad, None);
+        assert_eq!(v.entries, 6);
+        assert_eq!(v.last_hash, all[5].hash);
+        assert_eq!(s.audit_head().await.unwrap(), (6, all[5].hash.clone()));
+
+        // Concurrent appends (several connections on PostgreSQL) stay gap-free and chained.
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.append_audit(
+                    "report",
+                    Some("mei"),
+                    &format!("user:u{i}"),
+                    &json!({"i": i}),
+                )
+                .await
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap().unwrap());
+        }
+        seqs.sort();
+        assert_eq!(seqs, (7..=30).collect::<Vec<i64>>());
+        assert_chain(&s.audit_entries(0, 100).await.unwrap());
+        let v = s.verify_audit().await.unwrap();
+        assert_eq!((v.entries, v.first_bad), (30, None));
+    }
+
+    /// The log cannot be changed through SQL while its triggers are in place; someone who drops
+    /// them and edits or deletes entries is caught by `verify_audit`, which names the entry.
+    pub async fn audit_tampering_is_detected(db: &TestDb, s: &Store) {
+        for i in 1..=5 {
+            s.append_audit("report", None, &format!("user:u{i}"), &json!({"n": i}))
+                .await
+                .unwrap();
+        }
+        let Some(r) = raw_sql(db, "UPDATE audit_log SET data = '{}' WHERE seq = 2").await else {
+            // SQLite in memory: no other connection can reach the database.
+            return;
+        };
+        assert!(r.is_err(), "{}: update refused", db.label);
+        let refused = [
+            "DELETE FROM audit_log WHERE seq = 5",
+            "DELETE FROM audit_head",
+            "UPDATE audit_head SET seq = 1, hash = 'x'",
+            "INSERT INTO audit_log (seq, at, kind, actor_id, subject, data, prev_hash, hash) \
+             VALUES (9, 0, 'x', NULL, 'x', '{}', 'x', 'x')",
+        ];
+        for sql in refused {
+            assert!(
+                raw_sql(db, sql).await.unwrap().is_err(),
+                "{}: refused: {sql}",
+                db.label
+            );
+        }
+        if db.pg.is_some() {
+            assert!(raw_sql(db, "TRUNCATE audit_log").await.unwrap().is_err());
+        }
+        assert_eq!(s.verify_audit().await.unwrap().first_bad, None);
+
+        // Drop the guards, as someone with full access to the database could.
+        let drops: &[&str] = if db.pg.is_some() {
+            &["DROP TRIGGER audit_log_no_change ON audit_log"]
+        } else {
+            &[
+                "DROP TRIGGER audit_log_no_update",
+                "DROP TRIGGER audit_log_no_delete",
+            ]
+        };
+        for sql in drops {
+            raw_sql(db, sql).await.unwrap().unwrap();
+        }
+        let original = s.audit_entries(0, 10).await.unwrap();
+        let e2 = &original[1];
+
+        // Changed content.
+        raw_sql(
+            db,
+            r#"UPDATE audit_log SET data = '{"n":20}' WHERE seq = 2"#,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let v = s.verify_audit().await.unwrap();
+        let (seq, reason) = v.first_bad.expect("tampering detected");
+        assert_eq!(seq, 2, "{reason}");
+        assert!(reason.contains("report"), "{reason}");
+        assert_eq!(v.entries, 1);
+        // Put back exactly as it was: intact again (the check is about content, nothing else).
+        raw_sql(db, r#"UPDATE audit_log SET data = '{"n":2}' WHERE seq = 2"#)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.verify_audit().await.unwrap().first_bad, None);
+
+        // Changed content with its hash recomputed: the next entry's link breaks.
+        let forged = entry_hash(
+            2,
+            e2.at,
+            "report",
+            None,
+            "user:u2",
+            r#"{"n":20}"#,
+            &e2.prev_hash,
+        );
+        raw_sql(
+            db,
+            &format!(
+                r#"UPDATE audit_log SET data = '{{"n":20}}', hash = '{forged}' WHERE seq = 2"#
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let (seq, reason) = s.verify_audit().await.unwrap().first_bad.unwrap();
+        assert_eq!(seq, 3, "{reason}");
+        assert!(reason.contains("prev_hash"), "{reason}");
+        raw_sql(
+            db,
+            &format!(
+                r#"UPDATE audit_log SET data = '{{"n":2}}', hash = '{}' WHERE seq = 2"#,
+                e2.hash
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.verify_audit().await.unwrap().first_bad, None);
+
+        // A deleted entry.
+        raw_sql(db, "DELETE FROM audit_log WHERE seq = 3")
+            .await
+            .unwrap()
+            .unwrap();
+        let v = s.verify_audit().await.unwrap();
+        let (seq, reason) = v.first_bad.unwrap();
+        assert_eq!(seq, 3, "{reason}");
+        assert!(reason.contains("missing"), "{reason}");
+        assert_eq!(v.entries, 2);
+        assert_eq!(v.last_hash, e2.hash);
+        // The tail cut off: the head still records 5 entries.
+        raw_sql(db, "DELETE FROM audit_log WHERE seq >= 2")
+            .await
+            .unwrap()
+            .unwrap();
+        let (seq, reason) = s.verify_audit().await.unwrap().first_bad.unwrap();
+        assert_eq!(seq, 2, "{reason}");
+        assert!(reason.contains("missing"), "{reason}");
+    }
+
     pub async fn event_log_and_cursor(_db: &TestDb, s: &Store) {
         seed(s).await;
         let c = conv(s, &["avery", "mei"]).await;
@@ -2232,6 +2589,24 @@ mod checks {
         let ens = s.enforcements_of("mei", 10).await.unwrap();
         assert_eq!(ens.len(), 1);
         assert_eq!(ens[0].0.moderator_id.as_deref(), Some("morgan"));
+        // Reports (merged ones once per reporter) and the decision are audited.
+        let log = s.audit_entries(0, 500).await.unwrap();
+        let reports: Vec<_> = log.iter().filter(|e| e.kind == "report").collect();
+        assert_eq!(
+            reports.len(),
+            4,
+            "avery, sam, the conversation, the later one"
+        );
+        assert_eq!(reports[0].actor_id.as_deref(), Some("avery"));
+        assert_eq!(reports[0].subject, format!("message:{}", m.id));
+        assert_eq!(reports[1].data["merged"], true);
+        let decision = log
+            .iter()
+            .find(|e| e.kind == "moderation.decision")
+            .unwrap();
+        assert_eq!(decision.actor_id.as_deref(), Some("morgan"));
+        assert_eq!(decision.subject, format!("mi_{}", a.item.id));
+        assert_eq!(decision.data["action"], "warn");
     }
 
     pub async fn strikes_and_restrictions_in_force(_db: &TestDb, s: &Store) {
@@ -2413,6 +2788,32 @@ mod checks {
         let stats = s.moderation_stats(now - 86_400_000, now).await.unwrap();
         assert_eq!(stats.appeals_decided, 2);
         assert_eq!(stats.appeals_overturned, 1);
+        // Every enforcement, appeal (filed and decided) and moderator decision is in the
+        // hash-chained audit log, with the moderator as actor.
+        let log = s.audit_entries(0, 500).await.unwrap();
+        let count = |kind: &str| log.iter().filter(|e| e.kind == kind).count();
+        assert_eq!(count("enforcement"), 4, "{log:?}");
+        assert_eq!(count("appeal.filed"), 2);
+        assert_eq!(count("appeal.decided"), 2);
+        assert_eq!(count("moderation.decision"), 2);
+        let decided: Vec<_> = log
+            .iter()
+            .filter(|e| e.kind == "appeal.decided")
+            .map(|e| (e.actor_id.as_deref(), e.data["outcome"].as_str()))
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                (Some("jordan"), Some("overturned")),
+                (Some("morgan"), Some("upheld"))
+            ]
+        );
+        assert!(
+            log.iter().all(|e| !e.data.to_string().contains("415 555")),
+            "no user text in the audit log"
+        );
+        let v = s.verify_audit().await.unwrap();
+        assert_eq!(v.first_bad, None);
     }
 
     pub async fn moderation_stats_count_flags(_db: &TestDb, s: &Store) {
