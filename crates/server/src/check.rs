@@ -140,18 +140,10 @@ impl AppState {
     ) -> ApiResult<Checked> {
         let members = self.store().member_stages(conversation_id, sender).await?;
         let me = self.store().get_user(sender).await?;
-        let history = crate::moderation::history_of(self, sender).await?;
         let mut worst: Option<Checked> = None;
         for m in &members {
             let (stage, plan) = self.pair_context(&me, m).await?;
-            let c = self.decide_with(
-                text,
-                Surface::Message,
-                stage,
-                &plan,
-                purpose.clone(),
-                history.clone(),
-            );
+            let c = self.decide(text, Surface::Message, stage, &plan, purpose.clone());
             let stricter = match &worst {
                 None => true,
                 Some(w) => c.action() > w.action(),
@@ -161,20 +153,31 @@ impl AppState {
             }
         }
         // Alone in the conversation: nobody to protect, but still checked as pre-contract.
-        Ok(match worst {
+        let worst = match worst {
             Some(w) => w,
             None => {
                 let plan = self.plan_of(me.org_id.as_deref()).await?;
-                self.decide_with(
+                self.decide(
                     text,
                     Surface::Message,
                     Stage::PreContract,
                     &plan,
-                    purpose,
-                    history,
+                    purpose.clone(),
                 )
             }
-        })
+        };
+        // The sender's history only changes violating decisions (masking raised to blocking,
+        // the strike and escalation), the same way for every recipient: the strictest context
+        // is decided again, and only for senders who have a history (clean posts read nothing).
+        if !worst.decision.violation {
+            return Ok(worst);
+        }
+        let history = crate::moderation::history_of(self, sender).await?;
+        if history == History::default() {
+            return Ok(worst);
+        }
+        let plan = worst.plan.clone();
+        Ok(self.decide_with(text, Surface::Message, worst.stage, &plan, purpose, history))
     }
 
     /// The stage and plan between a sender and one recipient. Colleagues of one organisation

@@ -124,8 +124,7 @@ pub async fn history_of(s: &AppState, user: &str) -> ApiResult<History> {
 /// 403 `restricted` (with the statement of reasons) when a restriction or suspension is in force.
 pub async fn ensure_may_post(s: &AppState, user: &str) -> ApiResult<()> {
     let now = s.now_ms();
-    let safety = s.store().user_safety(user, now).await?;
-    if let Some(r) = safety.restrictions.iter().find(|r| r.restricts_at(now)) {
+    if let Some(r) = s.store().active_restriction(user, now).await? {
         let until = match r.ends_at {
             Some(e) => format!("until {}", when(e)),
             None => "until further notice".to_string(),

@@ -750,6 +750,29 @@ impl Store {
         })
     }
 
+    /// The restriction or suspension in force at `now` that ends last (a suspension without
+    /// end first), if any: one indexed read, made before every post.
+    pub async fn active_restriction(
+        &self,
+        user_id: &str,
+        now: Millis,
+    ) -> Result<Option<Enforcement>> {
+        on_read!(self, |p| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                enforcement_cols!(),
+                " FROM enforcements WHERE user_id = $1 AND kind IN ('restriction', 'suspension') \
+                 AND lifted_at IS NULL AND (ends_at IS NULL OR ends_at > $2) \
+                 ORDER BY ends_at IS NULL DESC, ends_at DESC, id DESC LIMIT 1"
+            ))
+            .bind(user_id)
+            .bind(now)
+            .fetch_optional(p)
+            .await?;
+            row.as_ref().map(enforcement_of).transpose()
+        })
+    }
+
     // ------------------------------------------------------------------------ reports
 
     /// Files a report. The reporter must be able to see the target (a member of the message's

@@ -2633,9 +2633,21 @@ mod checks {
         assert_eq!(st.restrictions[0].id, stored[1].id);
         assert!(st.restrictions[0].restricts_at(now));
         assert_eq!(st.violations, 2);
+        assert_eq!(
+            s.active_restriction("diego", now)
+                .await
+                .unwrap()
+                .map(|e| e.id),
+            Some(stored[1].id)
+        );
         // Two days later the restriction has ended.
         let later = s.user_safety("diego", now + 2 * day).await.unwrap();
         assert!(later.restrictions.is_empty());
+        assert_eq!(
+            s.active_restriction("diego", now + 2 * day).await.unwrap(),
+            None
+        );
+        assert_eq!(s.active_restriction("mei", now).await.unwrap(), None);
         let ens = s.enforcements_of("diego", 10).await.unwrap();
         assert_eq!(
             ens.iter().map(|(e, _)| e.kind.as_str()).collect::<Vec<_>>(),
