@@ -538,6 +538,10 @@ pub fn message_view(m: &Message, viewer: &str) -> Value {
     if own && !deleted {
         v["delivered_body"] = json!(m.delivered);
         v["action"] = decision.get("action").cloned().unwrap_or(Value::Null);
+        if m.state == MessageState::Rejected {
+            // The reviewer's reasons (the statement of reasons is at /v1/me/enforcements).
+            v["explanation"] = decision.get("explanation").cloned().unwrap_or(Value::Null);
+        }
     }
     v
 }

@@ -1402,6 +1402,12 @@ async fn moderation_flow(s: &Server) {
         let ev = diego_ws.next_of("message.updated").await;
         if ev["message"]["id"] == held2 {
             assert_eq!(ev["message"]["state"], "rejected", "{ev}");
+            assert!(
+                ev["message"]["explanation"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("email")),
+                "the sender is told why: {ev}"
+            );
             break;
         }
     }
