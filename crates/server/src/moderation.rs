@@ -862,6 +862,7 @@ pub async fn decide_item(
         enforcements: Vec::new(),
         overturn: None,
         delivery_decision: None,
+        removal_decision: None,
         now,
     };
     match item.kind {
@@ -995,9 +996,34 @@ pub async fn decide_item(
                     })
                     .join("; ");
                 let rule = format!("Community rules: {rule}");
-                if let Some(e) = moderator_enforcement(
+                if action == "reject" && item.message_id.is_some() {
+                    // The reported message is removed (recipients get message.deleted).
+                    let explanation = format!(
+                        "A moderator removed this message after reports ({rule}).{}",
+                        note.map(|n| format!(" Note: {n}")).unwrap_or_default()
+                    );
+                    d.removal_decision = Some(DecisionInput {
+                        surface: "message".into(),
+                        action: "reject".into(),
+                        automated: false,
+                        decision: json!({
+                            "decision": {"action": "reject", "automated": false, "violation": true,
+                                         "explanation": explanation, "reasons": []},
+                            "moderator_id": moderator,
+                            "item": item_id_str(item.id),
+                        }),
+                    });
+                }
+                if let Some(mut e) = moderator_enforcement(
                     &s, action, &user, &moderator, &item, about, &rule, note, now,
                 ) {
+                    if d.removal_decision.is_some() {
+                        if let Some(f) = e.statement["facts"].as_str() {
+                            e.statement["facts"] = json!(format!(
+                                "{f} The message was removed from the conversation."
+                            ));
+                        }
+                    }
                     let safety = s.store().user_safety(&user, now).await?;
                     let new: Vec<&NewStrike> = e.strike.iter().collect();
                     let escalated = escalated_restriction(&s, &user, &safety, &new, now, None);
@@ -1047,6 +1073,9 @@ pub async fn decide_item(
         .collect::<Vec<_>>());
     if let Some(m) = &resolved.delivered {
         out["delivered_message_id"] = json!(m.id);
+    }
+    if let Some(m) = &resolved.removed {
+        out["removed_message_id"] = json!(m.id);
     }
     Ok(Json(out))
 }

@@ -1301,6 +1301,77 @@ async fn moderation_flow(s: &Server) {
     assert_eq!(warning["appealable"], true);
     assert!(queue(s, &morgan, "report").await.is_empty());
 
+    // Reported again and rejected: the message is removed for the others; overturned on appeal
+    // by another moderator, it is back.
+    let mut priya_ws = s.ws(&priya, None).await;
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&avery),
+            Some(report("scam")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["merged"], false,
+        "a new item after the first was resolved"
+    );
+    let item2 = v["report"]["item_id"].as_str().unwrap().to_string();
+    let (st, v) = decide(s, &morgan, &item2, "reject").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["removed_message_id"], reported, "{v}");
+    loop {
+        let ev = priya_ws.next().await;
+        if ev["type"] == "message.deleted" {
+            assert_eq!(ev["message_id"], reported, "{ev}");
+            break;
+        }
+    }
+    let (_, v) = s
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{c3}/messages"),
+            Some(&priya),
+            None,
+        )
+        .await;
+    assert!(v["messages"].as_array().unwrap().is_empty(), "{v}");
+    let mine = enforcements(s, &diego).await;
+    let strike = mine["enforcements"][0].clone();
+    assert_eq!(strike["kind"], "strike", "{mine}");
+    assert_statement(&strike, false);
+    assert!(strike["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("removed"));
+    assert_eq!(mine["standing"]["active_strikes"], 1, "{mine}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(json!({"enforcement_id": strike["id"], "statement": "A deposit is how I work; it was not a scam"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let appeal_item = v["appeal"]["item_id"].as_str().unwrap().to_string();
+    let (st, v) = decide(s, &morgan, &appeal_item, "approve").await;
+    assert_eq!(st, StatusCode::CONFLICT, "morgan removed it: {v}");
+    assert_error(&v, "same_reviewer");
+    let (st, v) = decide(s, &jordan, &appeal_item, "approve").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ev = priya_ws.next_of("message.created").await;
+    assert_eq!(ev["message"]["id"], reported, "{ev}");
+    assert_eq!(
+        ev["message"]["body"],
+        "Send the deposit first and I will start"
+    );
+    assert_eq!(
+        enforcements(s, &diego).await["standing"]["active_strikes"],
+        0
+    );
+
     // An automated block: statement of reasons, a strike, an appeal that overturns it and
     // delivers the message live.
     let blocked = "My number is +1 415 555 0134, text me";
@@ -1486,8 +1557,8 @@ async fn moderation_flow(s: &Server) {
     assert!(v["per_day"][13]["flagged"].as_i64().unwrap() >= 6, "{v}");
     assert_eq!(v["open"]["held_message"], 0);
     assert_eq!(v["open"]["appeal"], 0);
-    assert_eq!(v["appeals"]["decided"], 2);
-    assert_eq!(v["appeals"]["overturned"], 1);
+    assert_eq!(v["appeals"]["decided"], 3);
+    assert_eq!(v["appeals"]["overturned"], 2);
     // Resolved items stay listed.
     let (st, v) = s
         .call(
@@ -1518,7 +1589,7 @@ async fn moderation_flow(s: &Server) {
     for i in v2["items"].as_array().unwrap() {
         assert!(!first.contains(&&i["id"]), "pages do not overlap");
     }
-    assert_eq!(v2["items"].as_array().unwrap().len(), 3, "{v2}");
+    assert_eq!(v2["items"].as_array().unwrap().len(), 5, "{v2}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -354,8 +354,13 @@ pub struct ItemDecision {
     /// For appeals: true overturns the enforcement (lifts it and its decision's other
     /// enforcements, removes their strikes, delivers a blocked text); false upholds it.
     pub overturn: Option<bool>,
-    /// For an overturn that delivers a blocked text: the decision stored on the new message.
+    /// For an overturn that delivers a blocked text or restores a removed or rejected message:
+    /// the decision stored on the message.
     pub delivery_decision: Option<DecisionInput>,
+    /// For a report of a delivered message: `Some` removes it (state `rejected`, recipients get
+    /// `message.deleted`) with this decision stored on it.
+    #[serde(default)]
+    pub removal_decision: Option<DecisionInput>,
     pub now: Millis,
 }
 
@@ -365,8 +370,10 @@ pub struct ResolvedItem {
     pub item: ModerationItem,
     /// The reviewed held message.
     pub reviewed: Option<Message>,
-    /// A blocked message delivered by an overturn.
+    /// A blocked message delivered, or a removed or rejected one restored, by an overturn.
     pub delivered: Option<Message>,
+    /// A reported message removed by the decision.
+    pub removed: Option<Message>,
     pub enforcements: Vec<Enforcement>,
     /// Users with new events (to notify).
     pub notify: Vec<String>,
@@ -592,6 +599,68 @@ macro_rules! insert_enforcement {
             e.created_at
         );
         stored
+    }};
+}
+
+/// Moves a message from state `$from` to `$to` by a moderator (removal of a delivered message,
+/// restoration of a rejected one) with a `reviewed` version, the decision, and events: the
+/// author gets `message.updated`, the others `message.created` (restored) or `message.deleted`
+/// (removed). Evaluates to `Some((message, members))`, or `None` when the message is not in
+/// state `$from` (or deleted).
+macro_rules! moderate_message {
+    ($tx:ident, $id:expr, $from:expr, $to:expr, $decision:expr, $decision_json:expr, $moderator:expr, $now:expr) => {{
+        let conv = lock_message_conversation!($tx, $id);
+        let row = sqlx::query(concat!(
+            "UPDATE messages SET state = $3, delivered = COALESCE(delivered, original), decision = $4, \
+             version = version + 1 WHERE id = $1 AND state = $2 AND deleted_at IS NULL RETURNING ",
+            msg_cols!()
+        ))
+        .bind($id)
+        .bind($from)
+        .bind($to)
+        .bind($decision_json)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match row {
+            None => None,
+            Some(r) => {
+                let m = message_of(&r, "")?;
+                insert_version!($tx, m, "reviewed", Some($moderator), $now);
+                insert_decision!(
+                    $tx,
+                    "message",
+                    Some(m.id.to_string()),
+                    Some(conv.as_str()),
+                    Some(m.id),
+                    Some(m.version),
+                    Some($moderator),
+                    $decision,
+                    $decision_json,
+                    $now
+                );
+                refresh_last_message!($tx, conv.as_str());
+                sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+                    .bind(conv.as_str())
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+                let all = members_sorted!($tx, conv.as_str());
+                let others = if m.state == MessageState::Delivered {
+                    "message.created"
+                } else {
+                    "message.deleted"
+                };
+                for u in &all {
+                    let kind = if *u == m.author_id {
+                        "message.updated"
+                    } else {
+                        others
+                    };
+                    emit!($tx, [u], kind, conv.as_str(), Some(m.id), None::<&str>, $now);
+                }
+                Some((m, all))
+            }
+        }
     }};
 }
 
@@ -1213,7 +1282,16 @@ impl Store {
         let now = d.now;
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
-            // Lock the item (PostgreSQL row lock; SQLite has one writer).
+            // Lock order as every message write: the conversation first, then the item
+            // (PostgreSQL row locks; SQLite has one writer).
+            let conv: Option<Option<String>> =
+                sqlx::query_scalar("SELECT conversation_id FROM moderation_items WHERE id = $1")
+                    .bind(d.item_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(Some(c)) = &conv {
+                lock_conversation!(tx, c.as_str());
+            }
             let row = sqlx::query(concat!(
                 "UPDATE moderation_items SET updated_at = updated_at WHERE id = $1 RETURNING ",
                 item_cols!()
@@ -1316,6 +1394,26 @@ impl Store {
                 }
                 enforcements.push(insert_enforcement!(tx, &e, st.as_str(), Some(item.id)));
             }
+            // Reports: remove the reported message.
+            let mut removed = None;
+            if let (Some(rd), Some(mid), ItemKind::Report) =
+                (&d.removal_decision, item.message_id, item.kind)
+            {
+                let rj = json_text(&rd.decision)?;
+                if let Some((m, members)) = moderate_message!(
+                    tx,
+                    mid,
+                    "delivered",
+                    "rejected",
+                    rd,
+                    rj.as_str(),
+                    d.moderator_id.as_str(),
+                    now
+                ) {
+                    notify.extend(members);
+                    removed = Some(m);
+                }
+            }
             // Appeals: the outcome.
             let mut delivered = None;
             if let Some((a, e)) = &appealed {
@@ -1353,10 +1451,30 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    if let (Some(text), Some(conv), None) = (
+                    // A removed or rejected message is restored; a blocked text that was never
+                    // stored is delivered as a new message.
+                    if let Some(mid) = e.message_id {
+                        let dd = d.delivery_decision.as_ref().unwrap_or(&d.decision);
+                        let dj = json_text(&dd.decision)?;
+                        if let Some((m, members)) = moderate_message!(
+                            tx,
+                            mid,
+                            "rejected",
+                            "delivered",
+                            dd,
+                            dj.as_str(),
+                            d.moderator_id.as_str(),
+                            now
+                        ) {
+                            notify.extend(members);
+                            delivered = Some(m);
+                        }
+                    }
+                    if let (Some(text), Some(conv), None, None) = (
                         e.blocked_text.as_deref(),
                         e.conversation_id.as_deref(),
                         e.delivered_message_id,
+                        e.message_id,
                     ) {
                         lock_conversation!(tx, conv);
                         let member = sqlx::query(
@@ -1466,12 +1584,20 @@ impl Store {
                     "enforcements": enforcements.iter().map(|e| e.id).collect::<Vec<_>>()}),
                 now
             );
+            if let (Some(m), Some((_, e))) = (&delivered, &appealed) {
+                sqlx::query("UPDATE enforcements SET delivered_message_id = $2 WHERE id = $1")
+                    .bind(e.id)
+                    .bind(m.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             notify.sort();
             notify.dedup();
             Ok(ResolvedItem {
                 item,
                 reviewed,
+                removed,
                 delivered,
                 enforcements,
                 notify,

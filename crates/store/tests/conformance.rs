@@ -2267,6 +2267,7 @@ mod checks {
             enforcements: Vec::new(),
             overturn: None,
             delivery_decision: None,
+            removal_decision: None,
             now: now_ms(),
         }
     }
@@ -2589,6 +2590,87 @@ mod checks {
         let ens = s.enforcements_of("mei", 10).await.unwrap();
         assert_eq!(ens.len(), 1);
         assert_eq!(ens[0].0.moderator_id.as_deref(), Some("morgan"));
+        // Rejected: the reported message is removed (the others are told), with a strike.
+        let (avery_at, sam_at) = (
+            s.event_cursor("avery").await.unwrap(),
+            s.event_cursor("sam").await.unwrap(),
+        );
+        let mut d = item_decision(later.item.id, "morgan", "reject");
+        d.removal_decision = Some(human("reject"));
+        let mut st = enforcement("mei", "strike", now_ms());
+        st.automated = false;
+        st.moderator_id = Some("morgan".into());
+        st.message_id = Some(m.id);
+        st.conversation_id = Some(c.clone());
+        st.strike = Some(NewStrike {
+            weight: 2,
+            categories: Vec::new(),
+            at: now_ms(),
+            expires_at: now_ms() + 30 * 86_400_000,
+        });
+        d.enforcements = vec![st];
+        let r = s.resolve_item(&d).await.unwrap();
+        assert_eq!(
+            r.removed.as_ref().map(|m| m.state),
+            Some(MessageState::Rejected)
+        );
+        assert_eq!(r.notify, ["avery", "mei", "sam"]);
+        assert!(matches!(
+            s.get_message(m.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.get_message(m.id, "mei").await.unwrap().state,
+            MessageState::Rejected
+        );
+        let ev = s.events_since("sam", sam_at, 10).await.unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            (ev[0].kind.as_str(), ev[0].message_id),
+            ("message.deleted", Some(m.id))
+        );
+        // Overturned on appeal by another moderator: the message is back for everyone.
+        let strike_enf = r.enforcements[0].id;
+        let ap = s
+            .file_appeal(strike_enf, "mei", "It was a joke between us", now_ms())
+            .await
+            .unwrap();
+        let mut d = item_decision(ap.item_id, "alex", "approve");
+        d.overturn = Some(true);
+        d.delivery_decision = Some(human("allow"));
+        let r = s.resolve_item(&d).await.unwrap();
+        let back = r.delivered.expect("restored");
+        assert_eq!(back.id, m.id, "the same message, not a copy");
+        assert_eq!(back.state, MessageState::Delivered);
+        assert_eq!(
+            s.get_message(m.id, "avery")
+                .await
+                .unwrap()
+                .delivered
+                .as_deref(),
+            Some("pay me outside")
+        );
+        let kinds: Vec<String> = s
+            .events_since("avery", avery_at, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["message.deleted", "message.created"]);
+        assert!(s
+            .user_safety("mei", now_ms())
+            .await
+            .unwrap()
+            .strikes
+            .is_empty());
+        assert_eq!(
+            s.get_enforcement(strike_enf)
+                .await
+                .unwrap()
+                .delivered_message_id,
+            Some(m.id)
+        );
         // Reports (merged ones once per reporter) and the decision are audited.
         let log = s.audit_entries(0, 500).await.unwrap();
         let reports: Vec<_> = log.iter().filter(|e| e.kind == "report").collect();
@@ -2600,6 +2682,12 @@ mod checks {
         assert_eq!(reports[0].actor_id.as_deref(), Some("avery"));
         assert_eq!(reports[0].subject, format!("message:{}", m.id));
         assert_eq!(reports[1].data["merged"], true);
+        assert_eq!(
+            log.iter()
+                .filter(|e| e.kind == "moderation.decision")
+                .count(),
+            3
+        );
         let decision = log
             .iter()
             .find(|e| e.kind == "moderation.decision")
