@@ -738,7 +738,15 @@ pub async fn post_message_as(
                 decision_id: None,
                 blocked: None,
             };
-            record_automated(s, me, subject, &c).await?;
+            // The message is stored and delivered: a failure here must not turn its
+            // acknowledgement into an error (a retry would not record it either).
+            if let Err(e) = record_automated(s, me, subject, &c).await {
+                tracing::error!(
+                    code = e.code,
+                    message_id = m.id,
+                    "mask enforcement not recorded"
+                );
+            }
         }
     }
     tracing::info!(

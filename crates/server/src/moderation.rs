@@ -348,10 +348,11 @@ pub async fn record_automated(
         ("message", None) => "your message".to_string(),
         (k, _) => format!("your {k} text"),
     };
-    let outcome = if kind == "block" {
-        "was not delivered because it contained"
-    } else {
-        "was delivered with these parts hidden:"
+    let outcome = match (kind, subject.kind) {
+        ("block", "message") => "was not delivered because it contained",
+        ("block", _) => "was not published because it contained",
+        (_, "message") => "was delivered with these parts hidden:",
+        _ => "was published with these parts hidden:",
     };
     let facts = format!(
         "On {} {place} {outcome} {} (found automatically).{}",

@@ -1655,3 +1655,67 @@ async fn strikes_expire_on_postgres() {
     };
     strike_expiry(url).await;
 }
+
+/// A masked message gives a `mask` enforcement with a one-point strike; a blocked profile text
+/// gives an appealable `block` without a strike (integration texts do not count by default);
+/// with enough points a mask is raised to a block by the sender's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mask_and_integration_text_enforcements() {
+    let s = start(None, Some(OPERATOR_POLICY), |_| {}).await;
+    let [_, _, diego, _, _] = seed(&s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (st, v) = s
+        .post(&diego, &c, "Call me at +1 415 555 0134 tomorrow", "a")
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["decision"]["action"], "mask");
+    let mine = enforcements(&s, &diego).await;
+    let mask = mine["enforcements"][0].clone();
+    assert_eq!(mask["kind"], "mask", "{mine}");
+    assert_statement(&mask, true);
+    assert!(mask["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("hidden"));
+    assert_eq!(mask["message_id"], v["message"]["id"]);
+    assert_eq!(mine["standing"]["points"], 1, "{mine}");
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/users/diego/profile",
+            json!({"headline": "Designer", "bio": "Call me at +1 415 555 0134"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let mine = enforcements(&s, &diego).await;
+    let block = mine["enforcements"][0].clone();
+    assert_eq!(block["kind"], "block", "{mine}");
+    assert_statement(&block, true);
+    assert!(block["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("profile text was not published"));
+    assert_eq!(block["appealable"], true);
+    assert_eq!(
+        mine["standing"]["points"], 1,
+        "no strike for the profile: {mine}"
+    );
+    // Two more masked messages: 3 points reach the policy's block level, so the fourth
+    // masked-category message is blocked.
+    for (i, t) in ["ok +1 415 555 0135", "or +1 415 555 0136"]
+        .iter()
+        .enumerate()
+    {
+        let (st, v) = s.post(&diego, &c, t, &format!("m{i}")).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = s.post(&diego, &c, "again +1 415 555 0137", "m9").await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "escalated to a block: {v}"
+    );
+    let mine = enforcements(&s, &diego).await;
+    assert_eq!(mine["enforcements"][0]["kind"], "block", "{mine}");
+    assert_eq!(mine["standing"]["points"], 5, "1 + 1 + 1 + 2: {mine}");
+}
