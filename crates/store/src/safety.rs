@@ -1429,16 +1429,23 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if overturn {
-                    // The appealed enforcement and the others of the same decision (a block
-                    // and the restriction its strike triggered) are lifted together.
+                    // The appealed enforcement, and the automated restriction its strike
+                    // triggered (same decision), are lifted together; an overturned
+                    // restriction leaves the block behind it standing.
+                    let triggered = matches!(e.kind.as_str(), "block" | "mask" | "strike");
                     let lifted: Vec<i64> = sqlx::query_scalar(
                         "UPDATE enforcements SET lifted_at = $3 WHERE user_id = $2 AND lifted_at IS NULL \
-                         AND (id = $1 OR (decision_id IS NOT NULL AND decision_id = $4)) RETURNING id",
+                         AND (id = $1 OR ($5 AND kind = 'restriction' AND automated = $6 \
+                         AND ((decision_id IS NOT NULL AND decision_id = $4) \
+                         OR (item_id IS NOT NULL AND item_id = $7)))) RETURNING id",
                     )
                     .bind(e.id)
                     .bind(e.user_id.as_str())
                     .bind(now)
                     .bind(e.decision_id)
+                    .bind(triggered)
+                    .bind(true)
+                    .bind(e.item_id)
                     .fetch_all(&mut *tx)
                     .await?;
                     for id in &lifted {

@@ -2756,6 +2756,29 @@ mod checks {
             Err(StoreError::Invalid(_))
         ));
         assert_eq!(s.enforcements_of("diego", 10).await.unwrap().len(), 2);
+        // An overturned restriction is lifted alone: the block behind it and its strike stand.
+        let a = s
+            .file_appeal(stored[1].id, "diego", "I stopped", now)
+            .await
+            .unwrap();
+        let mut d = item_decision(a.item_id, "morgan", "approve");
+        d.overturn = Some(true);
+        let r = s.resolve_item(&d).await.unwrap();
+        assert!(r.delivered.is_none());
+        assert!(s
+            .get_enforcement(stored[1].id)
+            .await
+            .unwrap()
+            .lifted_at
+            .is_some());
+        assert!(s
+            .get_enforcement(stored[0].id)
+            .await
+            .unwrap()
+            .lifted_at
+            .is_none());
+        assert_eq!(s.user_safety("diego", now).await.unwrap().strikes.len(), 1);
+        assert_eq!(s.active_restriction("diego", now).await.unwrap(), None);
     }
 
     pub async fn appeals_overturn_and_reviewers(_db: &TestDb, s: &Store) {
