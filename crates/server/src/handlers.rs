@@ -248,7 +248,16 @@ async fn check_texts(
                 decision_id: Some(decision_id),
                 blocked: None,
             };
-            record_automated(s, user, subject, &w).await?;
+            match record_automated(s, user, subject, &w).await {
+                // An actor the store does not know (a job's author not synced yet): the text is
+                // still refused or masked; there is nobody to hold the enforcement against.
+                Err(e) if e.code == "invalid_request" => {
+                    tracing::warn!(kind, "enforcement not recorded: unknown actor")
+                }
+                r => {
+                    r?;
+                }
+            }
         }
     }
     if matches!(w.action(), Action::Block | Action::HoldForReview) {

@@ -93,6 +93,12 @@ impl AppState {
         policy: Policy,
         bus: Arc<dyn Bus>,
     ) -> Result<AppState, StartError> {
+        if config.appeal_window_days < 180 {
+            tracing::warn!(
+                days = config.appeal_window_days,
+                "appeal_window_days is under 180 (the DSA asks for at least six months)"
+            );
+        }
         let detector = policy
             .detector_builder()
             .build()

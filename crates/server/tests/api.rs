@@ -1700,6 +1700,16 @@ async fn mask_and_integration_text_enforcements() {
         mine["standing"]["points"], 1,
         "no strike for the profile: {mine}"
     );
+    // A text whose author the store does not know is still refused.
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/jobs/j9",
+            json!({"org_id": "northwind", "author_id": "ghost", "title": "Logo", "description": "Call +1 415 555 0100"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_error(&v, "policy_violation");
     // Two more masked messages: 3 points reach the policy's block level, so the fourth
     // masked-category message is blocked.
     for (i, t) in ["ok +1 415 555 0135", "or +1 415 555 0136"]
