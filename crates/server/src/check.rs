@@ -2,7 +2,7 @@
 
 use crate::{ApiError, ApiResult, AppState};
 use axum::http::StatusCode;
-use parley_policy::{Action, Context, Decision, Purpose, Stage, Surface};
+use parley_policy::{Action, Context, Decision, History, Purpose, Stage, Surface};
 use parley_store::{DecisionInput, MemberStage, Role, StoreError};
 use serde_json::{json, Value};
 
@@ -58,10 +58,6 @@ impl Checked {
     }
 }
 
-fn now_secs() -> i64 {
-    parley_store::now_ms() / 1000
-}
-
 fn policy_stage(s: parley_store::Stage) -> Stage {
     match s {
         parley_store::Stage::PreContract => Stage::PreContract,
@@ -103,11 +99,26 @@ impl AppState {
         plan: &str,
         purpose: Option<Purpose>,
     ) -> Checked {
+        self.decide_with(text, surface, stage, plan, purpose, History::default())
+    }
+
+    /// [`AppState::decide`] for a sender with an enforcement history (strikes raise masking to
+    /// blocking and lead to restrictions, through the policy's escalation rules).
+    pub fn decide_with(
+        &self,
+        text: &str,
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+        history: History,
+    ) -> Checked {
         let findings = self.inner.detector.scan(text);
         let mut ctx = Context::new(surface)
             .stage(stage)
             .plan(plan)
-            .now(now_secs());
+            .history(history)
+            .now(self.now_ms().div_euclid(1000));
         if let Some(p) = purpose {
             ctx = ctx.purpose(p);
         }
@@ -142,13 +153,31 @@ impl AppState {
             }
         }
         // Alone in the conversation: nobody to protect, but still checked as pre-contract.
-        Ok(match worst {
+        let worst = match worst {
             Some(w) => w,
             None => {
                 let plan = self.plan_of(me.org_id.as_deref()).await?;
-                self.decide(text, Surface::Message, Stage::PreContract, &plan, purpose)
+                self.decide(
+                    text,
+                    Surface::Message,
+                    Stage::PreContract,
+                    &plan,
+                    purpose.clone(),
+                )
             }
-        })
+        };
+        // The sender's history only changes violating decisions (masking raised to blocking,
+        // the strike and escalation), the same way for every recipient: the strictest context
+        // is decided again, and only for senders who have a history (clean posts read nothing).
+        if !worst.decision.violation {
+            return Ok(worst);
+        }
+        let history = crate::moderation::history_of(self, sender).await?;
+        if history == History::default() {
+            return Ok(worst);
+        }
+        let plan = worst.plan.clone();
+        Ok(self.decide_with(text, Surface::Message, worst.stage, &plan, purpose, history))
     }
 
     /// The stage and plan between a sender and one recipient. Colleagues of one organisation

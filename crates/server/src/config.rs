@@ -34,6 +34,53 @@ pub struct Config {
     pub key_burst: f64,
     /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
     pub metrics_public: bool,
+    /// The reasons a user can give when reporting (operator-defined, shown in this order).
+    pub report_reasons: Vec<ReportReason>,
+    /// How long an enforcement can be appealed, days (DSA art. 20: at least six months).
+    pub appeal_window_days: u32,
+    /// Shifts the server's clock for trust-and-safety times (strikes, restrictions, appeal
+    /// windows), seconds. 0 in production; tests and drills use it to age records.
+    pub clock_offset_secs: i64,
+    /// Whether blocked or masked texts sent through the integration API (profiles, job posts,
+    /// proposals, invites) give strikes toward messaging restrictions. Off by default: they are
+    /// rejected before anyone sees them and still get an appealable statement of reasons.
+    pub strikes_for_integration_texts: bool,
+}
+
+/// One reason a user can give when reporting.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportReason {
+    /// Stable id sent by clients (`spam`).
+    pub id: String,
+    /// What people read ("Spam or advertising").
+    pub label: String,
+    /// Queue priority of a report with this reason (0..=100, higher first).
+    #[serde(default = "default_report_priority")]
+    pub priority: i64,
+}
+
+fn default_report_priority() -> i64 {
+    30
+}
+
+/// The default report reasons.
+pub fn default_report_reasons() -> Vec<ReportReason> {
+    [
+        ("contact_info", "Shares or asks for contact details", 40),
+        ("off_platform", "Asks to move off the platform", 40),
+        ("spam", "Spam or advertising", 20),
+        ("harassment", "Harassment or abuse", 60),
+        ("scam", "Scam or fraud", 70),
+        ("other", "Something else", 10),
+    ]
+    .into_iter()
+    .map(|(id, label, priority)| ReportReason {
+        id: id.into(),
+        label: label.into(),
+        priority,
+    })
+    .collect()
 }
 
 impl Default for Config {
@@ -53,6 +100,10 @@ impl Default for Config {
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
             metrics_public: false,
+            report_reasons: default_report_reasons(),
+            appeal_window_days: 180,
+            clock_offset_secs: 0,
+            strikes_for_integration_texts: false,
         }
     }
 }
@@ -94,6 +145,9 @@ impl Config {
             "key_rate_per_sec",
             "key_burst",
             "metrics_public",
+            "appeal_window_days",
+            "clock_offset_secs",
+            "strikes_for_integration_texts",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -137,6 +191,15 @@ impl Config {
                     _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
                 }
             }
+            "appeal_window_days" => self.appeal_window_days = num(v)?,
+            "clock_offset_secs" => self.clock_offset_secs = num(v)?,
+            "strikes_for_integration_texts" => {
+                self.strikes_for_integration_texts = match v.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
+                }
+            }
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())
@@ -164,5 +227,33 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:3");
         assert!(c.set("user_burst", "x").is_err());
         assert!(toml::from_str::<Config>("nope = 1").is_err());
+    }
+
+    #[test]
+    fn report_reasons_are_operator_defined() {
+        let c = Config::default();
+        let ids: Vec<&str> = c.report_reasons.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "contact_info",
+                "off_platform",
+                "spam",
+                "harassment",
+                "scam",
+                "other"
+            ]
+        );
+        assert_eq!(c.appeal_window_days, 180);
+        let c: Config = toml::from_str(
+            "appeal_window_days = 200\n[[report_reasons]]\nid = \"fake_review\"\nlabel = \"Fake review\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.report_reasons.len(), 1);
+        assert_eq!(c.report_reasons[0].priority, 30);
+        assert_eq!(c.appeal_window_days, 200);
+        let mut c = Config::default();
+        c.set("clock_offset_secs", "-86400").unwrap();
+        assert_eq!(c.clock_offset_secs, -86400);
     }
 }

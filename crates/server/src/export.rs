@@ -10,9 +10,9 @@
 //! JSON is the evidence (the visible page is a rendering of it).
 //!
 //! Who may export, and what they get:
-//! - the operator (admin key) and moderators (users with the `moderator` role): everything,
-//!   including what the author wrote before masking, held and rejected messages, and every
-//!   decision recorded in the conversation;
+//! - the operator (admin key) and moderators (users with the `moderator` role, member or not):
+//!   everything, including what the author wrote before masking, held and rejected messages,
+//!   and every decision recorded in the conversation;
 //! - a member: what the member could see in the conversation: their own messages in full (with
 //!   their decisions), the others' messages as delivered (versions that were delivered, only
 //!   the delivered text; deleted messages as tombstones).
@@ -153,13 +153,14 @@ async fn requester(s: &AppState, headers: &HeaderMap, conv: &str) -> ApiResult<R
         Err(_) => {}
     }
     let me = s.require_user(headers).await?;
-    if s.store().is_member(conv, &me).await? {
-        return Ok(Requester::Member(me));
-    }
+    // A moderator gets the full record even in a conversation they are a member of.
     let user = s.store().get_user(&me).await?;
     if user.has_role(Role::Moderator) {
         s.store().get_conversation(conv).await?;
         return Ok(Requester::Moderator(me));
+    }
+    if s.store().is_member(conv, &me).await? {
+        return Ok(Requester::Member(me));
     }
     Err(ApiError::not_found("conversation"))
 }

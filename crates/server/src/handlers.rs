@@ -2,6 +2,7 @@
 
 use crate::check::{parse_purpose, Checked};
 use crate::error::{Json, Query};
+use crate::moderation::{ensure_may_post, record_automated, AutomatedSubject};
 use crate::{ApiError, ApiResult, AppState, BusEvent};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -226,7 +227,8 @@ async fn check_texts(
     }
     let Some(w) = worst else { return Ok(()) };
     if w.action() != Action::Allow {
-        s.store()
+        let decision_id = s
+            .store()
             .record_decision(&NewDecision {
                 subject_kind: kind.into(),
                 subject_id: Some(id.into()),
@@ -237,6 +239,26 @@ async fn check_texts(
                 decision: w.input(surface.as_str()),
             })
             .await?;
+        if let Some(user) = actor {
+            let subject = AutomatedSubject {
+                kind,
+                id: Some(id.into()),
+                conversation_id: None,
+                message_id: None,
+                decision_id: Some(decision_id),
+                blocked: None,
+            };
+            match record_automated(s, user, subject, &w).await {
+                // An actor the store does not know (a job's author not synced yet): the text is
+                // still refused or masked; there is nobody to hold the enforcement against.
+                Err(e) if e.code == "invalid_request" => {
+                    tracing::warn!(kind, "enforcement not recorded: unknown actor")
+                }
+                r => {
+                    r?;
+                }
+            }
+        }
     }
     if matches!(w.action(), Action::Block | Action::HoldForReview) {
         return Err(w.violation_error());
@@ -525,6 +547,10 @@ pub fn message_view(m: &Message, viewer: &str) -> Value {
     if own && !deleted {
         v["delivered_body"] = json!(m.delivered);
         v["action"] = decision.get("action").cloned().unwrap_or(Value::Null);
+        if m.state == MessageState::Rejected {
+            // The reviewer's reasons (the statement of reasons is at /v1/me/enforcements).
+            v["explanation"] = decision.get("explanation").cloned().unwrap_or(Value::Null);
+        }
     }
     v
 }
@@ -668,11 +694,13 @@ pub async fn post_message_as(
         return Err(ApiError::bad_request("client_id is empty"));
     }
     let purpose = parse_purpose(b.purpose.as_deref())?;
+    ensure_may_post(s, me).await?;
     let c = s
         .decide_message(conversation_id, me, &b.body, purpose)
         .await?;
     if c.action() == Action::Block {
-        s.store()
+        let decision_id = s
+            .store()
             .record_decision(&NewDecision {
                 subject_kind: "message".into(),
                 subject_id: None,
@@ -683,6 +711,15 @@ pub async fn post_message_as(
                 decision: c.input("message"),
             })
             .await?;
+        let subject = AutomatedSubject {
+            kind: "message",
+            id: None,
+            conversation_id: Some(conversation_id),
+            message_id: None,
+            decision_id: Some(decision_id),
+            blocked: Some((&b.body, b.purpose.as_deref())),
+        };
+        record_automated(s, me, subject, &c).await?;
         tracing::info!(conversation = %conversation_id, user = %me, "message blocked");
         return Err(c.violation_error());
     }
@@ -708,6 +745,25 @@ pub async fn post_message_as(
     let m = &posted.message;
     if posted.created {
         notify_members(s, conversation_id).await;
+        if c.action() == Action::Mask {
+            let subject = AutomatedSubject {
+                kind: "message",
+                id: Some(m.id.to_string()),
+                conversation_id: Some(conversation_id),
+                message_id: Some(m.id),
+                decision_id: None,
+                blocked: None,
+            };
+            // The message is stored and delivered: a failure here must not turn its
+            // acknowledgement into an error (a retry would not record it either).
+            if let Err(e) = record_automated(s, me, subject, &c).await {
+                tracing::error!(
+                    code = e.code,
+                    message_id = m.id,
+                    "mask enforcement not recorded"
+                );
+            }
+        }
     }
     tracing::info!(
         conversation = %conversation_id,
@@ -799,6 +855,7 @@ pub async fn edit_message(
             "only the author can edit a message",
         ));
     }
+    ensure_may_post(&s, &me).await?;
     let purpose = parse_purpose(m.purpose.as_deref()).unwrap_or(None);
     let c = s.decide_message(&id, &me, &b.body, purpose).await?;
     if c.action() == Action::Block {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 mod handlers;
 pub mod metrics;
+pub mod moderation;
 pub mod openapi;
 pub mod policy_audit;
 pub mod rate;
@@ -111,6 +112,12 @@ impl AppState {
         policy: Policy,
         bus: Arc<dyn Bus>,
     ) -> Result<AppState, StartError> {
+        if config.appeal_window_days < 180 {
+            tracing::warn!(
+                days = config.appeal_window_days,
+                "appeal_window_days is under 180 (the DSA asks for at least six months)"
+            );
+        }
         let detector = policy
             .detector_builder()
             .build()
@@ -131,6 +138,13 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The server's time in Unix milliseconds (the system clock shifted by
+    /// `clock_offset_secs`): what policy decisions, strikes, restrictions and appeal windows use.
+    pub fn now_ms(&self) -> i64 {
+        parley_store::now_ms()
+            .saturating_add(self.inner.config.clock_offset_secs.saturating_mul(1000))
     }
 
     /// The operator: `Authorization: Bearer <admin key>`, rate limited per key.
@@ -234,6 +248,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("get", "/v1/moderation/queue"),
+    ("post", "/v1/moderation/items/{id}/decision"),
+    ("get", "/v1/moderation/stats"),
+    ("post", "/v1/reports"),
+    ("get", "/v1/reports/reasons"),
+    ("get", "/v1/me/enforcements"),
+    ("post", "/v1/appeals"),
 ];
 
 /// The HTTP application.
@@ -282,6 +303,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/conversations/{id}/export", get(export::export))
         .route("/metrics", get(metrics::prometheus_handler))
         .route("/v1/metrics", get(metrics::json_handler))
+        .route("/v1/moderation/queue", get(moderation::queue))
+        .route(
+            "/v1/moderation/items/{id}/decision",
+            post(moderation::decide_item),
+        )
+        .route("/v1/moderation/stats", get(moderation::stats))
+        .route("/v1/reports", post(moderation::file_report))
+        .route("/v1/reports/reasons", get(moderation::report_reasons))
+        .route("/v1/me/enforcements", get(moderation::my_enforcements))
+        .route("/v1/appeals", post(moderation::file_appeal))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

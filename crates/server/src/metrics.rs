@@ -2,13 +2,14 @@
 //! (JSON, per day).
 //!
 //! Everything is computed in the database (so every node of a cluster answers the same): policy
-//! decisions by surface, action and automated flag; by category of their reasons; and audit
-//! trail entries by kind, which is where reports, appeals, exports and policy changes are
-//! counted as the code that makes them appends them. The result is cached for
-//! [`METRICS_TTL`] per node, so a scraper (or many) costs at most one aggregation per period.
-//!
-//! Appeal outcomes and the overturn rate are not computed here yet: they need the moderation
-//! tables (reports, appeals), which this module does not know.
+//! decisions by surface, action and automated flag; by category of their reasons; audit trail
+//! entries by kind (`decision`, `report`, `appeal.filed`, `appeal.decided`, `enforcement`,
+//! `moderation.decision`, `export`, `policy`); reports (kind `report`); appeal outcomes (kind
+//! `appeal.decided`, field `outcome`: `overturned` or `upheld`) and the overturn rate (how often
+//! people reverse the machine: overturned / decided). Reports and appeals are read from the
+//! audit trail, where the moderation code appends them in their transactions, so these numbers
+//! do not depend on the moderation tables' layout. The result is cached for [`METRICS_TTL`] per
+//! node, so a scraper (or many) costs at most one aggregation per period.
 //!
 //! `/metrics` needs the admin key unless `metrics_public` is set (a scraper on a private
 //! network); `/v1/metrics` always needs it.
@@ -38,6 +39,23 @@ pub struct Snapshot {
     pub decisions: Vec<DecisionCount>,
     pub categories: Vec<CategoryCount>,
     pub audit: Vec<AuditKindCount>,
+    /// `(day, outcome, count)` of decided appeals.
+    pub appeals: Vec<(i64, String, i64)>,
+}
+
+/// The kind of the audit entry of a decided appeal, and its outcome field.
+pub const APPEAL_DECIDED: &str = "appeal.decided";
+
+/// Overturned / decided appeals (`None` when none were decided).
+pub fn overturn_rate<'a>(outcomes: impl IntoIterator<Item = (&'a str, i64)>) -> Option<f64> {
+    let (mut overturned, mut decided) = (0i64, 0i64);
+    for (outcome, n) in outcomes {
+        decided += n;
+        if outcome == "overturned" {
+            overturned += n;
+        }
+    }
+    (decided > 0).then(|| overturned as f64 / decided as f64)
 }
 
 /// The per-node cache of the last snapshot.
@@ -62,6 +80,9 @@ impl Cache {
             decisions: store.decision_counts(0).await?,
             categories: store.decision_category_counts(0).await?,
             audit: store.audit_counts(0).await?,
+            appeals: store
+                .audit_field_counts(APPEAL_DECIDED, "outcome", 0)
+                .await?,
         });
         *last = Some((Instant::now(), snap.clone()));
         Ok(snap)
@@ -120,6 +141,33 @@ pub fn prometheus(snap: &Snapshot) -> String {
             label(kind)
         ));
     }
+    out.push_str("# HELP parley_reports_total Reports filed (merged duplicates included), from the audit trail.\n");
+    out.push_str("# TYPE parley_reports_total counter\n");
+    out.push_str(&format!(
+        "parley_reports_total {}\n",
+        audit.get("report").copied().unwrap_or(0)
+    ));
+    let mut appeals: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, outcome, n) in &snap.appeals {
+        *appeals.entry(outcome.as_str()).or_default() += n;
+    }
+    out.push_str(
+        "# HELP parley_appeals_decided_total Appeals decided, by outcome (overturned or upheld).\n",
+    );
+    out.push_str("# TYPE parley_appeals_decided_total counter\n");
+    for (outcome, n) in &appeals {
+        out.push_str(&format!(
+            "parley_appeals_decided_total{{outcome=\"{}\"}} {n}\n",
+            label(outcome)
+        ));
+    }
+    out.push_str("# HELP parley_appeal_overturn_ratio Share of decided appeals that reversed the decision (NaN when none).\n");
+    out.push_str("# TYPE parley_appeal_overturn_ratio gauge\n");
+    out.push_str(&format!(
+        "parley_appeal_overturn_ratio {}\n",
+        overturn_rate(appeals.iter().map(|(o, n)| (*o, *n)))
+            .map_or("NaN".to_string(), |r| format!("{r}"))
+    ));
     out.push_str("# HELP parley_metrics_generated_timestamp_seconds When these numbers were read from the database.\n");
     out.push_str("# TYPE parley_metrics_generated_timestamp_seconds gauge\n");
     out.push_str(&format!(
@@ -157,17 +205,32 @@ pub fn json_view(snap: &Snapshot, days: u32) -> Value {
             .filter(|a| a.day == day)
             .map(|a| json!({"kind": a.kind, "count": a.count}))
             .collect();
+        let appeals: Vec<(&str, i64)> = snap
+            .appeals
+            .iter()
+            .filter(|a| a.0 == day)
+            .map(|a| (a.1.as_str(), a.2))
+            .collect();
+        let reports: i64 = snap
+            .audit
+            .iter()
+            .filter(|a| a.day == day && a.kind == "report")
+            .map(|a| a.count)
+            .sum();
         out.push(json!({
             "date": date_of_day(day),
             "decisions": decisions,
             "categories": categories,
             "audit_entries": audit,
+            "reports": reports,
+            "appeals_decided": appeals.iter().map(|(o, n)| json!({"outcome": o, "count": n})).collect::<Vec<_>>(),
+            "overturn_rate": overturn_rate(appeals.iter().copied()),
         }));
     }
     json!({
         "generated_at": snap.generated_at,
         "days": out,
-        "not_computed": ["appeal_outcomes", "overturn_rate"],
+        "overturn_rate_all_time": overturn_rate(snap.appeals.iter().map(|a| (a.1.as_str(), a.2))),
     })
 }
 
@@ -242,11 +305,23 @@ mod tests {
                 category: "we\"ird".into(),
                 count: 1,
             }],
-            audit: vec![AuditKindCount {
-                day: 3,
-                kind: "export".into(),
-                count: 4,
-            }],
+            audit: vec![
+                AuditKindCount {
+                    day: 3,
+                    kind: "export".into(),
+                    count: 4,
+                },
+                AuditKindCount {
+                    day: 3,
+                    kind: "report".into(),
+                    count: 2,
+                },
+            ],
+            appeals: vec![
+                (2, "overturned".into(), 1),
+                (3, "upheld".into(), 2),
+                (3, "overturned".into(), 1),
+            ],
         };
         let text = prometheus(&snap);
         assert!(text.contains(
@@ -254,6 +329,9 @@ mod tests {
         ));
         assert!(text.contains("category=\"we\\\"ird\"} 1\n"));
         assert!(text.contains("parley_audit_entries_total{kind=\"export\"} 4\n"));
+        assert!(text.contains("parley_reports_total 2\n"));
+        assert!(text.contains("parley_appeals_decided_total{outcome=\"overturned\"} 2\n"));
+        assert!(text.contains("parley_appeal_overturn_ratio 0.5\n"));
         let v = json_view(&snap, 2);
         let days = v["days"].as_array().unwrap();
         assert_eq!(days.len(), 2);
@@ -261,5 +339,13 @@ mod tests {
         assert_eq!(days[0]["decisions"], json!([]));
         assert_eq!(days[1]["date"], "1970-01-04");
         assert_eq!(days[1]["decisions"][0]["count"], 3);
+        assert_eq!(days[1]["reports"], 2);
+        assert_eq!(days[1]["overturn_rate"], json!(1.0 / 3.0));
+        assert_eq!(days[0]["overturn_rate"], json!(1.0));
+        let three = json_view(&snap, 3);
+        assert_eq!(three["days"][0]["date"], "1970-01-02");
+        assert_eq!(three["days"][0]["overturn_rate"], Value::Null);
+        assert_eq!(v["overturn_rate_all_time"], json!(0.5));
+        assert_eq!(overturn_rate([]), None);
     }
 }

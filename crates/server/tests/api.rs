@@ -1388,6 +1388,27 @@ async fn export_flow(database: String) {
     assert_eq!(exports[3].data["digest"], html_digest.as_str());
     let v = store.verify_audit().await.unwrap();
     assert_eq!(v.first_bad, None);
+    // What the moderation code appends for a report and a decided appeal.
+    store
+        .append_audit(
+            "report",
+            Some("avery"),
+            "user:diego",
+            &json!({"reason": "spam"}),
+        )
+        .await
+        .unwrap();
+    for outcome in ["overturned", "upheld", "upheld", "upheld"] {
+        store
+            .append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+    }
     store.close().await;
 
     // Metrics from the same data: Prometheus text (admin key) and JSON per day.
@@ -1413,6 +1434,10 @@ async fn export_flow(database: String) {
         "parley_decision_categories_total{surface=\"message\",action=\"mask\",category=\"phone\"} 1\n",
         "parley_decision_categories_total{surface=\"message\",action=\"hold_for_review\",category=\"email\"} 1\n",
         "parley_audit_entries_total{kind=\"export\"} 4\n",
+        "parley_reports_total 1\n",
+        "parley_appeals_decided_total{outcome=\"overturned\"} 1\n",
+        "parley_appeals_decided_total{outcome=\"upheld\"} 3\n",
+        "parley_appeal_overturn_ratio 0.25\n",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
@@ -1530,4 +1555,674 @@ async fn a_policy_change_is_recorded_in_the_audit_trail() {
     );
     assert_eq!(state.store().verify_audit().await.unwrap().first_bad, None);
     state.store().close().await;
+// ------------------------------------------------------------------ trust and safety (issue 6)
+
+/// Emails are held for review; phone numbers stay blocked (the default).
+const MODERATION_POLICY: &str = r#"
+[actions.message]
+email = { high = "hold_for_review", medium = "hold_for_review" }
+"#;
+
+async fn moderators(s: &Server) -> (String, String) {
+    for (id, name) in [("morgan", "Morgan Lee"), ("jordan", "Jordan Blake")] {
+        let (st, v) = s
+            .admin(
+                Method::PUT,
+                &format!("/v1/users/{id}"),
+                json!({"name": name, "roles": ["moderator"]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    (s.token("morgan").await, s.token("jordan").await)
+}
+
+async fn queue(s: &Server, tok: &str, kind: &str) -> Vec<Value> {
+    let (st, v) = s
+        .call(
+            Method::GET,
+            &format!("/v1/moderation/queue?status=open&kind={kind}"),
+            Some(tok),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+async fn decide(s: &Server, tok: &str, item: &str, action: &str) -> (StatusCode, Value) {
+    s.call(
+        Method::POST,
+        &format!("/v1/moderation/items/{item}/decision"),
+        Some(tok),
+        Some(json!({"action": action, "note": "reviewed in test"})),
+    )
+    .await
+}
+
+async fn enforcements(s: &Server, tok: &str) -> Value {
+    let (st, v) = s
+        .call(Method::GET, "/v1/me/enforcements", Some(tok), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
+fn assert_statement(e: &Value, automated: bool) {
+    let st = &e["statement"];
+    assert!(st["facts"].as_str().is_some_and(|f| !f.is_empty()), "{e}");
+    assert!(st["rule"].as_str().is_some_and(|f| !f.is_empty()), "{e}");
+    assert_eq!(st["automated"], automated, "{e}");
+    assert!(
+        st["how_to_appeal"]
+            .as_str()
+            .is_some_and(|h| h.contains("/v1/appeals")),
+        "{e}"
+    );
+    assert!(st["appeal_deadline"].as_i64().is_some(), "{e}");
+}
+
+async fn moderation_flow(s: &Server) {
+    let [avery, priya, diego, _mei, eve] = seed(s).await;
+    let (morgan, jordan) = moderators(s).await;
+
+    // Only moderators (or the operator key) reach the moderation routes.
+    for tok in [&avery, &diego] {
+        for (method, path, body) in [
+            (Method::GET, "/v1/moderation/queue", None),
+            (
+                Method::POST,
+                "/v1/moderation/items/mi_1/decision",
+                Some(json!({"action": "approve"})),
+            ),
+            (Method::GET, "/v1/moderation/stats?days=14", None),
+        ] {
+            let (st, v) = s.call(method, path, Some(tok), body).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}: {v}");
+            assert_error(&v, "forbidden");
+        }
+    }
+    let (st, _) = s
+        .call(Method::GET, "/v1/moderation/queue", None, None)
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = s
+        .call(Method::GET, "/v1/moderation/queue", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "the operator key moderates too: {v}");
+
+    // A held message approved and delivered live.
+    let c = s.conversation(&["avery", "diego"]).await;
+    let mut avery_ws = s.ws(&avery, None).await;
+    let (st, _) = s
+        .post(&avery, &c, "Hi Diego, thanks for applying", "h0")
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let held_text = "Sure, write to diego.ramos@gmail.com";
+    let (st, v) = s.post(&diego, &c, held_text, "h1").await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let held_id = v["message"]["id"].as_i64().unwrap();
+    let items = queue(s, &morgan, "held_message").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let it = &items[0];
+    assert!(it["id"].as_str().unwrap().starts_with("mi_"), "{it}");
+    assert_eq!(it["kind"], "held_message");
+    assert_eq!(it["status"], "open");
+    assert_eq!(it["message_id"], held_id);
+    assert_eq!(it["conversation_id"], c.as_str());
+    assert_eq!(it["subject_user"]["id"], "diego");
+    assert_eq!(it["evidence"]["text"], held_text);
+    let span = &it["evidence"]["spans"][0];
+    let (a, b) = (
+        span["start"].as_u64().unwrap() as usize,
+        span["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&held_text[a..b], "diego.ramos@gmail.com", "{it}");
+    assert_eq!(span["category"], "email");
+    assert!(it["rule"].as_str().is_some_and(|r| !r.is_empty()), "{it}");
+    assert!(it["confidence"].as_f64().is_some_and(|c| c > 0.0), "{it}");
+    assert_eq!(it["decision"]["action"], "hold_for_review");
+    assert_eq!(it["context"][0]["body"], "Hi Diego, thanks for applying");
+    assert_eq!(it["context"][0]["author_name"], "avery");
+    assert_eq!(it["sender_history"]["active_strikes"], 0);
+    let item_id = it["id"].as_str().unwrap().to_string();
+    let _ = avery_ws.next_of("message.created").await; // h0
+    let (st, v) = decide(s, &morgan, &item_id, "approve").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["status"], "resolved");
+    assert_eq!(v["item"]["resolution"]["action"], "approve");
+    assert_eq!(v["item"]["resolution"]["moderator_id"], "morgan");
+    let ev = avery_ws.next_of("message.created").await;
+    assert_eq!(ev["message"]["id"], held_id, "{ev}");
+    assert_eq!(ev["message"]["body"], held_text, "{ev}");
+    let (st, v) = decide(s, &jordan, &item_id, "reject").await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_error(&v, "already_resolved");
+    let (st, v) = decide(s, &morgan, "mi_999999", "approve").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_error(&v, "not_found");
+    let (st, v) = decide(s, &morgan, &item_id, "ban").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(queue(s, &morgan, "held_message").await.is_empty());
+
+    // A report merged (two reporters, one item) and resolved with a warning.
+    let (st, v) = s
+        .call(Method::GET, "/v1/reports/reasons", Some(&avery), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["reasons"].as_array().unwrap().len(), 6, "{v}");
+    assert!(v["reasons"][0]["label"].is_string());
+    let c3 = s.conversation(&["avery", "priya", "diego"]).await;
+    let (_, v) = s
+        .post(&diego, &c3, "Send the deposit first and I will start", "r1")
+        .await;
+    let reported = v["message"]["id"].as_i64().unwrap();
+    let report = |reason: &str| json!({"message_id": reported, "reason": reason, "note": "odd"});
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&avery),
+            Some(report("scam")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["merged"], false);
+    let report_item = v["report"]["item_id"].as_str().unwrap().to_string();
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&priya),
+            Some(report("scam")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["merged"], true);
+    assert_eq!(v["report"]["item_id"], report_item.as_str());
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&eve),
+            Some(report("scam")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "non-members cannot report: {v}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&avery),
+            Some(report("i_dont_like_it")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&avery),
+            Some(json!({"message_id": reported, "user_id": "diego", "reason": "spam"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let items = queue(s, &morgan, "report").await;
+    assert_eq!(items.len(), 1, "one item for two reporters: {items:?}");
+    let it = &items[0];
+    assert_eq!(it["id"], report_item.as_str());
+    let reporters: Vec<&str> = it["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reporter_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reporters, ["avery", "priya"]);
+    assert_eq!(
+        it["evidence"]["text"],
+        "Send the deposit first and I will start"
+    );
+    assert!(it["rule"].as_str().unwrap().contains("Scam"), "{it}");
+    let (st, v) = decide(s, &morgan, &report_item, "warn").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["item"]["resolution"]["action"], "warn");
+    let mine = enforcements(s, &diego).await;
+    let warning = mine["enforcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "warning")
+        .expect("diego was warned")
+        .clone();
+    assert_statement(&warning, false);
+    assert_eq!(warning["appealable"], true);
+    assert!(queue(s, &morgan, "report").await.is_empty());
+
+    // Reported again and rejected: the message is removed for the others; overturned on appeal
+    // by another moderator, it is back.
+    let mut priya_ws = s.ws(&priya, None).await;
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&avery),
+            Some(report("scam")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["merged"], false,
+        "a new item after the first was resolved"
+    );
+    let item2 = v["report"]["item_id"].as_str().unwrap().to_string();
+    let (st, v) = decide(s, &morgan, &item2, "reject").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["removed_message_id"], reported, "{v}");
+    loop {
+        let ev = priya_ws.next().await;
+        if ev["type"] == "message.deleted" {
+            assert_eq!(ev["message_id"], reported, "{ev}");
+            break;
+        }
+    }
+    let (_, v) = s
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{c3}/messages"),
+            Some(&priya),
+            None,
+        )
+        .await;
+    assert!(v["messages"].as_array().unwrap().is_empty(), "{v}");
+    let mine = enforcements(s, &diego).await;
+    let strike = mine["enforcements"][0].clone();
+    assert_eq!(strike["kind"], "strike", "{mine}");
+    assert_statement(&strike, false);
+    assert!(strike["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("removed"));
+    assert_eq!(mine["standing"]["active_strikes"], 1, "{mine}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(json!({"enforcement_id": strike["id"], "statement": "A deposit is how I work; it was not a scam"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let appeal_item = v["appeal"]["item_id"].as_str().unwrap().to_string();
+    let (st, v) = decide(s, &morgan, &appeal_item, "approve").await;
+    assert_eq!(st, StatusCode::CONFLICT, "morgan removed it: {v}");
+    assert_error(&v, "same_reviewer");
+    let (st, v) = decide(s, &jordan, &appeal_item, "approve").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ev = priya_ws.next_of("message.created").await;
+    assert_eq!(ev["message"]["id"], reported, "{ev}");
+    assert_eq!(
+        ev["message"]["body"],
+        "Send the deposit first and I will start"
+    );
+    assert_eq!(
+        enforcements(s, &diego).await["standing"]["active_strikes"],
+        0
+    );
+
+    // An automated block: statement of reasons, a strike, an appeal that overturns it and
+    // delivers the message live.
+    let blocked = "My number is +1 415 555 0134, text me";
+    let (st, v) = s.post(&diego, &c, blocked, "b1").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let mine = enforcements(s, &diego).await;
+    let block = mine["enforcements"][0].clone();
+    assert_eq!(block["kind"], "block", "{mine}");
+    assert_statement(&block, true);
+    assert!(block["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("phone number"));
+    assert_eq!(block["appealable"], true);
+    assert_eq!(mine["standing"]["active_strikes"], 1, "{mine}");
+    let block_id = block["id"].as_str().unwrap().to_string();
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&avery),
+            Some(json!({"enforcement_id": block_id, "statement": "not mine"})),
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "only the user concerned appeals: {v}"
+    );
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(json!({"enforcement_id": block_id, "statement": "That is the client's office line, they asked for it."})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["appeal"]["status"], "open");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(json!({"enforcement_id": block_id, "statement": "again"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_error(&v, "already_appealed");
+    let items = queue(s, &morgan, "appeal").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let it = &items[0];
+    assert_eq!(it["appeal"]["decision_ref"], block_id.as_str());
+    assert_eq!(it["appeal"]["appellant_id"], "diego");
+    assert_eq!(it["evidence"]["text"], blocked);
+    assert_eq!(it["evidence"]["spans"][0]["category"], "phone");
+    assert_eq!(it["sender_history"]["active_strikes"], 1);
+    let (st, v) = decide(s, &morgan, it["id"].as_str().unwrap(), "warn").await;
+    assert_eq!(
+        st,
+        StatusCode::BAD_REQUEST,
+        "appeals are approved or rejected: {v}"
+    );
+    let (st, v) = decide(s, &morgan, it["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ev = loop {
+        let ev = avery_ws.next_of("message.created").await;
+        if ev["conversation_id"] == c.as_str() {
+            break ev;
+        }
+    };
+    assert_eq!(ev["message"]["body"], blocked, "{ev}");
+    assert_eq!(ev["message"]["author_id"], "diego");
+    let mine = enforcements(s, &diego).await;
+    let block = mine["enforcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == block_id.as_str())
+        .unwrap()
+        .clone();
+    assert!(block["lifted_at"].is_i64(), "{block}");
+    assert_eq!(block["appeal"]["status"], "overturned");
+    assert_eq!(block["appealable"], false);
+    assert_eq!(
+        mine["standing"]["active_strikes"], 0,
+        "the strike is removed: {mine}"
+    );
+
+    // A held message rejected by Morgan: the sender is told; Morgan cannot decide the appeal.
+    let mut diego_ws = s.ws(&diego, None).await;
+    let (st, v) = s.post(&diego, &c, "or mail diego@studio.dev", "h2").await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let held2 = v["message"]["id"].as_i64().unwrap();
+    let it = queue(s, &morgan, "held_message").await.remove(0);
+    let (st, v) = decide(s, &morgan, it["id"].as_str().unwrap(), "reject").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    loop {
+        let ev = diego_ws.next_of("message.updated").await;
+        if ev["message"]["id"] == held2 {
+            assert_eq!(ev["message"]["state"], "rejected", "{ev}");
+            assert!(
+                ev["message"]["explanation"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("email")),
+                "the sender is told why: {ev}"
+            );
+            break;
+        }
+    }
+    let mine = enforcements(s, &diego).await;
+    let rejection = mine["enforcements"][0].clone();
+    assert_eq!(rejection["kind"], "block", "{mine}");
+    assert_statement(&rejection, false);
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(json!({"enforcement_id": rejection["id"], "statement": "It is my work address for the NDA"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let it = queue(s, &morgan, "appeal").await.remove(0);
+    let (st, v) = decide(s, &morgan, it["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_error(&v, "same_reviewer");
+    let (st, v) = decide(s, &jordan, it["id"].as_str().unwrap(), "reject").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let mine = enforcements(s, &diego).await;
+    assert_eq!(
+        mine["enforcements"][0]["appeal"]["status"], "upheld",
+        "{mine}"
+    );
+    assert!(mine["enforcements"][0]["lifted_at"].is_null());
+
+    // Repeated violations restrict the sender: 403 restricted with the statement of reasons.
+    let c5 = s.conversation(&["avery", "eve"]).await;
+    for (i, text) in [
+        "Call me at +1 415 555 0101",
+        "ok then +1 415 555 0102",
+        "last try +1 415 555 0103",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (st, v) = s.post(&eve, &c5, text, &format!("e{i}")).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    let (st, v) = s.post(&eve, &c5, "Fine, I will stay here.", "e9").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert_error(&v, "restricted");
+    assert!(v["error"]["ends_at"].as_i64().is_some(), "{v}");
+    assert!(v["error"]["statement"]["facts"].is_string(), "{v}");
+    assert_eq!(v["error"]["statement"]["automated"], true);
+    let mine = enforcements(s, &eve).await;
+    let r = mine["enforcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "restriction")
+        .expect("a restriction")
+        .clone();
+    assert_statement(&r, true);
+    assert_eq!(r["active"], true);
+    assert!(r["ends_at"].as_i64().is_some());
+    assert!(mine["standing"]["restricted_until"].as_i64().is_some());
+
+    // The dashboard.
+    let (st, v) = s
+        .call(
+            Method::GET,
+            "/v1/moderation/stats?days=14",
+            Some(&morgan),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["per_day"].as_array().unwrap().len(), 14, "{v}");
+    assert!(v["by_category"]["phone"].as_i64().unwrap() >= 4, "{v}");
+    assert!(v["by_category"]["email"].as_i64().unwrap() >= 2, "{v}");
+    assert!(v["by_action"]["block"].as_i64().unwrap() >= 4, "{v}");
+    assert!(v["per_day"][13]["flagged"].as_i64().unwrap() >= 6, "{v}");
+    assert_eq!(v["open"]["held_message"], 0);
+    assert_eq!(v["open"]["appeal"], 0);
+    assert_eq!(v["appeals"]["decided"], 3);
+    assert_eq!(v["appeals"]["overturned"], 2);
+    // Resolved items stay listed.
+    let (st, v) = s
+        .call(
+            Method::GET,
+            "/v1/moderation/queue?status=resolved&limit=2",
+            Some(&morgan),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    let next = v["next_cursor"].as_str().expect("more pages").to_string();
+    let (st, v2) = s
+        .call(
+            Method::GET,
+            &format!("/v1/moderation/queue?status=resolved&limit=50&cursor={next}"),
+            Some(&morgan),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v2}");
+    let first: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["id"])
+        .collect();
+    for i in v2["items"].as_array().unwrap() {
+        assert!(!first.contains(&&i["id"]), "pages do not overlap");
+    }
+    assert_eq!(v2["items"].as_array().unwrap().len(), 5, "{v2}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_on_sqlite() {
+    let s = start(None, Some(MODERATION_POLICY), |_| {}).await;
+    moderation_flow(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_on_postgres() {
+    let Some(url) = postgres_url("moderation_on_postgres").await else {
+        return;
+    };
+    let s = start(Some(url), Some(MODERATION_POLICY), |_| {}).await;
+    moderation_flow(&s).await;
+}
+
+/// Strikes expire after the policy's clean period: a server whose clock runs 31 days behind
+/// records a strike; a second server on the same database, on today's clock, no longer counts it.
+async fn strike_expiry(database: String) {
+    let past = start(Some(database.clone()), None, |c| {
+        c.clock_offset_secs = -31 * 86_400
+    })
+    .await;
+    let [avery, _, diego, _, _] = seed(&past).await;
+    let c = past.conversation(&["avery", "diego"]).await;
+    let (st, v) = past
+        .post(&diego, &c, "My number is +1 415 555 0134, text me", "x1")
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let then = enforcements(&past, &diego).await;
+    assert_eq!(then["standing"]["active_strikes"], 1, "{then}");
+    assert_eq!(then["standing"]["points"], 2, "{then}");
+    let now_server = start(Some(database), None, |_| {}).await;
+    let now = enforcements(&now_server, &diego).await;
+    assert_eq!(now["standing"]["active_strikes"], 0, "expired: {now}");
+    assert_eq!(now["standing"]["points"], 0, "{now}");
+    assert_eq!(
+        now["enforcements"][0]["kind"], "block",
+        "the record stays: {now}"
+    );
+    assert_eq!(now["enforcements"][0]["appealable"], true, "{now}");
+    // And the expired strike no longer escalates: a new block is one strike again.
+    let (st, _) = now_server
+        .post(&diego, &c, "Call me on +1 415 555 0135", "x2")
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let now = enforcements(&now_server, &diego).await;
+    assert_eq!(now["standing"]["active_strikes"], 1, "{now}");
+    let _ = avery;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strikes_expire_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    strike_expiry(format!("sqlite://{}", dir.path().join("t.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strikes_expire_on_postgres() {
+    let Some(url) = postgres_url("strikes_expire_on_postgres").await else {
+        return;
+    };
+    strike_expiry(url).await;
+}
+
+/// A masked message gives a `mask` enforcement with a one-point strike; a blocked profile text
+/// gives an appealable `block` without a strike (integration texts do not count by default);
+/// with enough points a mask is raised to a block by the sender's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mask_and_integration_text_enforcements() {
+    let s = start(None, Some(OPERATOR_POLICY), |_| {}).await;
+    let [_, _, diego, _, _] = seed(&s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (st, v) = s
+        .post(&diego, &c, "Call me at +1 415 555 0134 tomorrow", "a")
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["decision"]["action"], "mask");
+    let mine = enforcements(&s, &diego).await;
+    let mask = mine["enforcements"][0].clone();
+    assert_eq!(mask["kind"], "mask", "{mine}");
+    assert_statement(&mask, true);
+    assert!(mask["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("hidden"));
+    assert_eq!(mask["message_id"], v["message"]["id"]);
+    assert_eq!(mine["standing"]["points"], 1, "{mine}");
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/users/diego/profile",
+            json!({"headline": "Designer", "bio": "Call me at +1 415 555 0134"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let mine = enforcements(&s, &diego).await;
+    let block = mine["enforcements"][0].clone();
+    assert_eq!(block["kind"], "block", "{mine}");
+    assert_statement(&block, true);
+    assert!(block["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("profile text was not published"));
+    assert_eq!(block["appealable"], true);
+    assert_eq!(
+        mine["standing"]["points"], 1,
+        "no strike for the profile: {mine}"
+    );
+    // A text whose author the store does not know is still refused.
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/jobs/j9",
+            json!({"org_id": "northwind", "author_id": "ghost", "title": "Logo", "description": "Call +1 415 555 0100"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_error(&v, "policy_violation");
+    // Two more masked messages: 3 points reach the policy's block level, so the fourth
+    // masked-category message is blocked.
+    for (i, t) in ["ok +1 415 555 0135", "or +1 415 555 0136"]
+        .iter()
+        .enumerate()
+    {
+        let (st, v) = s.post(&diego, &c, t, &format!("m{i}")).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = s.post(&diego, &c, "again +1 415 555 0137", "m9").await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "escalated to a block: {v}"
+    );
+    let mine = enforcements(&s, &diego).await;
+    assert_eq!(mine["enforcements"][0]["kind"], "block", "{mine}");
+    assert_eq!(mine["standing"]["points"], 5, "1 + 1 + 1 + 2: {mine}");
 }

@@ -686,6 +686,52 @@ impl Store {
             .collect())
     }
 
+    /// Audit entries of one `kind` at or after `since` (ms), per day and value of one top-level
+    /// field of their data (e.g. kind `appeal.decided`, field `outcome`); entries without the
+    /// field count under `""`. `field` is a plain name (a-z, 0-9, `_`).
+    pub async fn audit_field_counts(
+        &self,
+        kind: &str,
+        field: &str,
+        since: Millis,
+    ) -> Result<Vec<(i64, String, i64)>> {
+        if field.is_empty()
+            || field.len() > 64
+            || !field
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::Invalid("field must be a plain name".into()));
+        }
+        let rows: Vec<(i64, String, i64)> = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_as(
+                    "SELECT at / 86400000 AS day, \
+                     COALESCE(CAST(json_extract(data, '$.' || $2) AS TEXT), '') AS v, COUNT(*) AS n \
+                     FROM audit_log WHERE kind = $1 AND at >= $3 GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .bind(kind)
+                .bind(field)
+                .bind(since)
+                .fetch_all(read)
+                .await?
+            }
+            Backend::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT at / 86400000 AS day, COALESCE((data::jsonb)->>$2, '') AS v, \
+                     COUNT(*) AS n FROM audit_log WHERE kind = $1 AND at >= $3 \
+                     GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .bind(kind)
+                .bind(field)
+                .bind(since)
+                .fetch_all(p)
+                .await?
+            }
+        };
+        Ok(rows)
+    }
+
     /// Audit entries at or after `since` (ms), per day and kind.
     pub async fn audit_counts(&self, since: Millis) -> Result<Vec<AuditKindCount>> {
         audit_pool!(self, read, |p| {

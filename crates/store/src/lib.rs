@@ -24,7 +24,9 @@
 mod audit;
 mod error;
 mod model;
+#[macro_use]
 mod ops;
+mod safety;
 mod writer;
 
 pub use audit::{
@@ -33,6 +35,7 @@ pub use audit::{
 };
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
+pub use safety::*;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -116,6 +119,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0001_initial.sql"),
     ),
     (
+        2,
+        "moderation",
+        include_str!("../migrations/sqlite/0002_moderation.sql"),
+    ),
+    (
         3,
         "audit",
         include_str!("../migrations/sqlite/0003_audit.sql"),
@@ -126,6 +134,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "initial",
         include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "moderation",
+        include_str!("../migrations/postgres/0002_moderation.sql"),
     ),
     (
         3,

@@ -394,17 +394,17 @@ fn edit_event_kind(old: MessageState, new: MessageState, is_author: bool) -> &'s
     }
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(BackendError::msg(format!(
         "unexpected stored value in {what}"
     )))
 }
 
-fn json_text(v: &Value) -> Result<String> {
+pub(crate) fn json_text(v: &Value) -> Result<String> {
     serde_json::to_string(v).map_err(|_| StoreError::Invalid("decision is not valid JSON".into()))
 }
 
-fn json_value(s: String) -> Value {
+pub(crate) fn json_value(s: String) -> Value {
     match serde_json::from_str(&s) {
         Ok(v) => v,
         Err(_) => Value::String(s),
@@ -413,11 +413,11 @@ fn json_value(s: String) -> Value {
 
 const MAX_ID: usize = 128;
 const MAX_NAME: usize = 256;
-const MAX_SHORT: usize = 64;
+pub(crate) const MAX_SHORT: usize = 64;
 /// Largest text the store accepts in one field (the server enforces tighter limits).
 pub const MAX_TEXT: usize = 256 * 1024;
 
-fn check_id(what: &str, id: &str) -> Result<()> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_ID {
         return Err(StoreError::Invalid(format!(
             "{what} must be 1 to {MAX_ID} bytes"
@@ -438,7 +438,7 @@ fn check_opt_id(what: &str, id: Option<&str>) -> Result<()> {
     }
 }
 
-fn check_name(what: &str, s: &str, max: usize) -> Result<()> {
+pub(crate) fn check_name(what: &str, s: &str, max: usize) -> Result<()> {
     if s.trim().is_empty() || s.len() > max {
         return Err(StoreError::Invalid(format!(
             "{what} must be non-empty and at most {max} bytes"
@@ -459,7 +459,7 @@ fn check_opt_short(what: &str, s: Option<&str>) -> Result<()> {
     }
 }
 
-fn check_text(what: &str, s: &str) -> Result<()> {
+pub(crate) fn check_text(what: &str, s: &str) -> Result<()> {
     if s.len() > MAX_TEXT {
         return Err(StoreError::Invalid(format!(
             "{what} must be at most {MAX_TEXT} bytes"
@@ -503,7 +503,7 @@ fn org_of(r: &impl Get) -> Result<Org> {
     })
 }
 
-fn user_of(r: &impl Get) -> Result<User> {
+pub(crate) fn user_of(r: &impl Get) -> Result<User> {
     Ok(User {
         id: r.s("id")?,
         name: r.s("name")?,
@@ -702,7 +702,7 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-fn page_limit(limit: u32) -> i64 {
+pub(crate) fn page_limit(limit: u32) -> i64 {
     match limit {
         0 => 50,
         n => i64::from(n.min(500)),
@@ -877,6 +877,95 @@ async fn post_message_pg(
         message,
         created: true,
     })
+}
+
+/// The body of [`Store::review_message`] inside a caller's write transaction (also used by the
+/// moderation queue, which resolves its item in the same transaction): a held message becomes
+/// delivered (`$delivered` is `Some`) or rejected, with a `reviewed` version, the human decision
+/// recorded, and events (`message.created` to recipients, `message.updated` to the author).
+/// Evaluates to the updated message; `Conflict` unless the message is held.
+macro_rules! review_in_tx {
+    ($tx:ident, $id:expr, $reviewer:expr, $state:expr, $delivered:expr, $decision:expr, $decision_json:expr, $now:expr) => {{
+        let conv = lock_message_conversation!($tx, $id);
+        let row = sqlx::query(concat!(
+            "UPDATE messages SET state = $2, delivered = $3, decision = $4, version = version + 1 \
+             WHERE id = $1 AND state = 'held' AND deleted_at IS NULL RETURNING ",
+            msg_cols!()
+        ))
+        .bind($id)
+        .bind($state.as_str())
+        .bind($delivered)
+        .bind($decision_json)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        let message = match row {
+            Some(r) => message_of(&r, "")?,
+            None => {
+                return Err(StoreError::Conflict(
+                    "the message is not held for review".into(),
+                ))
+            }
+        };
+        insert_version!($tx, message, "reviewed", Some($reviewer), $now);
+        sqlx::query(
+            "UPDATE decisions SET reviewed_at = $2, reviewer_id = $3 WHERE message_id = $1 AND reviewed_at IS NULL",
+        )
+        .bind($id)
+        .bind($now)
+        .bind($reviewer)
+        .execute(&mut *$tx)
+        .await?;
+        insert_decision!(
+            $tx,
+            "message",
+            Some(message.id.to_string()),
+            Some(conv.as_str()),
+            Some(message.id),
+            Some(message.version),
+            Some($reviewer),
+            $decision,
+            $decision_json,
+            $now
+        );
+        let author = [message.author_id.clone()];
+        if $state == MessageState::Delivered {
+            refresh_last_message!($tx, conv.as_str());
+            sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+                .bind(conv.as_str())
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            // Author first or others first: keep the sorted lock order over all members.
+            let all = members_sorted!($tx, conv.as_str());
+            for u in &all {
+                let kind = if *u == message.author_id {
+                    "message.updated"
+                } else {
+                    "message.created"
+                };
+                emit!(
+                    $tx,
+                    [u],
+                    kind,
+                    conv.as_str(),
+                    Some(message.id),
+                    None::<&str>,
+                    $now
+                );
+            }
+        } else {
+            emit!(
+                $tx,
+                author,
+                "message.updated",
+                conv.as_str(),
+                Some(message.id),
+                None::<&str>,
+                $now
+            );
+        }
+        message
+    }};
 }
 
 impl Store {
@@ -1892,84 +1981,16 @@ impl Store {
         let now = now_ms();
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
-            let conv = lock_message_conversation!(tx, id);
-            let row = sqlx::query(concat!(
-                "UPDATE messages SET state = $2, delivered = $3, decision = $4, version = version + 1 \
-                 WHERE id = $1 AND state = 'held' AND deleted_at IS NULL RETURNING ",
-                msg_cols!()
-            ))
-            .bind(id)
-            .bind(state.as_str())
-            .bind(delivered)
-            .bind(decision_json.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let message = match row {
-                Some(r) => message_of(&r, "")?,
-                None => {
-                    return Err(StoreError::Conflict(
-                        "the message is not held for review".into(),
-                    ))
-                }
-            };
-            insert_version!(tx, message, "reviewed", Some(reviewer_id), now);
-            sqlx::query(
-                "UPDATE decisions SET reviewed_at = $2, reviewer_id = $3 WHERE message_id = $1 AND reviewed_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(reviewer_id)
-            .execute(&mut *tx)
-            .await?;
-            insert_decision!(
+            let message = review_in_tx!(
                 tx,
-                "message",
-                Some(message.id.to_string()),
-                Some(conv.as_str()),
-                Some(message.id),
-                Some(message.version),
-                Some(reviewer_id),
+                id,
+                reviewer_id,
+                state,
+                delivered,
                 decision,
                 decision_json.as_str(),
                 now
             );
-            let author = [message.author_id.clone()];
-            if state == MessageState::Delivered {
-                refresh_last_message!(tx, conv.as_str());
-                sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-                    .bind(conv.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                // Author first or others first: keep the sorted lock order over all members.
-                let all = members_sorted!(tx, conv.as_str());
-                for u in &all {
-                    let kind = if *u == message.author_id {
-                        "message.updated"
-                    } else {
-                        "message.created"
-                    };
-                    emit!(
-                        tx,
-                        [u],
-                        kind,
-                        conv.as_str(),
-                        Some(message.id),
-                        None::<&str>,
-                        now
-                    );
-                }
-            } else {
-                emit!(
-                    tx,
-                    author,
-                    "message.updated",
-                    conv.as_str(),
-                    Some(message.id),
-                    None::<&str>,
-                    now
-                );
-            }
             tx.commit().await?;
             Ok(message)
         })

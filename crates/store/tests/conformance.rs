@@ -173,6 +173,11 @@ conformance!(
     acknowledged_message_is_durable,
     concurrent_posts,
     two_stores_on_one_database,
+    held_messages_become_queue_items,
+    reports_merge_and_resolve,
+    strikes_and_restrictions_in_force,
+    appeals_overturn_and_reviewers,
+    moderation_stats_count_flags,
 );
 
 #[test]
@@ -1927,6 +1932,36 @@ mod checks {
             kinds,
             [("decision".to_string(), 5), ("report".to_string(), 1)]
         );
+        for outcome in ["overturned", "upheld", "upheld"] {
+            s.append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+        }
+        s.append_audit("appeal.decided", None, "appeal:2", &json!({}))
+            .await
+            .unwrap();
+        let outcomes = s
+            .audit_field_counts("appeal.decided", "outcome", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                (today, String::new(), 1),
+                (today, "overturned".to_string(), 1),
+                (today, "upheld".to_string(), 2),
+            ]
+        );
+        assert!(matches!(
+            s.audit_field_counts("appeal.decided", "x') OR 1=1 --", 0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
     }
 
     /// The log cannot be changed through SQL while its triggers are in place; someone who drops
@@ -2301,6 +2336,773 @@ mod checks {
             );
             assert_eq!(s.event_cursor(u).await.unwrap(), ev.len() as i64);
         }
+    }
+
+    // ---------------------------------------------------------------- trust and safety
+
+    pub fn statement(facts: &str) -> serde_json::Value {
+        json!({"facts": facts, "rule": "No phone numbers before a contract starts",
+               "automated": true, "how_to_appeal": "POST /v1/appeals"})
+    }
+
+    pub fn enforcement(user: &str, kind: &str, now: Millis) -> NewEnforcement {
+        NewEnforcement {
+            user_id: user.into(),
+            kind: kind.into(),
+            automated: true,
+            subject_kind: "message".into(),
+            subject_id: None,
+            conversation_id: None,
+            message_id: None,
+            decision_id: None,
+            moderator_id: None,
+            statement: statement(kind),
+            created_at: now,
+            ends_at: None,
+            appealable_until: now + 180 * 86_400_000,
+            blocked_text: None,
+            blocked_purpose: None,
+            strike: None,
+        }
+    }
+
+    pub fn human(action: &str) -> DecisionInput {
+        DecisionInput {
+            surface: "moderation".into(),
+            action: action.into(),
+            automated: false,
+            decision: json!({"action": action}),
+        }
+    }
+
+    pub fn item_decision(item: i64, moderator: &str, action: &str) -> ItemDecision {
+        ItemDecision {
+            item_id: item,
+            moderator_id: moderator.into(),
+            action: action.into(),
+            note: Some("checked".into()),
+            decision: human(action),
+            review: None,
+            enforcements: Vec::new(),
+            overturn: None,
+            delivery_decision: None,
+            removal_decision: None,
+            now: now_ms(),
+        }
+    }
+
+    async fn open_items(s: &Store, kind: ItemKind) -> Vec<ModerationItem> {
+        s.moderation_queue(&QueueQuery {
+            open: Some(true),
+            kind: Some(kind),
+            limit: 50,
+            after: None,
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn held_messages_become_queue_items(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        s.post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap();
+        let h = s
+            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
+            .await
+            .unwrap()
+            .message;
+        let items = open_items(s, ItemKind::HeldMessage).await;
+        assert_eq!(items.len(), 1, "{items:?}");
+        let it = &items[0];
+        assert_eq!(it.message_id, Some(h.id));
+        assert_eq!(it.subject_user_id.as_deref(), Some("mei"));
+        assert_eq!(it.conversation_id.as_deref(), Some(c.as_str()));
+        assert!(it.open && it.resolution.is_none());
+        // A retry of the same post does not queue it twice.
+        s.post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
+            .await
+            .unwrap();
+        assert_eq!(open_items(s, ItemKind::HeldMessage).await.len(), 1);
+        // The author edits it clean: the item closes as withdrawn.
+        s.edit_message(
+            h.id,
+            "mei",
+            &MessageEdit {
+                original: "see you here".into(),
+                delivered: Some("see you here".into()),
+                state: MessageState::Delivered,
+                decision: decision("allow"),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(open_items(s, ItemKind::HeldMessage).await.is_empty());
+        let closed = s.moderation_item(it.id).await.unwrap();
+        assert!(!closed.open);
+        assert_eq!(closed.resolution.unwrap().action, "withdrawn");
+        // Another one approved by a moderator: delivered with events, item resolved, once.
+        let h2 = s
+            .post_message(&held(&c, "mei", "3", "email me"))
+            .await
+            .unwrap()
+            .message;
+        let it2 = open_items(s, ItemKind::HeldMessage).await.remove(0);
+        let cursor = s.event_cursor("avery").await.unwrap();
+        let mut d = item_decision(it2.id, "morgan", "approve");
+        d.review = Some(Review {
+            delivered: Some("email me".into()),
+            decision: human("allow"),
+        });
+        let r = s.resolve_item(&d).await.unwrap();
+        assert_eq!(r.reviewed.as_ref().unwrap().state, MessageState::Delivered);
+        assert_eq!(r.notify, ["avery", "mei"]);
+        let res = r.item.resolution.clone().unwrap();
+        assert_eq!(res.action, "approve");
+        assert_eq!(res.moderator_id.as_deref(), Some("morgan"));
+        assert_eq!(res.note.as_deref(), Some("checked"));
+        let ev = s.events_since("avery", cursor, 10).await.unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, "message.created");
+        assert_eq!(ev[0].message_id, Some(h2.id));
+        assert_eq!(
+            s.get_message(h2.id, "avery").await.unwrap().state,
+            MessageState::Delivered
+        );
+        let ds = s
+            .decisions_for("message", &h2.id.to_string())
+            .await
+            .unwrap();
+        assert!(ds
+            .iter()
+            .any(|x| !x.automated && x.actor_id.as_deref() == Some("morgan")));
+        match s.resolve_item(&d).await {
+            Err(StoreError::Conflict(m)) => assert_eq!(m, ALREADY_RESOLVED),
+            other => panic!("expected already resolved: {other:?}"),
+        }
+        assert!(matches!(
+            s.resolve_item(&item_decision(999_999, "morgan", "approve"))
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        // Rejected: stays private to its author, who is told.
+        let h3 = s
+            .post_message(&held(&c, "mei", "4", "call me"))
+            .await
+            .unwrap()
+            .message;
+        let it3 = open_items(s, ItemKind::HeldMessage).await.remove(0);
+        let mut d = item_decision(it3.id, "morgan", "reject");
+        d.review = Some(Review {
+            delivered: None,
+            decision: human("reject"),
+        });
+        let mut e = enforcement("mei", "block", now_ms());
+        e.automated = false;
+        e.moderator_id = Some("morgan".into());
+        e.message_id = Some(h3.id);
+        e.strike = Some(NewStrike {
+            weight: 2,
+            categories: vec!["phone".into()],
+            at: now_ms(),
+            expires_at: now_ms() + 30 * 86_400_000,
+        });
+        d.enforcements = vec![e];
+        let r = s.resolve_item(&d).await.unwrap();
+        assert_eq!(r.notify, ["mei"]);
+        assert_eq!(r.reviewed.unwrap().state, MessageState::Rejected);
+        assert_eq!(r.enforcements.len(), 1);
+        assert_eq!(r.enforcements[0].item_id, Some(it3.id));
+        assert!(matches!(
+            s.get_message(h3.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let st = s.user_safety("mei", now_ms()).await.unwrap();
+        assert_eq!(st.strikes.len(), 1);
+        assert_eq!(st.strikes[0].categories, ["phone"]);
+        // Only held messages can be reviewed.
+        let rep = s
+            .file_report(
+                &NewReport {
+                    reporter_id: "avery".into(),
+                    target: ReportTarget::User("mei".into()),
+                    reason: "spam".into(),
+                    note: None,
+                    priority: 30,
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+        let mut bad = item_decision(rep.item.id, "morgan", "approve");
+        bad.review = Some(Review {
+            delivered: None,
+            decision: human("x"),
+        });
+        assert!(matches!(
+            s.resolve_item(&bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(s.moderation_item(rep.item.id).await.unwrap().open);
+    }
+
+    pub async fn reports_merge_and_resolve(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "sam", "mei"]).await;
+        let m = s
+            .post_message(&msg(&c, "mei", "1", "pay me outside"))
+            .await
+            .unwrap()
+            .message;
+        let report = |who: &str, reason: &str, target: ReportTarget| NewReport {
+            reporter_id: who.into(),
+            target,
+            reason: reason.into(),
+            note: Some("looks like a scam".into()),
+            priority: 40,
+        };
+        let now = now_ms();
+        let a = s
+            .file_report(&report("avery", "scam", ReportTarget::Message(m.id)), now)
+            .await
+            .unwrap();
+        assert!(!a.merged);
+        assert_eq!(a.item.kind, ItemKind::Report);
+        assert_eq!(a.item.priority, 40);
+        assert_eq!(a.item.subject_user_id.as_deref(), Some("mei"));
+        assert_eq!(a.item.message_id, Some(m.id));
+        let b = s
+            .file_report(
+                &report("sam", "off_platform", ReportTarget::Message(m.id)),
+                now + 1,
+            )
+            .await
+            .unwrap();
+        assert!(b.merged);
+        assert_eq!(b.item.id, a.item.id);
+        assert_eq!(b.item.priority, 45, "a second reporter raises the priority");
+        // The same reporter again: still one report from them.
+        let again = s
+            .file_report(
+                &report("avery", "scam", ReportTarget::Message(m.id)),
+                now + 2,
+            )
+            .await
+            .unwrap();
+        assert!(again.merged);
+        assert_eq!(again.report.id, a.report.id);
+        let reps = s.item_reports(a.item.id).await.unwrap();
+        assert_eq!(
+            reps.iter()
+                .map(|r| r.reporter_id.as_str())
+                .collect::<Vec<_>>(),
+            ["avery", "sam"]
+        );
+        assert_eq!(open_items(s, ItemKind::Report).await.len(), 1);
+        // Who may report what.
+        assert!(matches!(
+            s.file_report(&report("priya", "scam", ReportTarget::Message(m.id)), now)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.file_report(&report("mei", "scam", ReportTarget::Message(m.id)), now)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.file_report(
+                &report("priya", "scam", ReportTarget::Conversation(c.clone())),
+                now
+            )
+            .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.file_report(
+                &report("avery", "scam", ReportTarget::User("nobody".into())),
+                now
+            )
+            .await,
+            Err(StoreError::NotFound(_))
+        ));
+        let conv_report = s
+            .file_report(
+                &report("avery", "harassment", ReportTarget::Conversation(c.clone())),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_ne!(conv_report.item.id, a.item.id);
+        assert!(matches!(
+            s.file_report(
+                &report("avery", &"x".repeat(65), ReportTarget::User("mei".into())),
+                now
+            )
+            .await,
+            Err(StoreError::Invalid(_))
+        ));
+        // Queue order: priority, then age; a cursor continues after an item.
+        let all = s
+            .moderation_queue(&QueueQuery {
+                open: Some(true),
+                kind: None,
+                limit: 50,
+                after: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [a.item.id, conv_report.item.id]
+        );
+        let page2 = s
+            .moderation_queue(&QueueQuery {
+                open: Some(true),
+                kind: None,
+                limit: 1,
+                after: Some(all[0].cursor()),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page2.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [conv_report.item.id]
+        );
+        // Resolved with a warning for the reported user.
+        let mut d = item_decision(a.item.id, "morgan", "warn");
+        let mut w = enforcement("mei", "warning", now_ms());
+        w.automated = false;
+        w.moderator_id = Some("morgan".into());
+        d.enforcements = vec![w];
+        let r = s.resolve_item(&d).await.unwrap();
+        assert!(!r.item.open);
+        assert_eq!(r.enforcements[0].kind, "warning");
+        let ds = s
+            .decisions_for("moderation_item", &format!("mi_{}", a.item.id))
+            .await
+            .unwrap();
+        assert_eq!(ds.len(), 1);
+        assert!(!ds[0].automated);
+        assert_eq!(r.enforcements[0].decision_id, Some(ds[0].id));
+        let resolved = s
+            .moderation_queue(&QueueQuery {
+                open: Some(false),
+                kind: Some(ItemKind::Report),
+                limit: 50,
+                after: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(resolved.len(), 1);
+        // A new report of the same message after resolution opens a new item.
+        let later = s
+            .file_report(
+                &report("avery", "scam", ReportTarget::Message(m.id)),
+                now + 10,
+            )
+            .await
+            .unwrap();
+        assert!(!later.merged);
+        assert_ne!(later.item.id, a.item.id);
+        let ens = s.enforcements_of("mei", 10).await.unwrap();
+        assert_eq!(ens.len(), 1);
+        assert_eq!(ens[0].0.moderator_id.as_deref(), Some("morgan"));
+        // Rejected: the reported message is removed (the others are told), with a strike.
+        let (avery_at, sam_at) = (
+            s.event_cursor("avery").await.unwrap(),
+            s.event_cursor("sam").await.unwrap(),
+        );
+        let mut d = item_decision(later.item.id, "morgan", "reject");
+        d.removal_decision = Some(human("reject"));
+        let mut st = enforcement("mei", "strike", now_ms());
+        st.automated = false;
+        st.moderator_id = Some("morgan".into());
+        st.message_id = Some(m.id);
+        st.conversation_id = Some(c.clone());
+        st.strike = Some(NewStrike {
+            weight: 2,
+            categories: Vec::new(),
+            at: now_ms(),
+            expires_at: now_ms() + 30 * 86_400_000,
+        });
+        d.enforcements = vec![st];
+        let r = s.resolve_item(&d).await.unwrap();
+        assert_eq!(
+            r.removed.as_ref().map(|m| m.state),
+            Some(MessageState::Rejected)
+        );
+        assert_eq!(r.notify, ["avery", "mei", "sam"]);
+        assert!(matches!(
+            s.get_message(m.id, "avery").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.get_message(m.id, "mei").await.unwrap().state,
+            MessageState::Rejected
+        );
+        let ev = s.events_since("sam", sam_at, 10).await.unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            (ev[0].kind.as_str(), ev[0].message_id),
+            ("message.deleted", Some(m.id))
+        );
+        // Overturned on appeal by another moderator: the message is back for everyone.
+        let strike_enf = r.enforcements[0].id;
+        let ap = s
+            .file_appeal(strike_enf, "mei", "It was a joke between us", now_ms())
+            .await
+            .unwrap();
+        let mut d = item_decision(ap.item_id, "alex", "approve");
+        d.overturn = Some(true);
+        d.delivery_decision = Some(human("allow"));
+        let r = s.resolve_item(&d).await.unwrap();
+        let back = r.delivered.expect("restored");
+        assert_eq!(back.id, m.id, "the same message, not a copy");
+        assert_eq!(back.state, MessageState::Delivered);
+        assert_eq!(
+            s.get_message(m.id, "avery")
+                .await
+                .unwrap()
+                .delivered
+                .as_deref(),
+            Some("pay me outside")
+        );
+        let kinds: Vec<String> = s
+            .events_since("avery", avery_at, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["message.deleted", "message.created"]);
+        assert!(s
+            .user_safety("mei", now_ms())
+            .await
+            .unwrap()
+            .strikes
+            .is_empty());
+        assert_eq!(
+            s.get_enforcement(strike_enf)
+                .await
+                .unwrap()
+                .delivered_message_id,
+            Some(m.id)
+        );
+        // Reports (merged ones once per reporter) and the decision are audited.
+        let log = s.audit_entries(0, 500).await.unwrap();
+        let reports: Vec<_> = log.iter().filter(|e| e.kind == "report").collect();
+        assert_eq!(
+            reports.len(),
+            4,
+            "avery, sam, the conversation, the later one"
+        );
+        assert_eq!(reports[0].actor_id.as_deref(), Some("avery"));
+        assert_eq!(reports[0].subject, format!("message:{}", m.id));
+        assert_eq!(reports[1].data["merged"], true);
+        assert_eq!(
+            log.iter()
+                .filter(|e| e.kind == "moderation.decision")
+                .count(),
+            3
+        );
+        let decision = log
+            .iter()
+            .find(|e| e.kind == "moderation.decision")
+            .unwrap();
+        assert_eq!(decision.actor_id.as_deref(), Some("morgan"));
+        assert_eq!(decision.subject, format!("mi_{}", a.item.id));
+        assert_eq!(decision.data["action"], "warn");
+    }
+
+    pub async fn strikes_and_restrictions_in_force(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let day = 86_400_000;
+        let now = now_ms();
+        let mut block = enforcement("diego", "block", now - 40 * day);
+        block.strike = Some(NewStrike {
+            weight: 2,
+            categories: vec!["email".into(), "phone".into()],
+            at: now - 40 * day,
+            expires_at: now - 10 * day,
+        });
+        let mut restriction = enforcement("diego", "restriction", now - day);
+        restriction.ends_at = Some(now + day);
+        let stored = s.record_enforcements(&[block, restriction]).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        let st = s.user_safety("diego", now).await.unwrap();
+        assert_eq!(st.strikes.len(), 1);
+        assert_eq!(st.strikes[0].weight, 2);
+        assert_eq!(st.strikes[0].categories, ["email", "phone"]);
+        assert_eq!(st.strikes[0].at, now - 40 * day);
+        assert_eq!(st.restrictions.len(), 1);
+        assert_eq!(st.restrictions[0].id, stored[1].id);
+        assert!(st.restrictions[0].restricts_at(now));
+        assert_eq!(st.violations, 2);
+        assert_eq!(
+            s.active_restriction("diego", now)
+                .await
+                .unwrap()
+                .map(|e| e.id),
+            Some(stored[1].id)
+        );
+        // Two days later the restriction has ended.
+        let later = s.user_safety("diego", now + 2 * day).await.unwrap();
+        assert!(later.restrictions.is_empty());
+        assert_eq!(
+            s.active_restriction("diego", now + 2 * day).await.unwrap(),
+            None
+        );
+        assert_eq!(s.active_restriction("mei", now).await.unwrap(), None);
+        let ens = s.enforcements_of("diego", 10).await.unwrap();
+        assert_eq!(
+            ens.iter().map(|(e, _)| e.kind.as_str()).collect::<Vec<_>>(),
+            ["restriction", "block"],
+            "newest first"
+        );
+        assert_eq!(ens[1].0.statement["facts"], "block");
+        assert!(s.user_safety("mei", now).await.unwrap().strikes.is_empty());
+        // Input checks.
+        assert!(matches!(
+            s.record_enforcements(&[enforcement("diego", "banish", now)])
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.record_enforcements(&[enforcement("nobody", "warning", now)])
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(s.enforcements_of("diego", 10).await.unwrap().len(), 2);
+        // An overturned restriction is lifted alone: the block behind it and its strike stand.
+        let a = s
+            .file_appeal(stored[1].id, "diego", "I stopped", now)
+            .await
+            .unwrap();
+        let mut d = item_decision(a.item_id, "morgan", "approve");
+        d.overturn = Some(true);
+        let r = s.resolve_item(&d).await.unwrap();
+        assert!(r.delivered.is_none());
+        assert!(s
+            .get_enforcement(stored[1].id)
+            .await
+            .unwrap()
+            .lifted_at
+            .is_some());
+        assert!(s
+            .get_enforcement(stored[0].id)
+            .await
+            .unwrap()
+            .lifted_at
+            .is_none());
+        assert_eq!(s.user_safety("diego", now).await.unwrap().strikes.len(), 1);
+        assert_eq!(s.active_restriction("diego", now).await.unwrap(), None);
+    }
+
+    pub async fn appeals_overturn_and_reviewers(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        s.put_user(
+            "jordan",
+            &UserInput {
+                name: "Jordan Blake".into(),
+                roles: vec![Role::Moderator],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let c = conv(s, &["avery", "mei"]).await;
+        let now = now_ms();
+        // A blocked text (not stored as a message), its strike, and the restriction it triggered.
+        let did = s
+            .record_decision(&NewDecision {
+                subject_kind: "message".into(),
+                subject_id: None,
+                conversation_id: Some(c.clone()),
+                message_id: None,
+                message_version: None,
+                actor_id: Some("mei".into()),
+                decision: decision("block"),
+            })
+            .await
+            .unwrap();
+        let mut block = enforcement("mei", "block", now);
+        block.conversation_id = Some(c.clone());
+        block.decision_id = Some(did);
+        block.moderator_id = Some("morgan".into());
+        block.automated = false;
+        block.blocked_text = Some("my number is 415 555 0134".into());
+        block.strike = Some(NewStrike {
+            weight: 2,
+            categories: vec!["phone".into()],
+            at: now,
+            expires_at: now + 30 * 86_400_000,
+        });
+        let mut restriction = enforcement("mei", "restriction", now);
+        restriction.decision_id = Some(did);
+        restriction.ends_at = Some(now + 86_400_000);
+        let mut old = enforcement("mei", "warning", now - 200 * 86_400_000);
+        old.appealable_until = now - 20 * 86_400_000;
+        let stored = s
+            .record_enforcements(&[block, restriction, old])
+            .await
+            .unwrap();
+        let (b, old) = (&stored[0], &stored[2]);
+        // Only the user concerned may appeal, within the window, once.
+        assert!(matches!(
+            s.file_appeal(b.id, "avery", "not mine", now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.file_appeal(old.id, "mei", "too late", now).await,
+            Err(StoreError::Forbidden(m)) if m == APPEAL_WINDOW_CLOSED
+        ));
+        assert!(matches!(
+            s.file_appeal(b.id, "mei", "", now).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let a = s
+            .file_appeal(b.id, "mei", "It was the client's office number", now)
+            .await
+            .unwrap();
+        assert_eq!(a.status, "open");
+        match s.file_appeal(b.id, "mei", "again", now).await {
+            Err(StoreError::Conflict(m)) => assert_eq!(m, ALREADY_APPEALED),
+            other => panic!("{other:?}"),
+        }
+        let item = s.moderation_item(a.item_id).await.unwrap();
+        assert_eq!(item.kind, ItemKind::Appeal);
+        assert_eq!(item.target_id, b.id.to_string());
+        assert_eq!(s.appeal_of_item(item.id).await.unwrap(), a);
+        // The moderator who blocked may not decide the appeal.
+        let mut d = item_decision(item.id, "morgan", "approve");
+        d.overturn = Some(true);
+        d.delivery_decision = Some(human("allow"));
+        match s.resolve_item(&d).await {
+            Err(StoreError::Conflict(m)) => assert_eq!(m, SAME_REVIEWER),
+            other => panic!("{other:?}"),
+        }
+        assert!(s.moderation_item(item.id).await.unwrap().open);
+        // Another moderator overturns: lifted, strike removed, the text delivered.
+        let cursor = s.event_cursor("avery").await.unwrap();
+        d.moderator_id = "jordan".into();
+        let r = s.resolve_item(&d).await.unwrap();
+        let m = r.delivered.clone().expect("the blocked text is delivered");
+        assert_eq!(m.author_id, "mei");
+        assert_eq!(m.original, "my number is 415 555 0134");
+        assert_eq!(m.state, MessageState::Delivered);
+        assert_eq!(r.notify, ["avery", "mei"]);
+        let ev = s.events_since("avery", cursor, 10).await.unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, "message.created");
+        assert_eq!(ev[0].message_id, Some(m.id));
+        assert_eq!(
+            s.get_conversation(&c).await.unwrap().last_message_id,
+            Some(m.id)
+        );
+        let st = s.user_safety("mei", now).await.unwrap();
+        assert!(st.strikes.is_empty(), "the strike is removed");
+        assert!(st.restrictions.is_empty(), "the restriction is lifted");
+        let removed = s.strikes_of("mei").await.unwrap();
+        assert_eq!(removed.len(), 1);
+        assert!(removed[0].removed_at.is_some());
+        let ens = s.enforcements_of("mei", 10).await.unwrap();
+        let (eb, ab) = ens.iter().find(|(e, _)| e.id == b.id).unwrap();
+        assert!(eb.lifted_at.is_some());
+        assert_eq!(eb.delivered_message_id, Some(m.id));
+        let ab = ab.as_ref().unwrap();
+        assert_eq!(ab.status, "overturned");
+        assert_eq!(ab.decided_by.as_deref(), Some("jordan"));
+        let (eo, _) = ens.iter().find(|(e, _)| e.id == old.id).unwrap();
+        assert!(eo.lifted_at.is_none(), "other decisions stand");
+        // An upheld appeal changes nothing but the record.
+        let mut w = enforcement("mei", "warning", now);
+        w.moderator_id = Some("jordan".into());
+        let w = s.record_enforcements(&[w]).await.unwrap().remove(0);
+        let a2 = s.file_appeal(w.id, "mei", "unfair", now).await.unwrap();
+        let mut d2 = item_decision(a2.item_id, "morgan", "reject");
+        d2.overturn = Some(false);
+        let r2 = s.resolve_item(&d2).await.unwrap();
+        assert!(r2.delivered.is_none());
+        assert_eq!(s.appeal_of_item(a2.item_id).await.unwrap().status, "upheld");
+        assert!(s.get_enforcement(w.id).await.unwrap().lifted_at.is_none());
+        let stats = s.moderation_stats(now - 86_400_000, now).await.unwrap();
+        assert_eq!(stats.appeals_decided, 2);
+        assert_eq!(stats.appeals_overturned, 1);
+        // Every enforcement, appeal (filed and decided) and moderator decision is in the
+        // hash-chained audit log, with the moderator as actor.
+        let log = s.audit_entries(0, 500).await.unwrap();
+        let count = |kind: &str| log.iter().filter(|e| e.kind == kind).count();
+        assert_eq!(count("enforcement"), 4, "{log:?}");
+        assert_eq!(count("appeal.filed"), 2);
+        assert_eq!(count("appeal.decided"), 2);
+        assert_eq!(count("moderation.decision"), 2);
+        let decided: Vec<_> = log
+            .iter()
+            .filter(|e| e.kind == "appeal.decided")
+            .map(|e| (e.actor_id.as_deref(), e.data["outcome"].as_str()))
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                (Some("jordan"), Some("overturned")),
+                (Some("morgan"), Some("upheld"))
+            ]
+        );
+        assert!(
+            log.iter().all(|e| !e.data.to_string().contains("415 555")),
+            "no user text in the audit log"
+        );
+        let v = s.verify_audit().await.unwrap();
+        assert_eq!(v.first_bad, None);
+    }
+
+    pub async fn moderation_stats_count_flags(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let c = conv(s, &["avery", "mei"]).await;
+        let flagged = |action: &str, cats: &[&str]| DecisionInput {
+            surface: "message".into(),
+            action: action.into(),
+            automated: true,
+            decision: json!({"decision": {"action": action, "reasons": cats.iter()
+                .map(|c| json!({"category": c, "action": action})).collect::<Vec<_>>()}}),
+        };
+        for (action, cats) in [
+            ("block", vec!["phone"]),
+            ("block", vec!["phone", "email"]),
+            ("mask", vec!["email"]),
+            ("allow", vec![]),
+            ("allow_with_notice", vec!["request"]),
+        ] {
+            s.record_decision(&NewDecision {
+                subject_kind: "message".into(),
+                subject_id: None,
+                conversation_id: Some(c.clone()),
+                message_id: None,
+                message_version: None,
+                actor_id: Some("mei".into()),
+                decision: flagged(action, &cats),
+            })
+            .await
+            .unwrap();
+        }
+        s.post_message(&held(&c, "mei", "h", "x")).await.unwrap();
+        let now = now_ms();
+        let day = 86_400_000;
+        let st = s.moderation_stats(now - 13 * day, now).await.unwrap();
+        assert_eq!(st.by_category.get("phone"), Some(&2));
+        assert_eq!(st.by_category.get("email"), Some(&2));
+        assert_eq!(st.by_category.get("request"), None);
+        assert_eq!(st.by_action.get("block"), Some(&2));
+        assert_eq!(st.by_action.get("mask"), Some(&1));
+        assert_eq!(st.by_action.get("allow_with_notice"), Some(&1));
+        assert_eq!(st.by_action.get("allow"), None);
+        assert_eq!(st.per_day.len(), 14);
+        assert_eq!(st.per_day.last().unwrap().1, 3);
+        assert_eq!(st.per_day.iter().map(|d| d.1).sum::<i64>(), 3);
+        assert_eq!(st.open.get("held_message"), Some(&1));
+        assert_eq!(st.open.get("report"), Some(&0));
     }
 }
 
