@@ -24,6 +24,26 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Run the server with a demo marketplace (seeded only into an empty database).
     Demo(crate::serve::ServeArgs),
+    /// Check the audit trail's hash chain, or an evidence export's digest.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain: exit 0 with the count when intact, 1 naming the
+    /// first bad entry (seq, kind, reason).
+    Verify {
+        /// Database URL: sqlite://FILE, postgres://... (migrations are applied first).
+        #[arg(long, env = "PARLEY_DATABASE")]
+        database: String,
+    },
+    /// Recompute the digest of an evidence export (JSON or printable HTML): exit 0 when it
+    /// matches, 1 when not.
+    VerifyExport {
+        /// The exported file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! own module.
 
 mod args;
+mod audit;
 mod eval;
 mod input;
 mod policy;
@@ -18,6 +19,7 @@ fn main() -> std::process::ExitCode {
         args::Command::Policy(c) => policy::run(c),
         args::Command::Serve(a) => serve::run(a, false),
         args::Command::Demo(a) => serve::run(a, true),
+        args::Command::Audit(c) => audit::run(c),
     };
     match result {
         Ok(code) => code,

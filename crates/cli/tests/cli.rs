@@ -265,3 +265,118 @@ fn policy_print_default_round_trips_through_check() {
     assert_eq!(scan.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&scan.stderr).contains("line 1"));
 }
+
+/// Replaces every occurrence of `from` by `to` (same length) in a file; how many were replaced.
+fn patch_file(path: &std::path::Path, from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len());
+    let Ok(mut bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+    n
+}
+
+#[test]
+fn audit_verify_detects_a_tampered_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parley.db");
+    let url = format!("sqlite://{}", path.display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = parley_store::Store::connect(&url).await.unwrap();
+        for i in 1..=3 {
+            store
+                .append_audit(
+                    "report",
+                    Some("mei"),
+                    &format!("user:u{i}"),
+                    &serde_json::json!({"note": format!("evidence-{i}")}),
+                )
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+
+    let out = parley(&["audit", "verify", "--database", &url], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("intact: 3 entries"), "{stdout}");
+
+    // Someone with access to the file edits an entry's bytes (no SQL, no triggers involved).
+    assert_eq!(
+        patch_file(&path, b"evidence-2", b"evidence-9"),
+        1,
+        "the entry is in the database file"
+    );
+    let out = parley(&["audit", "verify", "--database", &url], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("seq 2 (kind report)"), "{stdout}");
+    assert!(stdout.contains("changed"), "{stdout}");
+
+    // Not a database: an error (exit 2), not a verdict.
+    let out = parley(&["audit", "verify", "--database", "mysql://nowhere/x"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn audit_verify_export_checks_the_digest_of_json_and_html() {
+    use parley_server::export::{digest, html, EXPORT_FORMAT};
+    let mut doc = serde_json::json!({
+        "format": EXPORT_FORMAT,
+        "generated_at": 1_700_000_000_000i64,
+        "generated_for": {"role": "member", "user_id": "avery"},
+        "conversation": {"id": "c_1", "subject": "Logo", "created_at": 1_700_000_000_000i64},
+        "members": [{"id": "avery", "name": "Avery"}, {"id": "mei", "name": "Mei"}],
+        "messages": [{"id": 1, "author_id": "mei", "state": "delivered", "created_at": 0,
+            "deleted_at": null, "attachments": [],
+            "versions": [{"version": 1, "kind": "created", "state": "delivered",
+                "delivered": "Happy to start Tuesday."}]}],
+        "decisions": [],
+    });
+    doc["digest"] = serde_json::json!(digest(&doc));
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("export.json");
+    let html_path = dir.path().join("export.html");
+    std::fs::write(&json_path, doc.to_string()).unwrap();
+    std::fs::write(&html_path, html(&doc)).unwrap();
+    for p in [&json_path, &html_path] {
+        let out = parley(&["audit", "verify-export", p.to_str().unwrap()], b"");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("digest ok (sha256:"), "{stdout}");
+    }
+    // One changed word, in the JSON or anywhere in the page.
+    for p in [&json_path, &html_path] {
+        assert!(patch_file(p, b"Tuesday", b"Friday!") >= 1);
+        let out = parley(&["audit", "verify-export", p.to_str().unwrap()], b"");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("NOT VERIFIED"), "{stdout}");
+    }
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello").unwrap();
+    let out = parley(&["audit", "verify-export", junk.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+}

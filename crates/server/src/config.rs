@@ -40,6 +40,8 @@ pub struct Config {
     /// proposals, invites) give strikes toward messaging restrictions. Off by default: they are
     /// rejected before anyone sees them and still get an appealable statement of reasons.
     pub strikes_for_integration_texts: bool,
+    /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
+    pub metrics_public: bool,
 }
 
 /// One reason a user can give when reporting.
@@ -97,6 +99,7 @@ impl Default for Config {
             appeal_window_days: 180,
             clock_offset_secs: 0,
             strikes_for_integration_texts: false,
+            metrics_public: false,
         }
     }
 }
@@ -140,6 +143,7 @@ impl Config {
             "appeal_window_days",
             "clock_offset_secs",
             "strikes_for_integration_texts",
+            "metrics_public",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -182,6 +186,13 @@ impl Config {
                 self.strikes_for_integration_texts = match v.trim() {
                     "true" | "1" | "yes" => true,
                     "false" | "0" | "no" => false,
+                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
+                }
+            }
+            "metrics_public" => {
+                self.metrics_public = match v.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
                     _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
                 }
             }

@@ -16,9 +16,12 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod export;
 mod handlers;
+pub mod metrics;
 pub mod moderation;
 pub mod openapi;
+pub mod policy_audit;
 pub mod rate;
 mod ws;
 
@@ -51,6 +54,8 @@ pub struct Inner {
     pub bus: Arc<dyn Bus>,
     pub user_rate: rate::RateLimiter,
     pub key_rate: rate::RateLimiter,
+    /// The last metrics aggregation (see [`metrics`]).
+    pub metrics: metrics::Cache,
 }
 
 /// Why the server could not start.
@@ -66,24 +71,36 @@ pub enum StartError {
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
 pub fn load_policy(path: Option<&str>) -> Result<Policy, StartError> {
+    load_policy_source(path).map(|(p, _)| p)
+}
+
+/// [`load_policy`] and the source text it was parsed from (the built-in TOML when no file).
+pub fn load_policy_source(path: Option<&str>) -> Result<(Policy, String), StartError> {
     let Some(path) = path else {
-        return Ok(Policy::default());
+        return Ok((
+            Policy::default(),
+            parley_policy::DEFAULT_POLICY_TOML.to_string(),
+        ));
     };
     let src = std::fs::read_to_string(path).map_err(|e| StartError::Policy {
         path: path.into(),
         reason: e.to_string(),
     })?;
-    Policy::from_toml_str(&src).map_err(|e| StartError::Policy {
+    let policy = Policy::from_toml_str(&src).map_err(|e| StartError::Policy {
         path: path.into(),
         reason: e.to_string(),
-    })
+    })?;
+    Ok((policy, src))
 }
 
 impl AppState {
     /// Connects the store (migrations applied), loads the policy, builds the detector.
+    /// A policy that differs from the last one recorded is appended to the audit trail.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let policy = load_policy(config.policy.as_deref())?;
+        let (policy, source) = load_policy_source(config.policy.as_deref())?;
         let store = Store::connect(&config.database).await?;
+        let origin = config.policy.clone().unwrap_or_else(|| "built-in".into());
+        policy_audit::record_policy(&store, &source, &origin).await?;
         AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))
     }
 
@@ -112,6 +129,7 @@ impl AppState {
                 detector,
                 config,
                 bus,
+                metrics: metrics::Cache::default(),
             }),
         })
     }
@@ -227,6 +245,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/reports/reasons"),
     ("get", "/v1/me/enforcements"),
     ("post", "/v1/appeals"),
+    ("get", "/v1/conversations/{id}/export"),
+    ("get", "/metrics"),
+    ("get", "/v1/metrics"),
 ];
 
 /// The HTTP application.
@@ -277,6 +298,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reports/reasons", get(moderation::report_reasons))
         .route("/v1/me/enforcements", get(moderation::my_enforcements))
         .route("/v1/appeals", post(moderation::file_appeal))
+        .route("/v1/conversations/{id}/export", get(export::export))
+        .route("/metrics", get(metrics::prometheus_handler))
+        .route("/v1/metrics", get(metrics::json_handler))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

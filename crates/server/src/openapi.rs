@@ -60,7 +60,10 @@ pub fn spec() -> Value {
         "/v1/reports": {"post": op("Report {message_id | user_id | conversation_id, reason, note?} -> 201 {report, merged}; duplicates merge into one queue item", "user")},
         "/v1/reports/reasons": {"get": op("The operator's report reasons -> {reasons: [{id, label}]}", "user")},
         "/v1/me/enforcements": {"get": op("My enforcements with statements of reasons (facts, rule, automated, how_to_appeal), appealability and appeal outcome, and my standing -> {enforcements, standing}", "user")},
-        "/v1/appeals": {"post": op("Appeal an enforcement {enforcement_id, statement} -> 201 {appeal}; free, within the operator's window; 409 already_appealed, 403 appeal_window_closed", "user")}
+        "/v1/appeals": {"post": op("Appeal an enforcement {enforcement_id, statement} -> 201 {appeal}; free, within the operator's window; 409 already_appealed, 403 appeal_window_closed", "user")},
+        "/v1/conversations/{id}/export": {"get": op("Evidence export ?format=json|html: transcript with every version, attachments, decisions, members and a sha256 digest (parley audit verify-export); for members (their view), moderators and the operator (everything); recorded in the audit log", "user")},
+        "/metrics": {"get": op("Prometheus metrics: decisions by surface, action, automated and category; audit entries by kind; reports; appeal outcomes and overturn ratio (admin key unless metrics_public)", "admin")},
+        "/v1/metrics": {"get": op("The same numbers per day as JSON ?days= (default 30, at most 366)", "admin")}
     });
     json!({
         "openapi": "3.1.0",

@@ -1729,3 +1729,357 @@ async fn mask_and_integration_text_enforcements() {
     assert_eq!(mine["enforcements"][0]["kind"], "block", "{mine}");
     assert_eq!(mine["standing"]["points"], 5, "1 + 1 + 1 + 2: {mine}");
 }
+
+// ------------------------------------------------------------------ evidence export
+
+impl Server {
+    /// The raw export: status, content type, body text.
+    async fn export(
+        &self,
+        conv: &str,
+        format: &str,
+        auth: Option<&str>,
+    ) -> (StatusCode, String, String) {
+        let mut req = self.http.get(format!(
+            "{}/v1/conversations/{conv}/export?format={format}",
+            self.base
+        ));
+        if let Some(a) = auth {
+            req = req.bearer_auth(a);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, ct, resp.text().await.unwrap())
+    }
+}
+
+async fn export_flow(database: String) {
+    use parley_server::export::{check_digest, document_from_text, verify_text};
+    let s = start(Some(database.clone()), Some(OPERATOR_POLICY), |_| {}).await;
+    let [avery, _, diego, _, eve] = seed(&s).await;
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/users/morgan",
+            json!({"name": "Morgan", "roles": ["moderator"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let morgan = s.token("morgan").await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (st, v) = s.post(&avery, &c, "hello <b>there</b>", "a1").await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, v) = s
+        .post(&diego, &c, "Call me at +1 415 555 0134 tomorrow", "d1")
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["decision"]["action"], "mask");
+    let masked_id = v["message"]["id"].as_i64().unwrap();
+    let (st, v) = s
+        .post(&diego, &c, "write to diego.ramos@gmail.com", "d2")
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let held_id = v["message"]["id"].as_i64().unwrap();
+    let (st, v) = s.post(&diego, &c, "first draft", "d3").await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let edited_id = v["message"]["id"].as_i64().unwrap();
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/conversations/{c}/messages/{edited_id}"),
+            Some(&diego),
+            Some(json!({"body": "second draft"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // A member gets what they could see: others' texts as delivered, no held messages, only
+    // their own decisions.
+    let (st, ct, text) = s.export(&c, "json", Some(&avery)).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let doc = document_from_text(&text).unwrap();
+    let digest = check_digest(&doc).expect("digest matches");
+    assert_eq!(doc["generated_for"]["role"], "member");
+    assert_eq!(doc["conversation"]["id"], c.as_str());
+    assert_eq!(doc["members"].as_array().unwrap().len(), 2);
+    let ids: Vec<i64> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !ids.contains(&held_id),
+        "held message hidden from the recipient"
+    );
+    assert!(!text.contains("555 0134"), "the masked number stays masked");
+    assert!(!text.contains("gmail"), "the held text stays hidden");
+    let edited = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == edited_id)
+        .unwrap();
+    let versions = edited["versions"].as_array().unwrap();
+    assert_eq!(
+        versions.len(),
+        2,
+        "every version of an edited message: {edited}"
+    );
+    assert_eq!(versions[0]["delivered"], "first draft");
+    assert_eq!(versions[1]["delivered"], "second draft");
+    assert!(versions[0].get("original").is_none());
+    assert_eq!(edited["attachments"], json!([]));
+    let decisions = doc["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 1, "only avery's own: {decisions:?}");
+
+    // The author sees what they wrote; a moderator and the operator see everything.
+    let (_, _, text) = s.export(&c, "json", Some(&diego)).await;
+    assert!(text.contains("555 0134"));
+    let (st, _, text) = s.export(&c, "json", Some(&morgan)).await;
+    assert_eq!(st, StatusCode::OK);
+    let doc = document_from_text(&text).unwrap();
+    assert!(check_digest(&doc).is_ok());
+    assert_eq!(doc["generated_for"]["role"], "moderator");
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 4);
+    assert!(text.contains("gmail") && text.contains("555 0134"));
+    assert_eq!(doc["decisions"].as_array().unwrap().len(), 5);
+    let masked = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == masked_id)
+        .unwrap();
+    assert_eq!(masked["versions"][0]["action"], "mask");
+
+    // The printable page embeds the same document; a changed byte of it is caught.
+    let (st, ct, page) = s.export(&c, "html", Some(ADMIN)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(page.contains("&lt;b&gt;there&lt;/b&gt;"), "text escaped");
+    assert!(!page.contains("<b>there"));
+    let doc = document_from_text(&page).unwrap();
+    let html_digest = check_digest(&doc).unwrap();
+    assert!(page.contains(&html_digest), "the page shows its digest");
+    assert_eq!(doc["generated_for"]["role"], "operator");
+    assert_eq!(verify_text(&page), Ok(html_digest.clone()));
+    // In the embedded data (the evidence) or in the visible page.
+    let at = page.rfind("second draft").unwrap();
+    let forged = format!("{}second DRAFT{}", &page[..at], &page[at + 12..]);
+    assert!(check_digest(&document_from_text(&forged).unwrap()).is_err());
+    assert!(verify_text(&forged).is_err());
+    let forged = page.replacen("second draft", "second DRAFT", 1);
+    assert_ne!(forged, page);
+    assert!(check_digest(&document_from_text(&forged).unwrap()).is_ok());
+    assert!(
+        verify_text(&forged).is_err(),
+        "the visible page was changed"
+    );
+
+    // Everyone else: not found; no credentials: unauthorized; bad format: invalid_request.
+    let (st, _, text) = s.export(&c, "json", Some(&eve)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{text}");
+    assert_error(&serde_json::from_str(&text).unwrap(), "not_found");
+    let (st, _, _) = s.export("c_nope", "json", Some(&morgan)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = s.export(&c, "json", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _, text) = s.export(&c, "pdf", Some(&avery)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_error(&serde_json::from_str(&text).unwrap(), "invalid_request");
+
+    // Every export is in the audit trail with its digest, and the trail verifies.
+    let store = parley_store::Store::connect(&database).await.unwrap();
+    let mut exports = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.audit_entries(after, 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        exports.extend(page.into_iter().filter(|e| e.kind == "export"));
+    }
+    assert_eq!(exports.len(), 4, "{exports:?}");
+    assert_eq!(exports[0].actor_id.as_deref(), Some("avery"));
+    assert_eq!(exports[0].subject, format!("conversation:{c}"));
+    assert_eq!(exports[0].data["digest"], digest.as_str());
+    assert_eq!(exports[3].actor_id, None);
+    assert_eq!(exports[3].data["role"], "operator");
+    assert_eq!(exports[3].data["format"], "html");
+    assert_eq!(exports[3].data["digest"], html_digest.as_str());
+    let v = store.verify_audit().await.unwrap();
+    assert_eq!(v.first_bad, None);
+    // What the moderation code appends for a report and a decided appeal.
+    store
+        .append_audit(
+            "report",
+            Some("avery"),
+            "user:diego",
+            &json!({"reason": "spam"}),
+        )
+        .await
+        .unwrap();
+    for outcome in ["overturned", "upheld", "upheld", "upheld"] {
+        store
+            .append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+    }
+    store.close().await;
+
+    // Metrics from the same data: Prometheus text (admin key) and JSON per day.
+    let (st, v) = s.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_error(&v, "unauthorized");
+    let resp = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    for line in [
+        "# TYPE parley_decisions_total counter",
+        "parley_decisions_total{surface=\"message\",action=\"mask\",automated=\"true\"} 1\n",
+        "parley_decision_categories_total{surface=\"message\",action=\"mask\",category=\"phone\"} 1\n",
+        "parley_decision_categories_total{surface=\"message\",action=\"hold_for_review\",category=\"email\"} 1\n",
+        "parley_audit_entries_total{kind=\"export\"} 4\n",
+        "parley_reports_total 1\n",
+        "parley_appeals_decided_total{outcome=\"overturned\"} 1\n",
+        "parley_appeals_decided_total{outcome=\"upheld\"} 3\n",
+        "parley_appeal_overturn_ratio 0.25\n",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(!text.contains("555"), "no message text in metrics");
+    let (st, v) = s
+        .call(Method::GET, "/v1/metrics?days=2", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let days = v["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    let today = &days[1];
+    let masked: i64 = today["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["action"] == "mask")
+        .map(|d| d["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(masked, 1, "{today}");
+    assert!(today["audit_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "export" && a["count"] == 4));
+    let (st, v) = s
+        .call(Method::GET, "/v1/metrics?days=0", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_error(&v, "invalid_request");
+    let (st, _) = s.call(Method::GET, "/v1/metrics", Some(&avery), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_public_for_a_scraper() {
+    let s = start(None, None, |c| c.metrics_public = true).await;
+    let (st, v) = s.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(v
+        .as_str()
+        .unwrap()
+        .contains("# TYPE parley_decisions_total counter"));
+    let (st, _) = s.call(Method::GET, "/v1/metrics", None, None).await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "the JSON form still needs the key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_export_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    export_flow(format!("sqlite://{}", dir.path().join("t.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_export_on_postgres() {
+    let Some(url) = postgres_url("evidence_export_on_postgres").await else {
+        return;
+    };
+    export_flow(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_is_recorded_in_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("p.db").display());
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(&policy_file, OPERATOR_POLICY).unwrap();
+    let policies = |state: &AppState| {
+        let store = state.store().clone();
+        async move {
+            store
+                .audit_entries(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == "policy")
+                .collect::<Vec<_>>()
+        }
+    };
+    let start_with = |policy: Option<String>| {
+        let database = database.clone();
+        async move {
+            AppState::new(Config {
+                database,
+                policy,
+                ..Config::default()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let state = start_with(None).await;
+    let p = policies(&state).await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].data["origin"], "built-in");
+    assert_eq!(p[0].actor_id, None);
+    state.store().close().await;
+    // Same policy again: nothing new.
+    let state = start_with(None).await;
+    assert_eq!(policies(&state).await.len(), 1);
+    state.store().close().await;
+    // Another policy: recorded, with the previous digest.
+    let file = policy_file.display().to_string();
+    let state = start_with(Some(file.clone())).await;
+    let p = policies(&state).await;
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].data["previous"], p[0].data["digest"]);
+    assert_eq!(p[1].data["origin"], file.as_str());
+    assert_eq!(
+        p[1].data["digest"],
+        parley_server::policy_audit::policy_digest(OPERATOR_POLICY).as_str()
+    );
+    assert_eq!(state.store().verify_audit().await.unwrap().first_bad, None);
+    state.store().close().await;
+}

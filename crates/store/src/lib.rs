@@ -30,8 +30,8 @@ mod safety;
 mod writer;
 
 pub use audit::{
-    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
-    MAX_AUDIT_DATA,
+    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditKindCount, AuditVerification,
+    CategoryCount, DecisionCount, GENESIS_HASH, MAX_AUDIT_DATA,
 };
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;

@@ -168,6 +168,7 @@ conformance!(
     decisions_recorded,
     audit_chain_grows_and_verifies,
     audit_tampering_is_detected,
+    metrics_counts,
     event_log_and_cursor,
     acknowledged_message_is_durable,
     concurrent_posts,
@@ -1843,6 +1844,124 @@ mod checks {
         assert_chain(&s.audit_entries(0, 100).await.unwrap());
         let v = s.verify_audit().await.unwrap();
         assert_eq!((v.entries, v.first_bad), (30, None));
+    }
+
+    /// Aggregates for the operator's metrics: decisions per day, surface, action, automated;
+    /// per category of their reasons; audit entries per kind.
+    pub async fn metrics_counts(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let with_reasons = |action: &str, cats: &[&str]| DecisionInput {
+            surface: "profile".into(),
+            action: action.into(),
+            automated: true,
+            decision: json!({"decision": {"action": action,
+                "reasons": cats.iter().map(|c| json!({"category": c, "matched": "x"})).collect::<Vec<_>>()}}),
+        };
+        for (action, cats) in [
+            ("block", &["phone", "email", "phone"][..]),
+            ("block", &["phone"][..]),
+            ("mask", &["email"][..]),
+            ("allow", &[][..]),
+        ] {
+            s.record_decision(&NewDecision {
+                subject_kind: "profile".into(),
+                subject_id: Some("mei".into()),
+                conversation_id: None,
+                message_id: None,
+                message_version: None,
+                actor_id: Some("mei".into()),
+                decision: with_reasons(action, cats),
+            })
+            .await
+            .unwrap();
+        }
+        let c = conv(s, &["avery", "mei"]).await;
+        s.post_message(&msg(&c, "avery", "1", "hi")).await.unwrap();
+        s.post_message(&held(&c, "mei", "2", "x")).await.unwrap();
+        s.append_audit("report", Some("mei"), "user:avery", &json!({}))
+            .await
+            .unwrap();
+
+        let today = now_ms() / 86_400_000;
+        let d = s.decision_counts(0).await.unwrap();
+        let find = |surface: &str, action: &str| {
+            d.iter()
+                .filter(|x| x.surface == surface && x.action == action)
+                .map(|x| x.count)
+                .sum::<i64>()
+        };
+        assert_eq!(find("profile", "block"), 2);
+        assert_eq!(find("profile", "mask"), 1);
+        assert_eq!(find("profile", "allow"), 1);
+        assert_eq!(find("message", "allow"), 1);
+        assert_eq!(find("message", "hold"), 1);
+        assert!(d.iter().all(|x| x.day == today && x.automated));
+        assert!(s
+            .decision_counts(now_ms() + 86_400_000)
+            .await
+            .unwrap()
+            .is_empty());
+
+        let mut cats: Vec<(String, String, i64)> = s
+            .decision_category_counts(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| (x.action, x.category, x.count))
+            .collect();
+        cats.sort();
+        assert_eq!(
+            cats,
+            [
+                ("block".to_string(), "email".to_string(), 1),
+                ("block".to_string(), "phone".to_string(), 2),
+                ("mask".to_string(), "email".to_string(), 1),
+            ]
+        );
+
+        let mut kinds: Vec<(String, i64)> = s
+            .audit_counts(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| (x.kind, x.count))
+            .collect();
+        kinds.sort();
+        // 4 recorded decisions + the held post (the allowed post is not in the chain).
+        assert_eq!(
+            kinds,
+            [("decision".to_string(), 5), ("report".to_string(), 1)]
+        );
+        for outcome in ["overturned", "upheld", "upheld"] {
+            s.append_audit(
+                "appeal.decided",
+                Some("morgan"),
+                "appeal:1",
+                &json!({"outcome": outcome}),
+            )
+            .await
+            .unwrap();
+        }
+        s.append_audit("appeal.decided", None, "appeal:2", &json!({}))
+            .await
+            .unwrap();
+        let outcomes = s
+            .audit_field_counts("appeal.decided", "outcome", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                (today, String::new(), 1),
+                (today, "overturned".to_string(), 1),
+                (today, "upheld".to_string(), 2),
+            ]
+        );
+        assert!(matches!(
+            s.audit_field_counts("appeal.decided", "x') OR 1=1 --", 0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
     }
 
     /// The log cannot be changed through SQL while its triggers are in place; someone who drops

@@ -1,0 +1,591 @@
+//! Evidence export for disputes: `GET /v1/conversations/{id}/export?format=json|html`.
+//!
+//! The export is one JSON document: the conversation, its members, every message with all its
+//! versions (edits, deletion, review), the attachments of each message (none exist yet: an
+//! empty list), the policy decisions, `generated_at`, and a `digest`: `sha256:` + hex SHA-256
+//! of the canonical JSON ([`parley_store::canonical_json`]: compact, keys sorted) of the
+//! document without its `digest` field. `parley audit verify-export FILE` recomputes it. The
+//! HTML form is a printable page that embeds the same JSON in
+//! `<script type="application/json" id="parley-export">` and shows the digest; the embedded
+//! JSON is the evidence (the visible page is a rendering of it).
+//!
+//! Who may export, and what they get:
+//! - the operator (admin key) and moderators (users with the `moderator` role, member or not):
+//!   everything, including what the author wrote before masking, held and rejected messages,
+//!   and every decision recorded in the conversation;
+//! - a member: what the member could see in the conversation: their own messages in full (with
+//!   their decisions), the others' messages as delivered (versions that were delivered, only
+//!   the delivered text; deleted messages as tombstones).
+//!
+//! Each export is appended to the audit log (kind `export`, subject `conversation:<id>`) with
+//! its digest, so a document shown later can be matched to the moment it was produced.
+
+use crate::error::Query;
+use crate::{ApiError, ApiResult, AppState};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use parley_store::{
+    canonical_json, now_ms, sha256_hex, DecisionRecord, Message, MessageState, MessageVersion, Role,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// Largest conversation exported (messages); a bigger one gets `too_large`.
+pub const MAX_EXPORT_MESSAGES: usize = 10_000;
+/// Largest number of decisions exported.
+const MAX_EXPORT_DECISIONS: usize = 50_000;
+const PAGE: u32 = 500;
+/// Format marker of the document.
+pub const EXPORT_FORMAT: &str = "parley.export.v1";
+const HTML_MARKER: &str = r#"<script type="application/json" id="parley-export">"#;
+
+/// `sha256:<hex>` over the canonical JSON of `doc` without its top-level `digest` field.
+pub fn digest(doc: &Value) -> String {
+    let text = match doc {
+        Value::Object(map) => {
+            let mut m = map.clone();
+            m.remove("digest");
+            canonical_json(&Value::Object(m))
+        }
+        other => canonical_json(other),
+    };
+    format!("sha256:{}", sha256_hex(text.as_bytes()))
+}
+
+/// The export document in a file's text: the JSON itself, or the JSON embedded in the HTML page.
+pub fn document_from_text(text: &str) -> Result<Value, String> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let json = if trimmed.starts_with('{') {
+        trimmed
+    } else {
+        let start = text
+            .find(HTML_MARKER)
+            .ok_or("neither a JSON export nor an HTML export (no embedded parley-export data)")?
+            + HTML_MARKER.len();
+        let len = text[start..]
+            .find("</script>")
+            .ok_or("the embedded export data is not terminated")?;
+        &text[start..start + len]
+    };
+    let v: Value =
+        serde_json::from_str(json).map_err(|e| format!("the export data is not JSON: {e}"))?;
+    if v.get("format").and_then(Value::as_str) != Some(EXPORT_FORMAT) {
+        return Err(format!("not a {EXPORT_FORMAT} document"));
+    }
+    Ok(v)
+}
+
+/// `Ok(digest)` when the document's `digest` matches its content, else why not.
+pub fn check_digest(doc: &Value) -> Result<String, String> {
+    let claimed = doc
+        .get("digest")
+        .and_then(Value::as_str)
+        .ok_or("the document has no digest field")?;
+    let computed = digest(doc);
+    if claimed == computed {
+        Ok(computed)
+    } else {
+        Err(format!(
+            "the document says {claimed}, its content hashes to {computed}"
+        ))
+    }
+}
+
+/// Checks an export file's text (JSON, or the HTML page): the digest matches the document and,
+/// for the page, what it shows is exactly the rendering of its embedded document (so the
+/// visible text cannot be edited either). `Ok(digest)` or why not.
+pub fn verify_text(text: &str) -> Result<String, String> {
+    let doc = document_from_text(text)?;
+    let digest = check_digest(&doc)?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if !trimmed.starts_with('{') && html(&doc) != text.replace("\r\n", "\n") {
+        return Err(
+            "the digest of the embedded data matches, but the printable page was changed \
+             (it is not the rendering of its data)"
+                .into(),
+        );
+    }
+    Ok(digest)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+/// Who asked for the export.
+enum Requester {
+    Operator,
+    Moderator(String),
+    Member(String),
+}
+
+impl Requester {
+    fn full_view(&self) -> bool {
+        !matches!(self, Requester::Member(_))
+    }
+    fn user(&self) -> Option<&str> {
+        match self {
+            Requester::Operator => None,
+            Requester::Moderator(u) | Requester::Member(u) => Some(u),
+        }
+    }
+    fn role(&self) -> &'static str {
+        match self {
+            Requester::Operator => "operator",
+            Requester::Moderator(_) => "moderator",
+            Requester::Member(_) => "member",
+        }
+    }
+}
+
+async fn requester(s: &AppState, headers: &HeaderMap, conv: &str) -> ApiResult<Requester> {
+    match s.require_admin(headers) {
+        Ok(()) => {
+            // Existence check for the operator (members and moderators get it below).
+            s.store().get_conversation(conv).await?;
+            return Ok(Requester::Operator);
+        }
+        Err(e) if e.code == "rate_limited" => return Err(e),
+        Err(_) => {}
+    }
+    let me = s.require_user(headers).await?;
+    // A moderator gets the full record even in a conversation they are a member of.
+    let user = s.store().get_user(&me).await?;
+    if user.has_role(Role::Moderator) {
+        s.store().get_conversation(conv).await?;
+        return Ok(Requester::Moderator(me));
+    }
+    if s.store().is_member(conv, &me).await? {
+        return Ok(Requester::Member(me));
+    }
+    Err(ApiError::not_found("conversation"))
+}
+
+fn too_large(what: &str, max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the conversation has more than {max} {what}: too large to export"),
+    )
+}
+
+/// A field of a recorded decision: the server records `{"decision": {...}, "stage", "plan"}`,
+/// other writers the decision itself.
+fn decision_field(d: &Value, field: &str) -> Value {
+    d.get("decision")
+        .and_then(|x| x.get(field))
+        .or_else(|| d.get(field))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn version_view(v: &MessageVersion, full: bool) -> Value {
+    let mut out = json!({
+        "version": v.version,
+        "kind": v.kind,
+        "state": v.state.as_str(),
+        "delivered": v.delivered,
+        "actor_id": v.actor_id,
+        "created_at": v.created_at,
+    });
+    if full {
+        out["original"] = json!(v.original);
+        out["action"] = decision_field(&v.decision, "action");
+    }
+    out
+}
+
+fn message_view(m: &Message, versions: &[&MessageVersion], me: Option<&str>, full: bool) -> Value {
+    let own = me == Some(m.author_id.as_str());
+    let mut out = json!({
+        "id": m.id,
+        "author_id": m.author_id,
+        "purpose": m.purpose,
+        "state": m.state.as_str(),
+        "version": m.version,
+        "created_at": m.created_at,
+        "edited_at": m.edited_at,
+        "deleted_at": m.deleted_at,
+        "attachments": [],
+    });
+    let versions: Vec<Value> = if full || own {
+        versions.iter().map(|v| version_view(v, true)).collect()
+    } else if m.deleted_at.is_some() {
+        Vec::new()
+    } else {
+        versions
+            .iter()
+            .filter(|v| v.state == MessageState::Delivered && v.kind != "deleted")
+            .map(|v| version_view(v, false))
+            .collect()
+    };
+    out["versions"] = Value::Array(versions);
+    out
+}
+
+fn decision_view(d: &DecisionRecord) -> Value {
+    json!({
+        "id": d.id,
+        "subject_kind": d.subject_kind,
+        "subject_id": d.subject_id,
+        "message_id": d.message_id,
+        "message_version": d.message_version,
+        "actor_id": d.actor_id,
+        "surface": d.surface,
+        "action": d.action,
+        "automated": d.automated,
+        "decision": d.decision,
+        "created_at": d.created_at,
+        "reviewed_at": d.reviewed_at,
+        "reviewer_id": d.reviewer_id,
+    })
+}
+
+/// Builds the document (with its digest) as `who` may see it.
+async fn build(s: &AppState, conv: &str, who: &Requester) -> ApiResult<Value> {
+    let store = s.store();
+    let full = who.full_view();
+    let me = who.user();
+    let conversation = store.get_conversation(conv).await?;
+    let members = store.conversation_members(conv).await?;
+    let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+    let users = store.get_users(&ids).await?;
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let u = users.iter().find(|u| u.id == m.user_id);
+            json!({
+                "id": m.user_id,
+                "name": u.map(|u| u.name.clone()),
+                "org_id": u.and_then(|u| u.org_id.clone()),
+                "roles": u.map(|u| u.roles.clone()).unwrap_or_default(),
+                "joined_at": m.joined_at,
+            })
+        })
+        .collect();
+
+    let mut messages = Vec::new();
+    let mut mine = HashSet::new();
+    let mut after = 0i64;
+    loop {
+        let page = store.conversation_messages_all(conv, after, PAGE).await?;
+        let Some(last) = page.last().map(|m| m.id) else {
+            break;
+        };
+        let versions = store.conversation_versions(conv, after, last).await?;
+        for m in &page {
+            if !full && !m.visible_to(me.unwrap_or_default()) {
+                continue;
+            }
+            if me == Some(m.author_id.as_str()) {
+                mine.insert(m.id);
+            }
+            let vs: Vec<&MessageVersion> =
+                versions.iter().filter(|v| v.message_id == m.id).collect();
+            messages.push(message_view(m, &vs, me, full));
+        }
+        if messages.len() > MAX_EXPORT_MESSAGES {
+            return Err(too_large("messages", MAX_EXPORT_MESSAGES));
+        }
+        after = last;
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+
+    let mut decisions = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = store.conversation_decisions(conv, after, PAGE).await?;
+        let Some(last) = page.last().map(|d| d.id) else {
+            break;
+        };
+        for d in &page {
+            // A member sees the decisions about their own texts only.
+            let theirs = match d.message_id {
+                Some(id) => mine.contains(&id),
+                None => d.actor_id.as_deref() == me,
+            };
+            if full || theirs {
+                decisions.push(decision_view(d));
+            }
+        }
+        if decisions.len() > MAX_EXPORT_DECISIONS {
+            return Err(too_large("decisions", MAX_EXPORT_DECISIONS));
+        }
+        after = last;
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+
+    let mut doc = json!({
+        "format": EXPORT_FORMAT,
+        "generated_at": now_ms(),
+        "generated_for": {"role": who.role(), "user_id": me},
+        "conversation": conversation,
+        "members": members,
+        "messages": messages,
+        "decisions": decisions,
+    });
+    doc["digest"] = json!(digest(&doc));
+    Ok(doc)
+}
+
+/// JSON text safe inside `<script>`: `<`, `>` and `&` escaped as `\u00XX` (still the same JSON).
+fn script_safe_json(doc: &Value) -> String {
+    canonical_json(doc)
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days algorithm).
+pub(crate) fn date_of_day(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(ms: &Value) -> String {
+    let Some(ms) = ms.as_i64() else {
+        return String::new();
+    };
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date_of_day(days),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The printable page: a rendering of `doc` plus `doc` itself, embedded.
+pub fn html(doc: &Value) -> String {
+    let mut body = String::new();
+    let conv = &doc["conversation"];
+    body.push_str(&format!(
+        "<h1>Conversation {}</h1>\n<p class=meta>Subject: {} &middot; created {} &middot; exported {} for {} {}</p>\n",
+        esc(&text_of(&conv["id"])),
+        esc(&text_of(&conv["subject"])),
+        esc(&utc(&conv["created_at"])),
+        esc(&utc(&doc["generated_at"])),
+        esc(&text_of(&doc["generated_for"]["role"])),
+        esc(&text_of(&doc["generated_for"]["user_id"])),
+    ));
+    body.push_str(&format!(
+        "<p class=digest>Digest: <code>{}</code><br>Check it with <code>parley audit verify-export FILE</code>.</p>\n",
+        esc(&text_of(&doc["digest"]))
+    ));
+    body.push_str("<h2>Members</h2>\n<ul>\n");
+    for m in doc["members"].as_array().into_iter().flatten() {
+        body.push_str(&format!(
+            "<li>{} ({}){}</li>\n",
+            esc(&text_of(&m["name"])),
+            esc(&text_of(&m["id"])),
+            m["org_id"]
+                .as_str()
+                .map(|o| format!(", {}", esc(o)))
+                .unwrap_or_default()
+        ));
+    }
+    body.push_str("</ul>\n<h2>Messages</h2>\n");
+    for m in doc["messages"].as_array().into_iter().flatten() {
+        body.push_str(&format!(
+            "<section class=msg><h3>#{} by {} &middot; {} &middot; {}</h3>\n",
+            esc(&text_of(&m["id"])),
+            esc(&text_of(&m["author_id"])),
+            esc(&utc(&m["created_at"])),
+            esc(&text_of(&m["state"])),
+        ));
+        if !m["deleted_at"].is_null() {
+            body.push_str(&format!(
+                "<p class=meta>Deleted {}</p>\n",
+                esc(&utc(&m["deleted_at"]))
+            ));
+        }
+        body.push_str("<table><tr><th>Version</th><th>When</th><th>Event</th><th>State</th><th>Written</th><th>Delivered</th></tr>\n");
+        for v in m["versions"].as_array().into_iter().flatten() {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td class=text>{}</td><td class=text>{}</td></tr>\n",
+                esc(&text_of(&v["version"])),
+                esc(&utc(&v["created_at"])),
+                esc(&text_of(&v["kind"])),
+                v["actor_id"].as_str().map(|a| format!(" by {}", esc(a))).unwrap_or_default(),
+                esc(&text_of(&v["state"])),
+                esc(&text_of(&v["original"])),
+                esc(&text_of(&v["delivered"])),
+            ));
+        }
+        body.push_str("</table>\n<p class=meta>Attachments: none</p></section>\n");
+    }
+    body.push_str("<h2>Decisions</h2>\n<table><tr><th>Id</th><th>When</th><th>Message</th><th>Action</th><th>By</th><th>Explanation</th></tr>\n");
+    for d in doc["decisions"].as_array().into_iter().flatten() {
+        let by = if d["automated"] == json!(true) {
+            "policy (automated)".to_string()
+        } else {
+            text_of(&d["actor_id"])
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=text>{}</td></tr>\n",
+            esc(&text_of(&d["id"])),
+            esc(&utc(&d["created_at"])),
+            esc(&text_of(&d["message_id"])),
+            esc(&text_of(&d["action"])),
+            esc(&by),
+            esc(&text_of(&decision_field(&d["decision"], "explanation"))),
+        ));
+    }
+    body.push_str("</table>\n");
+    format!(
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>\
+<title>Parley export {title}</title>\n<style>\
+body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}}\
+h1{{font-size:1.4em}}h2{{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #999}}\
+h3{{font-size:1em;margin:.2em 0}}.meta{{color:#555}}\
+.digest code{{word-break:break-all}}table{{border-collapse:collapse;width:100%;margin:.3em 0}}\
+th,td{{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}}\
+td.text{{white-space:pre-wrap;word-break:break-word}}.msg{{break-inside:avoid;margin:1em 0}}\
+@media print{{body{{margin:0}}}}\
+</style></head><body>\n{body}{marker}{data}</script>\n</body></html>\n",
+        title = esc(&text_of(&conv["id"])),
+        marker = HTML_MARKER,
+        data = script_safe_json(doc),
+    )
+}
+
+/// `GET /v1/conversations/{id}/export?format=json|html`.
+pub async fn export(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let format = q.format.as_deref().unwrap_or("json");
+    if format != "json" && format != "html" {
+        return Err(ApiError::bad_request("format must be json or html"));
+    }
+    if id.len() > 128 {
+        return Err(ApiError::not_found("conversation"));
+    }
+    let who = requester(&s, &headers, &id).await?;
+    let doc = build(&s, &id, &who).await?;
+    let digest = text_of(&doc["digest"]);
+    s.store()
+        .append_audit(
+            "export",
+            who.user(),
+            &format!("conversation:{id}"),
+            &json!({
+                "format": format,
+                "role": who.role(),
+                "digest": digest,
+                "generated_at": doc["generated_at"],
+                "messages": doc["messages"].as_array().map_or(0, Vec::len),
+                "decisions": doc["decisions"].as_array().map_or(0, Vec::len),
+            }),
+        )
+        .await?;
+    tracing::info!(conversation = %id, role = who.role(), format, "evidence exported");
+    let filename = format!(
+        "attachment; filename=\"parley-{}.{format}\"",
+        id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    );
+    let (content_type, body) = if format == "html" {
+        ("text/html; charset=utf-8", html(&doc))
+    } else {
+        ("application/json", canonical_json(&doc))
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&filename) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ignores_the_digest_field_and_key_order() {
+        let a = json!({"format": EXPORT_FORMAT, "b": [1, {"y": 2, "x": "<&>"}], "a": null});
+        let mut b = json!({"a": null, "b": [1, {"x": "<&>", "y": 2}], "format": EXPORT_FORMAT});
+        b["digest"] = json!(digest(&a));
+        assert_eq!(digest(&a), digest(&b));
+        assert_eq!(check_digest(&b), Ok(digest(&a)));
+        b["b"][0] = json!(2);
+        assert!(check_digest(&b).is_err());
+    }
+
+    #[test]
+    fn html_embeds_the_same_document_and_escapes_text() {
+        let mut doc = json!({
+            "format": EXPORT_FORMAT,
+            "generated_at": 0,
+            "generated_for": {"role": "member", "user_id": "a"},
+            "conversation": {"id": "c_1", "subject": "<b>hi</b>", "created_at": 1_700_000_000_000i64},
+            "members": [{"id": "a", "name": "A <x>"}],
+            "messages": [{"id": 1, "author_id": "a", "state": "delivered", "created_at": 0,
+                "deleted_at": null, "attachments": [],
+                "versions": [{"version": 1, "kind": "created", "state": "delivered",
+                    "original": "</script><script>alert(1)</script>", "delivered": "x & y"}]}],
+            "decisions": [],
+        });
+        doc["digest"] = json!(digest(&doc));
+        let page = html(&doc);
+        assert!(!page.contains("<script>alert"), "text is escaped");
+        assert!(page.contains("&lt;b&gt;hi&lt;/b&gt;"));
+        assert!(page.contains("2023-11-14 22:13:20 UTC"));
+        assert_eq!(date_of_day(0), "1970-01-01");
+        assert_eq!(date_of_day(11_016), "2000-02-29");
+        assert_eq!(date_of_day(-1), "1969-12-31");
+        let back = document_from_text(&page).unwrap();
+        assert_eq!(back, doc);
+        assert!(check_digest(&back).is_ok());
+        let json_text = canonical_json(&doc);
+        assert_eq!(document_from_text(&json_text).unwrap(), doc);
+        assert!(document_from_text("<html>nothing</html>").is_err());
+        assert!(document_from_text(r#"{"format": "other"}"#).is_err());
+    }
+}
