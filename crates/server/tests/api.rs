@@ -1590,6 +1590,26 @@ async fn moderation_flow(s: &Server) {
         assert!(!first.contains(&&i["id"]), "pages do not overlap");
     }
     assert_eq!(v2["items"].as_array().unwrap().len(), 5, "{v2}");
+    // The operator's metrics read reports and appeal outcomes from the audit trail.
+    let (st, v) = s
+        .call(Method::GET, "/v1/metrics?days=2", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let reports: i64 = v["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reports"].as_i64().unwrap())
+        .sum();
+    assert_eq!(reports, 3, "avery, priya, avery again: {v}");
+    assert_eq!(v["overturn_rate_all_time"], json!(2.0 / 3.0), "{v}");
+    let (st, v) = s.call(Method::GET, "/metrics", Some(ADMIN), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    assert!(
+        text.contains("parley_appeals_decided_total{outcome=\"overturned\"} 2\n"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
