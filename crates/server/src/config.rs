@@ -32,8 +32,6 @@ pub struct Config {
     /// Per-operator-key rate limit.
     pub key_rate_per_sec: f64,
     pub key_burst: f64,
-    /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
-    pub metrics_public: bool,
     /// The reasons a user can give when reporting (operator-defined, shown in this order).
     pub report_reasons: Vec<ReportReason>,
     /// How long an enforcement can be appealed, days (DSA art. 20: at least six months).
@@ -45,6 +43,8 @@ pub struct Config {
     /// proposals, invites) give strikes toward messaging restrictions. Off by default: they are
     /// rejected before anyone sees them and still get an appealable statement of reasons.
     pub strikes_for_integration_texts: bool,
+    /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
+    pub metrics_public: bool,
 }
 
 /// One reason a user can give when reporting.
@@ -99,11 +99,11 @@ impl Default for Config {
             user_burst: 200.0,
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
-            metrics_public: false,
             report_reasons: default_report_reasons(),
             appeal_window_days: 180,
             clock_offset_secs: 0,
             strikes_for_integration_texts: false,
+            metrics_public: false,
         }
     }
 }
@@ -144,10 +144,10 @@ impl Config {
             "user_burst",
             "key_rate_per_sec",
             "key_burst",
-            "metrics_public",
             "appeal_window_days",
             "clock_offset_secs",
             "strikes_for_integration_texts",
+            "metrics_public",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -184,19 +184,19 @@ impl Config {
             "user_burst" => self.user_burst = num(v)?,
             "key_rate_per_sec" => self.key_rate_per_sec = num(v)?,
             "key_burst" => self.key_burst = num(v)?,
-            "metrics_public" => {
-                self.metrics_public = match v.trim() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
-                }
-            }
             "appeal_window_days" => self.appeal_window_days = num(v)?,
             "clock_offset_secs" => self.clock_offset_secs = num(v)?,
             "strikes_for_integration_texts" => {
                 self.strikes_for_integration_texts = match v.trim() {
                     "true" | "1" | "yes" => true,
                     "false" | "0" | "no" => false,
+                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
+                }
+            }
+            "metrics_public" => {
+                self.metrics_public = match v.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
                     _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
                 }
             }

@@ -746,12 +746,18 @@ pub async fn post_message_as(
     if posted.created {
         notify_members(s, conversation_id).await;
         if c.action() == Action::Mask {
+            // The post stored its decision: link the enforcement to it (an overturn lifts the
+            // restriction this strike may trigger along with it).
+            let decision_id = match s.store().decisions_for("message", &m.id.to_string()).await {
+                Ok(d) => d.first().map(|d| d.id),
+                Err(_) => None,
+            };
             let subject = AutomatedSubject {
                 kind: "message",
                 id: Some(m.id.to_string()),
                 conversation_id: Some(conversation_id),
                 message_id: Some(m.id),
-                decision_id: None,
+                decision_id,
                 blocked: None,
             };
             // The message is stored and delivered: a failure here must not turn its

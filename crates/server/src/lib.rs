@@ -245,9 +245,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/check"),
     ("get", "/v1/events"),
     ("get", "/v1/ws"),
-    ("get", "/v1/conversations/{id}/export"),
-    ("get", "/metrics"),
-    ("get", "/v1/metrics"),
     ("get", "/v1/moderation/queue"),
     ("post", "/v1/moderation/items/{id}/decision"),
     ("get", "/v1/moderation/stats"),
@@ -255,6 +252,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/reports/reasons"),
     ("get", "/v1/me/enforcements"),
     ("post", "/v1/appeals"),
+    ("get", "/v1/conversations/{id}/export"),
+    ("get", "/metrics"),
+    ("get", "/v1/metrics"),
 ];
 
 /// The HTTP application.
@@ -300,9 +300,6 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/check", post(h::check_draft))
         .route("/v1/events", get(h::events))
         .route("/v1/ws", get(ws::upgrade))
-        .route("/v1/conversations/{id}/export", get(export::export))
-        .route("/metrics", get(metrics::prometheus_handler))
-        .route("/v1/metrics", get(metrics::json_handler))
         .route("/v1/moderation/queue", get(moderation::queue))
         .route(
             "/v1/moderation/items/{id}/decision",
@@ -313,6 +310,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reports/reasons", get(moderation::report_reasons))
         .route("/v1/me/enforcements", get(moderation::my_enforcements))
         .route("/v1/appeals", post(moderation::file_appeal))
+        .route("/v1/conversations/{id}/export", get(export::export))
+        .route("/metrics", get(metrics::prometheus_handler))
+        .route("/v1/metrics", get(metrics::json_handler))
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

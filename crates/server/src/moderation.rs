@@ -470,7 +470,7 @@ fn enforcement_json(e: &Enforcement, appeal: Option<&Appeal>, now: i64) -> Value
     };
     json!({
         "id": enforcement_id_str(e.id),
-        "kind": if e.kind == "warning" { "warning" } else { e.kind.as_str() },
+        "kind": e.kind,
         "automated": e.automated,
         "created_at": e.created_at,
         "ends_at": e.ends_at,

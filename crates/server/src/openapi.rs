@@ -58,9 +58,6 @@ pub fn spec() -> Value {
         "/v1/conversations/{id}/typing": {"post": op("Tell the other members I am typing", "user")},
         "/v1/check": {"post": op("Check a draft {body, conversation_id?, purpose?, surface?} without sending", "user")},
         "/v1/events": {"get": op("Events since ?cursor= (what a reconnecting client missed)", "user")},
-        "/v1/conversations/{id}/export": {"get": op("Evidence export ?format=json|html: transcript with every version, attachments, decisions, members and a sha256 digest (parley audit verify-export); for members (their view), moderators and the operator (everything); recorded in the audit log", "user")},
-        "/metrics": {"get": op("Prometheus metrics: decisions by surface, action, automated and category; audit entries by kind; reports; appeal outcomes and overturn ratio (admin key unless metrics_public)", "admin")},
-        "/v1/metrics": {"get": op("The same numbers per day as JSON ?days= (default 30, at most 366)", "admin")},
         "/v1/ws": {"get": op("WebSocket (token in Authorization or ?token=, optional ?cursor=): events message.created, message.updated, message.deleted, read, typing; send {type:typing, conversation_id} or {type:resume, cursor}", "user")},
         "/v1/moderation/queue": {"get": op("Review queue (moderator role or operator key): ?status=open|resolved&kind=held_message|report|appeal&limit=&cursor= -> {items, next_cursor}; priority desc, then oldest first; each item with evidence spans, rule, confidence, context, sender history, reports, appeal, resolution", "user")},
         "/v1/moderation/items/{id}/decision": {"post": op("Decide a queue item {action: approve|reject|warn|restrict|suspend, note?} -> {item}; 409 already_resolved; appeals: approve overturns, reject upholds, 409 same_reviewer for the moderator who decided", "user")},
@@ -68,7 +65,10 @@ pub fn spec() -> Value {
         "/v1/reports": {"post": op("Report {message_id | user_id | conversation_id, reason, note?} -> 201 {report, merged}; duplicates merge into one queue item", "user")},
         "/v1/reports/reasons": {"get": op("The operator's report reasons -> {reasons: [{id, label}]}", "user")},
         "/v1/me/enforcements": {"get": op("My enforcements with statements of reasons (facts, rule, automated, how_to_appeal), appealability and appeal outcome, and my standing -> {enforcements, standing}", "user")},
-        "/v1/appeals": {"post": op("Appeal an enforcement {enforcement_id, statement} -> 201 {appeal}; free, within the operator's window; 409 already_appealed, 403 appeal_window_closed", "user")}
+        "/v1/appeals": {"post": op("Appeal an enforcement {enforcement_id, statement} -> 201 {appeal}; free, within the operator's window; 409 already_appealed, 403 appeal_window_closed", "user")},
+        "/v1/conversations/{id}/export": {"get": op("Evidence export ?format=json|html: transcript with every version, attachments, decisions, members and a sha256 digest (parley audit verify-export); for members (their view), moderators and the operator (everything); recorded in the audit log", "user")},
+        "/metrics": {"get": op("Prometheus metrics: decisions by surface, action, automated and category; audit entries by kind; reports; appeal outcomes and overturn ratio (admin key unless metrics_public)", "admin")},
+        "/v1/metrics": {"get": op("The same numbers per day as JSON ?days= (default 30, at most 366)", "admin")}
     });
     json!({
         "openapi": "3.1.0",

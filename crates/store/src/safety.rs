@@ -1458,9 +1458,53 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    // A masked message is shown as written (members get `message.updated`).
+                    if let (Some(mid), "mask") = (e.message_id, e.kind.as_str()) {
+                        let dd = d.delivery_decision.as_ref().unwrap_or(&d.decision);
+                        let dj = json_text(&dd.decision)?;
+                        let conv = lock_message_conversation!(tx, mid);
+                        let row = sqlx::query(concat!(
+                            "UPDATE messages SET delivered = original, decision = $2, version = version + 1 \
+                             WHERE id = $1 AND state = 'delivered' AND deleted_at IS NULL \
+                             AND delivered <> original RETURNING ",
+                            msg_cols!()
+                        ))
+                        .bind(mid)
+                        .bind(dj.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(r) = row {
+                            let m = message_of(&r, "")?;
+                            insert_version!(tx, m, "reviewed", Some(d.moderator_id.as_str()), now);
+                            insert_decision!(
+                                tx,
+                                "message",
+                                Some(m.id.to_string()),
+                                Some(conv.as_str()),
+                                Some(m.id),
+                                Some(m.version),
+                                Some(d.moderator_id.as_str()),
+                                dd,
+                                dj.as_str(),
+                                now
+                            );
+                            let members = members_sorted!(tx, conv.as_str());
+                            emit!(
+                                tx,
+                                members,
+                                "message.updated",
+                                conv.as_str(),
+                                Some(m.id),
+                                None::<&str>,
+                                now
+                            );
+                            notify.extend(members);
+                            delivered = Some(m);
+                        }
+                    }
                     // A removed or rejected message is restored; a blocked text that was never
                     // stored is delivered as a new message.
-                    if let Some(mid) = e.message_id {
+                    if let (Some(mid), None) = (e.message_id, &delivered) {
                         let dd = d.delivery_decision.as_ref().unwrap_or(&d.decision);
                         let dj = json_text(&dd.decision)?;
                         if let Some((m, members)) = moderate_message!(

@@ -3027,17 +3027,53 @@ mod checks {
         assert!(r2.delivered.is_none());
         assert_eq!(s.appeal_of_item(a2.item_id).await.unwrap().status, "upheld");
         assert!(s.get_enforcement(w.id).await.unwrap().lifted_at.is_none());
+        // An overturned mask shows the message as written.
+        let masked = s
+            .post_message(&NewMessage {
+                delivered: Some("call me at [phone hidden]".into()),
+                decision: decision("mask"),
+                ..msg(&c, "mei", "mk", "call me at 415 555 0134")
+            })
+            .await
+            .unwrap()
+            .message;
+        let mut mk = enforcement("mei", "mask", now);
+        mk.message_id = Some(masked.id);
+        mk.conversation_id = Some(c.clone());
+        let mk = s.record_enforcements(&[mk]).await.unwrap().remove(0);
+        let a3 = s.file_appeal(mk.id, "mei", "my office", now).await.unwrap();
+        let cursor = s.event_cursor("avery").await.unwrap();
+        let mut d3 = item_decision(a3.item_id, "jordan", "approve");
+        d3.overturn = Some(true);
+        d3.delivery_decision = Some(human("allow"));
+        let r3 = s.resolve_item(&d3).await.unwrap();
+        assert_eq!(r3.delivered.as_ref().map(|m| m.id), Some(masked.id));
+        assert_eq!(
+            s.get_message(masked.id, "avery")
+                .await
+                .unwrap()
+                .delivered
+                .as_deref(),
+            Some("call me at 415 555 0134")
+        );
+        let ev = s.events_since("avery", cursor, 10).await.unwrap();
+        assert_eq!(
+            ev.iter()
+                .map(|e| (e.kind.as_str(), e.message_id))
+                .collect::<Vec<_>>(),
+            [("message.updated", Some(masked.id))]
+        );
         let stats = s.moderation_stats(now - 86_400_000, now).await.unwrap();
-        assert_eq!(stats.appeals_decided, 2);
-        assert_eq!(stats.appeals_overturned, 1);
+        assert_eq!(stats.appeals_decided, 3);
+        assert_eq!(stats.appeals_overturned, 2);
         // Every enforcement, appeal (filed and decided) and moderator decision is in the
         // hash-chained audit log, with the moderator as actor.
         let log = s.audit_entries(0, 500).await.unwrap();
         let count = |kind: &str| log.iter().filter(|e| e.kind == kind).count();
-        assert_eq!(count("enforcement"), 4, "{log:?}");
-        assert_eq!(count("appeal.filed"), 2);
-        assert_eq!(count("appeal.decided"), 2);
-        assert_eq!(count("moderation.decision"), 2);
+        assert_eq!(count("enforcement"), 5, "{log:?}");
+        assert_eq!(count("appeal.filed"), 3);
+        assert_eq!(count("appeal.decided"), 3);
+        assert_eq!(count("moderation.decision"), 3);
         let decided: Vec<_> = log
             .iter()
             .filter(|e| e.kind == "appeal.decided")
@@ -3047,7 +3083,8 @@ mod checks {
             decided,
             [
                 (Some("jordan"), Some("overturned")),
-                (Some("morgan"), Some("upheld"))
+                (Some("morgan"), Some("upheld")),
+                (Some("jordan"), Some("overturned"))
             ]
         );
         assert!(
