@@ -46,7 +46,8 @@ export async function renderHome(main) {
     h('span', { class: 'person-name' }, u.name)),
     h('p', { class: 'person-meta', id: `who-${u.id}` },
       (u.roles || []).map((r) => ROLE[r] || r).join(', '),
-      u.org ? ` at ${u.org.name} (${u.org.plan} plan)` : ' (independent)',
+      u.org ? ` at ${u.org.name} (${u.org.plan} plan)`
+        : (u.roles || []).includes('moderator') ? ' for the platform' : ' (independent)',
       u.time_zone ? ` · ${u.time_zone.replace(/_/g, ' ')}` : ''))));
   const status = h('p', { role: 'status', class: 'status' });
   replace(main, intro,
