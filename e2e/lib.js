@@ -3,13 +3,18 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const URL = process.env.PARLEY_URL;
 if (!URL) throw new Error('PARLEY_URL is not set: run the tests through e2e/run.sh');
 
-const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'screenshots');
+// Screenshots go to target/e2e-screenshots (not tracked), so a test run leaves the work tree as it
+// was; `PARLEY_SCREENSHOTS=docs/screenshots bash e2e/run.sh` refreshes the README's pictures.
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SHOTS = process.env.PARLEY_SCREENSHOTS
+  ? resolve(ROOT, process.env.PARLEY_SCREENSHOTS)
+  : join(ROOT, 'target', 'e2e-screenshots');
 
 /** Headless Debian Chromium (never a downloaded browser). */
 export async function launch() {
@@ -43,7 +48,7 @@ export async function openConversation(page, text) {
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
 }
 
-/** Writes docs/screenshots/NAME.png. */
+/** Writes NAME.png into the screenshot folder (see SHOTS). */
 export async function shot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });

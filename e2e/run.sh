@@ -2,7 +2,7 @@
 # End-to-end tests of the web message center in headless Chromium (Debian's `chromium`, driven by
 # playwright-core) against `parley demo` on a free loopback port and a temporary SQLite file.
 # Installs what is missing: chromium (apt-get), node_modules (npm ci). Screenshots go to
-# docs/screenshots/. Called by scripts/test.sh after cargo test; run it alone with `bash e2e/run.sh`
+# target/e2e-screenshots/ (PARLEY_SCREENSHOTS=docs/screenshots refreshes the README's). Called by scripts/test.sh after cargo test; run it alone with `bash e2e/run.sh`
 # (or `bash e2e/run.sh tests/3-review.test.js` for one file). Files run in name order, one at a time.
 set -euo pipefail
 cd "$(dirname "$0")"
