@@ -1,10 +1,12 @@
 //! Applying the detector and the policy to what a user writes.
 
+use crate::cache::SendContext;
 use crate::{ApiError, ApiResult, AppState};
 use axum::http::StatusCode;
 use parley_policy::{Action, Context, Decision, Purpose, Stage, Surface};
 use parley_store::{DecisionInput, MemberStage, Role, StoreError};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// A decision with the context it was made in.
 pub struct Checked {
@@ -104,6 +106,19 @@ impl AppState {
         purpose: Option<Purpose>,
     ) -> Checked {
         let findings = self.inner.detector.scan(text);
+        self.decide_findings(text, &findings, surface, stage, plan, purpose)
+    }
+
+    /// The policy on one text whose findings are known.
+    pub fn decide_findings(
+        &self,
+        text: &str,
+        findings: &[parley_detect::Finding],
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+    ) -> Checked {
         let mut ctx = Context::new(surface)
             .stage(stage)
             .plan(plan)
@@ -112,7 +127,7 @@ impl AppState {
             ctx = ctx.purpose(p);
         }
         Checked {
-            decision: self.inner.policy.decide(text, &findings, &ctx),
+            decision: self.inner.policy.decide(text, findings, &ctx),
             stage,
             plan: plan.to_string(),
         }
@@ -127,12 +142,18 @@ impl AppState {
         text: &str,
         purpose: Option<Purpose>,
     ) -> ApiResult<Checked> {
-        let members = self.store().member_stages(conversation_id, sender).await?;
-        let me = self.store().get_user(sender).await?;
+        let ctx = self.send_context(conversation_id, sender).await?;
+        let findings = self.inner.detector.scan(text);
         let mut worst: Option<Checked> = None;
-        for m in &members {
-            let (stage, plan) = self.pair_context(&me, m).await?;
-            let c = self.decide(text, Surface::Message, stage, &plan, purpose.clone());
+        for (stage, plan) in &ctx.pairs {
+            let c = self.decide_findings(
+                text,
+                &findings,
+                Surface::Message,
+                *stage,
+                plan,
+                purpose.clone(),
+            );
             let stricter = match &worst {
                 None => true,
                 Some(w) => c.action() > w.action(),
@@ -144,11 +165,47 @@ impl AppState {
         // Alone in the conversation: nobody to protect, but still checked as pre-contract.
         Ok(match worst {
             Some(w) => w,
-            None => {
-                let plan = self.plan_of(me.org_id.as_deref()).await?;
-                self.decide(text, Surface::Message, Stage::PreContract, &plan, purpose)
-            }
+            None => self.decide_findings(
+                text,
+                &findings,
+                Surface::Message,
+                Stage::PreContract,
+                &ctx.own_plan,
+                purpose,
+            ),
         })
+    }
+
+    /// The members, stages and plans `sender`'s messages in a conversation are decided with:
+    /// cached (see [`crate::cache`]), read from the store on a miss. NotFound unless a member.
+    pub async fn send_context(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+    ) -> ApiResult<Arc<SendContext>> {
+        let ticket = match self.inner.caches.context(conversation_id, sender) {
+            Ok(c) => return Ok(c),
+            Err(t) => t,
+        };
+        let members = self.store().member_stages(conversation_id, sender).await?;
+        let me = self.store().get_user(sender).await?;
+        let mut pairs = Vec::with_capacity(members.len());
+        for m in &members {
+            pairs.push(self.pair_context(&me, m).await?);
+        }
+        let own_plan = self.plan_of(me.org_id.as_deref()).await?;
+        let mut all: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        all.push(sender.to_string());
+        all.sort();
+        let ctx = Arc::new(SendContext {
+            members: all,
+            pairs,
+            own_plan,
+        });
+        self.inner
+            .caches
+            .put_context(ticket, conversation_id, sender, ctx.clone());
+        Ok(ctx)
     }
 
     /// The stage and plan between a sender and one recipient. Colleagues of one organisation

@@ -29,6 +29,18 @@ pub struct Config {
     /// Per-operator-key rate limit.
     pub key_rate_per_sec: f64,
     pub key_burst: f64,
+    /// How long a token lookup or a sender's context (members, stages, plans) is cached,
+    /// seconds (0: no caching). Changes made through the API invalidate at once.
+    pub cache_ttl_secs: u64,
+    /// Bound of each cache (entries).
+    pub cache_max_entries: usize,
+    /// Cross-message evasion: how many of a sender's recent messages per conversation are
+    /// scanned joined with a new one (0: off).
+    pub window_messages: usize,
+    /// ... and how old they may be, seconds.
+    pub window_secs: u64,
+    /// How many (conversation, sender) windows are kept in memory.
+    pub window_max_entries: usize,
 }
 
 impl Default for Config {
@@ -46,6 +58,11 @@ impl Default for Config {
             user_burst: 200.0,
             key_rate_per_sec: 2000.0,
             key_burst: 5000.0,
+            cache_ttl_secs: 30,
+            cache_max_entries: 100_000,
+            window_messages: 4,
+            window_secs: 300,
+            window_max_entries: 100_000,
         }
     }
 }
@@ -86,6 +103,11 @@ impl Config {
             "user_burst",
             "key_rate_per_sec",
             "key_burst",
+            "cache_ttl_secs",
+            "cache_max_entries",
+            "window_messages",
+            "window_secs",
+            "window_max_entries",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -122,6 +144,11 @@ impl Config {
             "user_burst" => self.user_burst = num(v)?,
             "key_rate_per_sec" => self.key_rate_per_sec = num(v)?,
             "key_burst" => self.key_burst = num(v)?,
+            "cache_ttl_secs" => self.cache_ttl_secs = num(v)?,
+            "cache_max_entries" => self.cache_max_entries = num(v)?,
+            "window_messages" => self.window_messages = num(v)?,
+            "window_secs" => self.window_secs = num(v)?,
+            "window_max_entries" => self.window_max_entries = num(v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use crate::check::{parse_purpose, Checked};
 use crate::error::{Json, Query};
-use crate::{ApiError, ApiResult, AppState, BusEvent};
+use crate::{ApiError, ApiResult, AppState, BusEvent, Invalidation};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,6 +80,7 @@ pub async fn put_org(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -115,6 +116,7 @@ pub async fn put_user(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -166,6 +168,9 @@ pub async fn revoke_tokens(
 ) -> ApiResult<Json<Value>> {
     s.require_admin(&headers)?;
     let n = s.store().revoke_user_tokens(&id).await?;
+    s.invalidate(Invalidation::UserTokens {
+        user_id: id.clone(),
+    });
     tracing::info!(user = %id, revoked = n, "tokens revoked");
     Ok(Json(json!({"revoked": n})))
 }
@@ -198,6 +203,7 @@ pub async fn put_contract(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -482,6 +488,7 @@ pub async fn create_conversation(
             created_by: b.created_by,
         })
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"id": c.id, "conversation": c})),
@@ -700,7 +707,10 @@ pub async fn post_message_as(
         .await?;
     let m = &posted.message;
     if posted.created {
-        notify_members(s, conversation_id).await;
+        match s.send_context(conversation_id, me).await {
+            Ok(ctx) => s.notify(ctx.members.iter().cloned()),
+            Err(_) => notify_members(s, conversation_id).await,
+        }
     }
     tracing::info!(
         conversation = %conversation_id,
@@ -961,11 +971,11 @@ pub async fn events(
     let me = s.require_user(&headers).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let cursor = q.cursor.unwrap_or(0).max(0);
-    let evs = s.store().events_since(&me, cursor, limit).await?;
-    let next = evs.last().map_or(cursor, |e| e.seq);
-    let mut out = Vec::with_capacity(evs.len());
-    for e in &evs {
-        out.push(crate::ws::event_json(&s, &me, e).await?);
-    }
+    let evs = s.store().events_with_messages(&me, cursor, limit).await?;
+    let next = evs.last().map_or(cursor, |(e, _)| e.seq);
+    let out: Vec<Value> = evs
+        .iter()
+        .map(|(e, m)| crate::ws::event_json_with(&me, e, m.as_ref()))
+        .collect();
     Ok(Json(json!({"events": out, "cursor": next})))
 }

@@ -27,6 +27,7 @@ mod writer;
 
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
+pub use ops::token_hash;
 
 use std::borrow::Cow;
 use std::future::Future;
