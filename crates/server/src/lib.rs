@@ -197,6 +197,19 @@ impl AppState {
     }
 }
 
+/// Raises this process's open-file limit (`RLIMIT_NOFILE`) to its hard limit, so one node can
+/// hold many sockets; returns the soft limit before and after (both logged).
+pub fn raise_open_files_limit() -> std::io::Result<(u64, u64)> {
+    let raised = rlimit::Resource::NOFILE.get().and_then(|(before, _)| {
+        rlimit::increase_nofile_limit(u64::MAX).map(|after| (before, after))
+    });
+    match &raised {
+        Ok((before, after)) => tracing::info!(before, after, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+    raised
+}
+
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers
         .get(axum::http::header::AUTHORIZATION)?

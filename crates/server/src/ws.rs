@@ -40,8 +40,12 @@ pub async fn upgrade(
     // Register before answering 101, so nothing published after the client sees the
     // connection open (typing signals included) is missed.
     let (reg, rx) = s.inner.hub.register(&me);
+    // Client frames are small (typing, resume, ping): a small read buffer keeps an idle socket
+    // cheap (tungstenite's default is 128 KiB, zero-filled on every read); it grows for a
+    // bigger frame.
     Ok(ws
         .max_message_size(64 * 1024)
+        .read_buffer_size(4 * 1024)
         .on_upgrade(move |socket| session(s, me, cursor, reg, rx, socket)))
 }
 
