@@ -1,6 +1,7 @@
 //! Applying the detector and the policy to what a user writes.
 
 use crate::cache::SendContext;
+use crate::window::Split;
 use crate::{ApiError, ApiResult, AppState};
 use axum::http::StatusCode;
 use parley_policy::{Action, Context, Decision, Purpose, Stage, Surface};
@@ -13,6 +14,9 @@ pub struct Checked {
     pub decision: Decision,
     pub stage: Stage,
     pub plan: String,
+    /// Set when the decision was completed by the sender's earlier messages (see
+    /// [`crate::window`]).
+    pub split: Option<Split>,
 }
 
 impl Checked {
@@ -31,11 +35,25 @@ impl Checked {
         }
     }
     pub fn record_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "decision": self.decision,
             "stage": self.stage.as_str(),
             "plan": self.plan,
-        })
+        });
+        if let Some(split) = &self.split {
+            split.annotate(&mut v["decision"]["reasons"], None);
+            v["split_message_ids"] = json!(split.message_ids());
+        }
+        v
+    }
+    /// The findings as the API shows them (with `message_ids` when split; `this`: the id of
+    /// the decided message once stored).
+    pub fn findings_json(&self, this: Option<i64>) -> Value {
+        let mut f = json!(self.decision.reasons);
+        if let Some(split) = &self.split {
+            split.annotate(&mut f, this);
+        }
+        f
     }
     pub fn input(&self, surface: &str) -> DecisionInput {
         DecisionInput {
@@ -54,7 +72,7 @@ impl Checked {
         )
         .with_extra(json!({
             "action": self.decision.action.as_str(),
-            "findings": self.decision.reasons,
+            "findings": self.findings_json(None),
             "explanation": self.decision.explanation,
         }))
     }
@@ -130,6 +148,7 @@ impl AppState {
             decision: self.inner.policy.decide(text, findings, &ctx),
             stage,
             plan: plan.to_string(),
+            split: None,
         }
     }
 
@@ -142,13 +161,26 @@ impl AppState {
         text: &str,
         purpose: Option<Purpose>,
     ) -> ApiResult<Checked> {
-        let ctx = self.send_context(conversation_id, sender).await?;
         let findings = self.inner.detector.scan(text);
+        self.decide_message_findings(conversation_id, sender, text, &findings, purpose)
+            .await
+    }
+
+    /// [`AppState::decide_message`] with the findings known.
+    pub async fn decide_message_findings(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+        text: &str,
+        findings: &[parley_detect::Finding],
+        purpose: Option<Purpose>,
+    ) -> ApiResult<Checked> {
+        let ctx = self.send_context(conversation_id, sender).await?;
         let mut worst: Option<Checked> = None;
         for (stage, plan) in &ctx.pairs {
             let c = self.decide_findings(
                 text,
-                &findings,
+                findings,
                 Surface::Message,
                 *stage,
                 plan,
@@ -167,7 +199,7 @@ impl AppState {
             Some(w) => w,
             None => self.decide_findings(
                 text,
-                &findings,
+                findings,
                 Surface::Message,
                 Stage::PreContract,
                 &ctx.own_plan,

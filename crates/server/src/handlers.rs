@@ -641,12 +641,12 @@ pub struct PostBody {
     pub purpose: Option<String>,
 }
 
-fn decision_summary(c: &Checked) -> Value {
+fn decision_summary(c: &Checked, this: Option<i64>) -> Value {
     json!({
         "action": c.decision.action.as_str(),
         "violation": c.decision.violation,
         "explanation": c.decision.explanation,
-        "findings": c.decision.reasons,
+        "findings": c.findings_json(this),
         "recipient_notice": c.decision.recipient_notice,
         "stage": c.stage.as_str(),
     })
@@ -668,8 +668,18 @@ pub async fn post_message_as(
         return Err(ApiError::bad_request("client_id is empty"));
     }
     let purpose = parse_purpose(b.purpose.as_deref())?;
+    let alone = s
+        .decide_message(conversation_id, me, &b.body, purpose.clone())
+        .await?;
     let c = s
-        .decide_message(conversation_id, me, &b.body, purpose)
+        .check_split(
+            conversation_id,
+            me,
+            &b.body,
+            Some(&b.client_id),
+            purpose,
+            alone,
+        )
         .await?;
     if c.action() == Action::Block {
         s.store()
@@ -707,6 +717,7 @@ pub async fn post_message_as(
         .await?;
     let m = &posted.message;
     if posted.created {
+        s.remember_for_window(m);
         match s.send_context(conversation_id, me).await {
             Ok(ctx) => s.notify(ctx.members.iter().cloned()),
             Err(_) => notify_members(s, conversation_id).await,
@@ -726,7 +737,7 @@ pub async fn post_message_as(
     };
     // On a retry, the decision is the stored one.
     let decision = if posted.created {
-        decision_summary(&c)
+        decision_summary(&c, Some(m.id))
     } else {
         let d = &m.decision["decision"];
         json!({"action": d["action"], "violation": d["violation"], "explanation": d["explanation"],
@@ -845,7 +856,7 @@ pub async fn edit_message(
     Ok((
         status,
         axum::Json(
-            json!({"message": message_view(&edited, &me), "decision": decision_summary(&c)}),
+            json!({"message": message_view(&edited, &me), "decision": decision_summary(&c, None)}),
         ),
     )
         .into_response())
@@ -933,7 +944,13 @@ pub async fn check_draft(
     check_len("body", &b.body, s.inner.config.max_message_bytes)?;
     let purpose = parse_purpose(b.purpose.as_deref())?;
     let c = match &b.conversation_id {
-        Some(conv) => s.decide_message(conv, &me, &b.body, purpose).await?,
+        Some(conv) => {
+            let alone = s
+                .decide_message(conv, &me, &b.body, purpose.clone())
+                .await?;
+            s.check_split(conv, &me, &b.body, None, purpose, alone)
+                .await?
+        }
         None => {
             let surface = match b.surface.as_deref() {
                 None => Surface::Message,
@@ -951,7 +968,7 @@ pub async fn check_draft(
             )
         }
     };
-    let mut v = decision_summary(&c);
+    let mut v = decision_summary(&c, None);
     v["masked_body"] = json!(c.decision.masked_text);
     Ok(Json(v))
 }

@@ -20,6 +20,7 @@ pub mod error;
 mod handlers;
 pub mod openapi;
 pub mod rate;
+pub mod window;
 mod ws;
 
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +57,8 @@ pub struct Inner {
     pub caches: Arc<Caches>,
     /// This node's sockets by user, fed from the bus.
     pub hub: Arc<Hub>,
+    /// Recent messages per (conversation, sender), for split contact details.
+    pub windows: window::Windows,
 }
 
 /// Why the server could not start.
@@ -117,6 +120,11 @@ impl AppState {
             inner: Arc::new(Inner {
                 caches,
                 hub,
+                windows: window::Windows::new(
+                    config.window_messages,
+                    config.window_secs,
+                    config.window_max_entries,
+                ),
                 user_rate: rate::RateLimiter::new(config.user_rate_per_sec, config.user_burst),
                 key_rate: rate::RateLimiter::new(config.key_rate_per_sec, config.key_burst),
                 store,
