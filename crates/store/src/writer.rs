@@ -33,10 +33,34 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task on the current tokio runtime.
+    /// Starts the writer task on a thread of its own (a single-threaded runtime), so that
+    /// its many short waits on the database connection are not queued behind the request
+    /// tasks of the caller's runtime: each statement of a batch is one round trip to the
+    /// connection's worker thread, and a batch's latency is the sum of them. Falls back to
+    /// the current runtime if the thread cannot be started.
     pub(crate) fn spawn(pool: SqlitePool) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, rx));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        match rt {
+            Ok(rt) => {
+                let moved = pool.clone();
+                let started = std::thread::Builder::new()
+                    .name("parley-sqlite-writer".into())
+                    .spawn(move || rt.block_on(run(moved, rx)));
+                if started.is_err() {
+                    // The closure (and the receiver) is gone with the failed spawn: start over
+                    // on the caller's runtime.
+                    let (queue, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(run(pool, rx));
+                    return Writer { queue };
+                }
+            }
+            Err(_) => {
+                tokio::spawn(run(pool, rx));
+            }
+        }
         Writer { queue }
     }
 

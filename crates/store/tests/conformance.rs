@@ -1670,6 +1670,27 @@ mod checks {
             .unwrap()
             .iter()
             .any(|e| e.message_id == Some(h.id)));
+        // Events with their messages in one read: the same events, each message as
+        // get_message shows it to that user (None when the user may not see it).
+        for user in ["avery", "mei"] {
+            let plain = s.events_since(user, 0, 100).await.unwrap();
+            let joined = s.events_with_messages(user, 0, 100).await.unwrap();
+            let events: Vec<Event> = joined.iter().map(|(e, _)| e.clone()).collect();
+            assert_eq!(events, plain, "{user}");
+            for (e, m) in &joined {
+                let want = match e.message_id {
+                    Some(id) => s.get_message(id, user).await.ok(),
+                    None => None,
+                };
+                assert_eq!(m.as_ref(), want.as_ref(), "{user} {e:?}");
+            }
+        }
+        assert!(s
+            .events_with_messages("avery", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(e, m)| e.message_id == Some(h.id) && m.is_some()));
         // Limit and resume.
         let first = s.events_since("avery", 0, 2).await.unwrap();
         assert_eq!(first.len(), 2);
