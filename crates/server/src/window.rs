@@ -84,12 +84,15 @@ struct Entry {
     used: u64,
 }
 
+/// A use counter (for least-recently-used eviction) and the windows by (conversation, sender).
+type State = (u64, HashMap<(String, String), Entry>);
+
 /// The windows of one node.
 pub struct Windows {
     max_messages: usize,
     max_age_ms: i64,
     max_entries: usize,
-    inner: Mutex<(u64, HashMap<(String, String), Entry>)>,
+    inner: Mutex<State>,
 }
 
 impl Windows {
@@ -108,7 +111,7 @@ impl Windows {
         self.max_messages > 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, (u64, HashMap<(String, String), Entry>)> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
