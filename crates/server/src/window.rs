@@ -2,7 +2,8 @@
 //! "555", "0148").
 //!
 //! Per (conversation, sender) the node keeps a short window of the sender's recent messages
-//! that passed the policy untouched (at most `window_messages`, none older than `window_secs`),
+//! that passed the policy untouched (at most `window_messages`, none older than `window_secs`,
+//! each cut to its last 256 bytes),
 //! bounded in number of windows (least recently used dropped first). A window not in memory
 //! is loaded from the store (the conversation's latest messages), so a restart or another node
 //! does not open a gap. When a new text alone is allowed, it is scanned joined with the window
@@ -189,6 +190,26 @@ impl Windows {
     }
 }
 
+/// How much of an earlier message a window keeps: its end, where a split detail would start
+/// (bounds the memory of a window whatever the message sizes).
+const PART_BYTES: usize = 256;
+
+/// The last [`PART_BYTES`] of a text, starting after a whitespace so no word or number is cut.
+fn tail(text: &str) -> String {
+    if text.len() <= PART_BYTES {
+        return text.to_string();
+    }
+    let mut cut = text.len() - PART_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let rest = &text[cut..];
+    match rest.find(char::is_whitespace) {
+        Some(i) => rest[i..].trim_start().to_string(),
+        None => String::new(),
+    }
+}
+
 /// The separator between the texts of a window. A space, not the line break of
 /// [`parley_detect::Detector::scan_window`]: the detector reads an address across a space
 /// (`diego.ramos @gmail.com`) but not across a line break, and a split email is as much an
@@ -268,7 +289,7 @@ impl AppState {
             .map(|m| Part {
                 message_id: m.id,
                 client_id: m.client_id.clone(),
-                text: m.original.clone(),
+                text: tail(&m.original),
                 at_ms: m.created_at,
             })
             .collect();
@@ -359,7 +380,7 @@ impl AppState {
                 Part {
                     message_id: m.id,
                     client_id: m.client_id.clone(),
-                    text: m.original.clone(),
+                    text: tail(&m.original),
                     at_ms: m.created_at,
                 },
             );
@@ -400,6 +421,22 @@ mod tests {
         // Not in memory: a push is left to the store.
         w.push("c", "b", part(4, 0));
         assert!(w.get("c", "b", 0).is_none());
+    }
+
+    #[test]
+    fn parts_keep_the_end_of_long_messages_without_cutting_a_word() {
+        assert_eq!(tail("short"), "short");
+        let long = format!("{} call me at 312", "word ".repeat(100));
+        let t = tail(&long);
+        assert!(
+            t.len() <= PART_BYTES && t.ends_with("call me at 312"),
+            "{t}"
+        );
+        assert!(t.starts_with("word"), "{t}");
+        let no_space = "x".repeat(1000);
+        assert_eq!(tail(&no_space), "");
+        let multibyte = "é".repeat(300);
+        assert_eq!(tail(&multibyte), "");
     }
 
     #[test]
