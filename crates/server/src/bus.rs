@@ -21,6 +21,14 @@ pub enum BusEvent {
         conversation_id: String,
         from: String,
     },
+    /// The user's event `seq` is a new message (`message.created`): a socket exactly one event
+    /// behind sends it without reading the log; any other socket reads the log as for
+    /// [`BusEvent::Events`].
+    Message {
+        user_id: String,
+        seq: i64,
+        message: Box<parley_store::Message>,
+    },
     /// Every node drops the cached entries this names (a token revoked, a plan, user,
     /// contract or membership changed).
     Invalidate { what: Invalidation },
@@ -30,7 +38,9 @@ impl BusEvent {
     /// The user the event is for (none for cache invalidations).
     pub fn user_id(&self) -> Option<&str> {
         match self {
-            BusEvent::Events { user_id } | BusEvent::Typing { user_id, .. } => Some(user_id),
+            BusEvent::Events { user_id }
+            | BusEvent::Typing { user_id, .. }
+            | BusEvent::Message { user_id, .. } => Some(user_id),
             BusEvent::Invalidate { .. } => None,
         }
     }
@@ -82,6 +92,11 @@ pub enum Signal {
     Typing {
         conversation_id: String,
         from: String,
+    },
+    /// Event `seq` is this new message.
+    Message {
+        seq: i64,
+        message: Arc<parley_store::Message>,
     },
 }
 
@@ -179,6 +194,17 @@ impl Hub {
                 Signal::Typing {
                     conversation_id,
                     from,
+                },
+            ),
+            BusEvent::Message {
+                user_id,
+                seq,
+                message,
+            } => self.send_to(
+                &user_id,
+                Signal::Message {
+                    seq,
+                    message: Arc::from(message),
                 },
             ),
             BusEvent::Invalidate { what } => caches.invalidate(&what),

@@ -718,9 +718,20 @@ pub async fn post_message_as(
     let m = &posted.message;
     if posted.created {
         s.remember_for_window(m);
-        match s.send_context(conversation_id, me).await {
-            Ok(ctx) => s.notify(ctx.members.iter().cloned()),
-            Err(_) => notify_members(s, conversation_id).await,
+        // Recipients whose event is known get the message itself (no read back); the others
+        // are told to read their log.
+        for (user_id, seq) in &posted.event_seqs {
+            s.inner.bus.publish(BusEvent::Message {
+                user_id: user_id.clone(),
+                seq: *seq,
+                message: Box::new(m.clone()),
+            });
+        }
+        if posted.event_seqs.is_empty() {
+            match s.send_context(conversation_id, me).await {
+                Ok(ctx) => s.notify(ctx.members.iter().cloned()),
+                Err(_) => notify_members(s, conversation_id).await,
+            }
         }
     }
     tracing::info!(

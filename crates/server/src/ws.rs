@@ -121,6 +121,26 @@ async fn session(
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(Signal::Events) => pending = true,
+                Some(Signal::Message { seq, message }) => {
+                    if seq == cursor + 1 && !pending {
+                        let e = Event {
+                            seq,
+                            kind: "message.created".into(),
+                            conversation_id: message.conversation_id.clone(),
+                            message_id: Some(message.id),
+                            data: None,
+                            created_at: message.created_at,
+                        };
+                        let visible = message.visible_to(&me).then_some(&*message);
+                        let f = event_json_with(&me, &e, visible);
+                        if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
+                            return;
+                        }
+                        cursor = seq;
+                    } else if seq > cursor {
+                        pending = true;
+                    }
+                }
                 Some(Signal::Typing { conversation_id, from }) => {
                     let f = json!({"type": "typing", "conversation_id": conversation_id, "user_id": from});
                     if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {

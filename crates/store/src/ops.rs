@@ -700,11 +700,13 @@ pub(crate) async fn post_message_sqlite(
         return Ok(Posted {
             message: message_of(&row, "")?,
             created: false,
+            event_seqs: Vec::new(),
         });
     };
     let message = message_of(&row, "")?;
     let delivered = m.state == MessageState::Delivered;
-    sqlx::query(
+    // The only statement that returns rows is the recipients' sequence update.
+    let seqs = sqlx::query(
         "INSERT INTO message_versions (message_id, version, kind, state, original, delivered, decision, actor_id, created_at) \
          VALUES ($1, 1, 'created', $2, $3, $4, $5, $6, $7); \
          INSERT INTO decisions (subject_kind, subject_id, conversation_id, message_id, message_version, \
@@ -712,7 +714,8 @@ pub(crate) async fn post_message_sqlite(
          VALUES ('message', $8, $9, $1, 1, $6, $10, $11, $12, $5, $7); \
          UPDATE conversations SET last_message_id = $1, updated_at = $7 WHERE id = $9 AND $13; \
          UPDATE users SET event_seq = event_seq + 1 WHERE id IN \
-         (SELECT user_id FROM conversation_members WHERE conversation_id = $9 AND ($13 OR user_id = $6)); \
+         (SELECT user_id FROM conversation_members WHERE conversation_id = $9 AND ($13 OR user_id = $6)) \
+         RETURNING id, event_seq; \
          INSERT INTO events (user_id, seq, kind, conversation_id, message_id, data, created_at) \
          SELECT u.id, u.event_seq, 'message.created', $9, $1, NULL, $7 \
          FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
@@ -731,11 +734,16 @@ pub(crate) async fn post_message_sqlite(
     .bind(m.decision.action.as_str())
     .bind(m.decision.automated)
     .bind(delivered)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    let event_seqs = seqs
+        .iter()
+        .map(|r| Ok((r.s("id")?, r.i("event_seq")?)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Posted {
         message,
         created: true,
+        event_seqs,
     })
 }
 
@@ -778,6 +786,7 @@ async fn post_message_pg(
         return Ok(Posted {
             message: message_of(&row, "")?,
             created: false,
+            event_seqs: Vec::new(),
         });
     }
     let row = sqlx::query(concat!(
@@ -817,6 +826,7 @@ async fn post_message_pg(
     Ok(Posted {
         message: message_of(&row, "")?,
         created: true,
+        event_seqs: Vec::new(),
     })
 }
 

@@ -1714,6 +1714,29 @@ mod checks {
         let after = s.events_since("avery", 0, 100).await.unwrap();
         assert_eq!(after.len(), 1);
         assert!(after[0].seq > mine.last().unwrap().seq);
+        // A post reports each recipient's event (SQLite), as the log has it.
+        let p = s
+            .post_message(&msg(&c, "avery", "10", "reported"))
+            .await
+            .unwrap();
+        if s.kind() == parley_store::BackendKind::Sqlite {
+            let mut users: Vec<&str> = p.event_seqs.iter().map(|(u, _)| u.as_str()).collect();
+            users.sort_unstable();
+            assert_eq!(users, ["avery", "mei"]);
+        }
+        for (u, seq) in &p.event_seqs {
+            let ev = s.events_since(u, seq - 1, 1).await.unwrap();
+            assert_eq!(
+                (ev[0].seq, ev[0].kind.as_str(), ev[0].message_id),
+                (*seq, "message.created", Some(p.message.id)),
+                "{u}"
+            );
+        }
+        let retry = s
+            .post_message(&msg(&c, "avery", "10", "reported"))
+            .await
+            .unwrap();
+        assert!(retry.event_seqs.is_empty());
     }
 
     pub async fn acknowledged_message_is_durable(db: &TestDb, s: &Store) {
