@@ -61,6 +61,9 @@ fn init_logs() {
 
 pub fn run(a: ServeArgs, demo: bool) -> Result<ExitCode> {
     init_logs();
+    // Every WebSocket is a file descriptor: the usual soft limit (1024) would cap the sockets.
+    // (Logged by the call; a failure leaves the limit as it was.)
+    let _ = parley_server::raise_open_files_limit();
     let c = config(&a, demo)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,8 +2,13 @@
 //! truth; the bus only says "user X has new events" (and carries ephemeral typing signals),
 //! so a NATS implementation can replace [`LocalBus`] for several nodes without changing sockets.
 
+use crate::cache::{Caches, Invalidation};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -16,12 +21,27 @@ pub enum BusEvent {
         conversation_id: String,
         from: String,
     },
+    /// The user's event `seq` is a new message (`message.created`): a socket exactly one event
+    /// behind sends it without reading the log; any other socket reads the log as for
+    /// [`BusEvent::Events`].
+    Message {
+        user_id: String,
+        seq: i64,
+        message: Box<parley_store::Message>,
+    },
+    /// Every node drops the cached entries this names (a token revoked, a plan, user,
+    /// contract or membership changed).
+    Invalidate { what: Invalidation },
 }
 
 impl BusEvent {
-    pub fn user_id(&self) -> &str {
+    /// The user the event is for (none for cache invalidations).
+    pub fn user_id(&self) -> Option<&str> {
         match self {
-            BusEvent::Events { user_id } | BusEvent::Typing { user_id, .. } => user_id,
+            BusEvent::Events { user_id }
+            | BusEvent::Typing { user_id, .. }
+            | BusEvent::Message { user_id, .. } => Some(user_id),
+            BusEvent::Invalidate { .. } => None,
         }
     }
 }
@@ -60,5 +80,205 @@ impl Bus for LocalBus {
     }
     fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
         self.tx.subscribe()
+    }
+}
+
+/// What a socket is told by its node's [`Hub`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// The user has new events in the store's log (read them from the cursor).
+    Events,
+    /// Ephemeral typing signal.
+    Typing {
+        conversation_id: String,
+        from: String,
+    },
+    /// Event `seq` is this new message.
+    Message {
+        seq: i64,
+        message: Arc<parley_store::Message>,
+    },
+}
+
+/// Capacity of one socket's signal queue. A full queue already holds a signal that makes the
+/// socket read the event log, so a dropped `Events` loses nothing; a dropped typing signal is
+/// ephemeral anyway.
+const SOCKET_QUEUE: usize = 32;
+
+type Sockets = HashMap<String, Vec<(u64, mpsc::Sender<Signal>)>>;
+
+/// This node's open sockets by user: one task reads the bus and wakes only the sockets of the
+/// user an event is for (a socket per bus subscription would wake every socket for every
+/// event).
+#[derive(Default)]
+pub struct Hub {
+    next: AtomicU64,
+    sockets: Mutex<Sockets>,
+}
+
+/// A socket's place in the [`Hub`]; removed when dropped.
+pub struct Registration {
+    hub: Arc<Hub>,
+    user_id: String,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut m = self.hub.lock();
+        if let Some(v) = m.get_mut(&self.user_id) {
+            v.retain(|(id, _)| *id != self.id);
+            if v.is_empty() {
+                m.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, Sockets> {
+        self.sockets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a socket of `user_id`: it receives the user's signals until the registration
+    /// is dropped.
+    pub fn register(self: &Arc<Self>, user_id: &str) -> (Registration, mpsc::Receiver<Signal>) {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock()
+            .entry(user_id.to_string())
+            .or_default()
+            .push((id, tx));
+        (
+            Registration {
+                hub: self.clone(),
+                user_id: user_id.to_string(),
+                id,
+            },
+            rx,
+        )
+    }
+
+    /// Open sockets on this node.
+    pub fn sockets(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    fn send_to(&self, user_id: &str, signal: Signal) {
+        if let Some(v) = self.lock().get(user_id) {
+            for (_, tx) in v {
+                let _ = tx.try_send(signal.clone());
+            }
+        }
+    }
+
+    /// Wakes every socket (after missed bus messages: each re-reads its event log).
+    fn wake_all(&self) {
+        for v in self.lock().values() {
+            for (_, tx) in v {
+                let _ = tx.try_send(Signal::Events);
+            }
+        }
+    }
+
+    /// Hands one bus event to the sockets it is for, or to the caches.
+    pub fn dispatch(&self, event: BusEvent, caches: &Caches) {
+        match event {
+            BusEvent::Events { user_id } => self.send_to(&user_id, Signal::Events),
+            BusEvent::Typing {
+                user_id,
+                conversation_id,
+                from,
+            } => self.send_to(
+                &user_id,
+                Signal::Typing {
+                    conversation_id,
+                    from,
+                },
+            ),
+            BusEvent::Message {
+                user_id,
+                seq,
+                message,
+            } => self.send_to(
+                &user_id,
+                Signal::Message {
+                    seq,
+                    message: Arc::from(message),
+                },
+            ),
+            BusEvent::Invalidate { what } => caches.invalidate(&what),
+        }
+    }
+
+    /// Follows the bus until it closes. Missed messages (a lagging receiver) wake every socket
+    /// and empty the caches: whatever was missed is then read again from the store.
+    pub async fn run(self: Arc<Self>, mut rx: broadcast::Receiver<BusEvent>, caches: Arc<Caches>) {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => self.dispatch(ev, &caches),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "bus receiver lagged; sockets re-read, caches emptied"
+                    );
+                    caches.invalidate(&Invalidation::All);
+                    self.wake_all();
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn invalidations_round_trip_as_json() {
+        for e in [
+            BusEvent::Invalidate {
+                what: Invalidation::UserTokens {
+                    user_id: "u".into(),
+                },
+            },
+            BusEvent::Invalidate {
+                what: Invalidation::Contexts,
+            },
+        ] {
+            let j = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<BusEvent>(&j).unwrap(), e, "{j}");
+        }
+    }
+
+    #[test]
+    fn hub_wakes_only_the_users_sockets_and_forgets_closed_ones() {
+        let hub = Arc::new(Hub::default());
+        let caches = Caches::new(Duration::from_secs(1), 10);
+        let (a, mut ra) = hub.register("a");
+        let (_b, mut rb) = hub.register("b");
+        assert_eq!(hub.sockets(), 2);
+        hub.dispatch(
+            BusEvent::Events {
+                user_id: "a".into(),
+            },
+            &caches,
+        );
+        assert_eq!(ra.try_recv().unwrap(), Signal::Events);
+        assert!(rb.try_recv().is_err());
+        drop(a);
+        assert_eq!(hub.sockets(), 1);
+        // A full queue does not block the dispatcher.
+        for _ in 0..SOCKET_QUEUE * 2 {
+            hub.dispatch(
+                BusEvent::Events {
+                    user_id: "b".into(),
+                },
+                &caches,
+            );
+        }
+        assert_eq!(rb.try_recv().unwrap(), Signal::Events);
     }
 }

@@ -1,16 +1,22 @@
 //! Applying the detector and the policy to what a user writes.
 
+use crate::cache::SendContext;
+use crate::window::Split;
 use crate::{ApiError, ApiResult, AppState};
 use axum::http::StatusCode;
 use parley_policy::{Action, Context, Decision, History, Purpose, Stage, Surface};
 use parley_store::{DecisionInput, MemberStage, Role, StoreError};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// A decision with the context it was made in.
 pub struct Checked {
     pub decision: Decision,
     pub stage: Stage,
     pub plan: String,
+    /// Set when the decision was completed by the sender's earlier messages (see
+    /// [`crate::window`]).
+    pub split: Option<Split>,
 }
 
 impl Checked {
@@ -29,11 +35,25 @@ impl Checked {
         }
     }
     pub fn record_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "decision": self.decision,
             "stage": self.stage.as_str(),
             "plan": self.plan,
-        })
+        });
+        if let Some(split) = &self.split {
+            split.annotate(&mut v["decision"]["reasons"], None);
+            v["split_message_ids"] = json!(split.message_ids());
+        }
+        v
+    }
+    /// The findings as the API shows them (with `message_ids` when split; `this`: the id of
+    /// the decided message once stored).
+    pub fn findings_json(&self, this: Option<i64>) -> Value {
+        let mut f = json!(self.decision.reasons);
+        if let Some(split) = &self.split {
+            split.annotate(&mut f, this);
+        }
+        f
     }
     pub fn input(&self, surface: &str) -> DecisionInput {
         DecisionInput {
@@ -52,7 +72,7 @@ impl Checked {
         )
         .with_extra(json!({
             "action": self.decision.action.as_str(),
-            "findings": self.decision.reasons,
+            "findings": self.findings_json(None),
             "explanation": self.decision.explanation,
         }))
     }
@@ -99,33 +119,55 @@ impl AppState {
         plan: &str,
         purpose: Option<Purpose>,
     ) -> Checked {
-        self.decide_with(text, surface, stage, plan, purpose, History::default())
+        let findings = self.inner.detector.scan(text);
+        self.decide_findings(text, &findings, surface, stage, plan, purpose)
     }
 
-    /// [`AppState::decide`] for a sender with an enforcement history (strikes raise masking to
-    /// blocking and lead to restrictions, through the policy's escalation rules).
-    pub fn decide_with(
+    /// The policy on one text whose findings are known.
+    pub fn decide_findings(
         &self,
         text: &str,
+        findings: &[parley_detect::Finding],
         surface: Surface,
         stage: Stage,
         plan: &str,
         purpose: Option<Purpose>,
-        history: History,
     ) -> Checked {
-        let findings = self.inner.detector.scan(text);
-        let mut ctx = Context::new(surface)
+        let ctx = self.policy_context(surface, stage, plan, purpose);
+        self.decide_in(text, findings, &ctx)
+    }
+
+    /// The policy context of a text at the server's time (no enforcement history).
+    fn policy_context(
+        &self,
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+    ) -> Context {
+        let ctx = Context::new(surface)
             .stage(stage)
             .plan(plan)
-            .history(history)
             .now(self.now_ms().div_euclid(1000));
-        if let Some(p) = purpose {
-            ctx = ctx.purpose(p);
+        match purpose {
+            Some(p) => ctx.purpose(p),
+            None => ctx,
         }
+    }
+
+    /// The policy on one text in a full context (e.g. with the sender's history: strikes raise
+    /// masking to blocking and lead to restrictions, through the policy's escalation rules).
+    pub fn decide_in(
+        &self,
+        text: &str,
+        findings: &[parley_detect::Finding],
+        ctx: &Context,
+    ) -> Checked {
         Checked {
-            decision: self.inner.policy.decide(text, &findings, &ctx),
-            stage,
-            plan: plan.to_string(),
+            decision: self.inner.policy.decide(text, findings, ctx),
+            stage: ctx.stage,
+            plan: ctx.plan.to_string(),
+            split: None,
         }
     }
 
@@ -138,12 +180,31 @@ impl AppState {
         text: &str,
         purpose: Option<Purpose>,
     ) -> ApiResult<Checked> {
-        let members = self.store().member_stages(conversation_id, sender).await?;
-        let me = self.store().get_user(sender).await?;
+        let findings = self.inner.detector.scan(text);
+        self.decide_message_findings(conversation_id, sender, text, &findings, purpose)
+            .await
+    }
+
+    /// [`AppState::decide_message`] with the findings known.
+    pub async fn decide_message_findings(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+        text: &str,
+        findings: &[parley_detect::Finding],
+        purpose: Option<Purpose>,
+    ) -> ApiResult<Checked> {
+        let ctx = self.send_context(conversation_id, sender).await?;
         let mut worst: Option<Checked> = None;
-        for m in &members {
-            let (stage, plan) = self.pair_context(&me, m).await?;
-            let c = self.decide(text, Surface::Message, stage, &plan, purpose.clone());
+        for (stage, plan) in &ctx.pairs {
+            let c = self.decide_findings(
+                text,
+                findings,
+                Surface::Message,
+                *stage,
+                plan,
+                purpose.clone(),
+            );
             let stricter = match &worst {
                 None => true,
                 Some(w) => c.action() > w.action(),
@@ -155,16 +216,14 @@ impl AppState {
         // Alone in the conversation: nobody to protect, but still checked as pre-contract.
         let worst = match worst {
             Some(w) => w,
-            None => {
-                let plan = self.plan_of(me.org_id.as_deref()).await?;
-                self.decide(
-                    text,
-                    Surface::Message,
-                    Stage::PreContract,
-                    &plan,
-                    purpose.clone(),
-                )
-            }
+            None => self.decide_findings(
+                text,
+                findings,
+                Surface::Message,
+                Stage::PreContract,
+                &ctx.own_plan,
+                purpose.clone(),
+            ),
         };
         // The sender's history only changes violating decisions (masking raised to blocking,
         // the strike and escalation), the same way for every recipient: the strictest context
@@ -176,8 +235,42 @@ impl AppState {
         if history == History::default() {
             return Ok(worst);
         }
-        let plan = worst.plan.clone();
-        Ok(self.decide_with(text, Surface::Message, worst.stage, &plan, purpose, history))
+        let with_history = self
+            .policy_context(Surface::Message, worst.stage, &worst.plan, purpose)
+            .history(history);
+        Ok(self.decide_in(text, findings, &with_history))
+    }
+
+    /// The members, stages and plans `sender`'s messages in a conversation are decided with:
+    /// cached (see [`crate::cache`]), read from the store on a miss. NotFound unless a member.
+    pub async fn send_context(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+    ) -> ApiResult<Arc<SendContext>> {
+        let ticket = match self.inner.caches.context(conversation_id, sender) {
+            Ok(c) => return Ok(c),
+            Err(t) => t,
+        };
+        let members = self.store().member_stages(conversation_id, sender).await?;
+        let me = self.store().get_user(sender).await?;
+        let mut pairs = Vec::with_capacity(members.len());
+        for m in &members {
+            pairs.push(self.pair_context(&me, m).await?);
+        }
+        let own_plan = self.plan_of(me.org_id.as_deref()).await?;
+        let mut all: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        all.push(sender.to_string());
+        all.sort();
+        let ctx = Arc::new(SendContext {
+            members: all,
+            pairs,
+            own_plan,
+        });
+        self.inner
+            .caches
+            .put_context(ticket, conversation_id, sender, ctx.clone());
+        Ok(ctx)
     }
 
     /// The stage and plan between a sender and one recipient. Colleagues of one organisation

@@ -45,6 +45,18 @@ pub struct Config {
     pub strikes_for_integration_texts: bool,
     /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
     pub metrics_public: bool,
+    /// How long a token lookup or a sender's context (members, stages, plans) is cached,
+    /// seconds (0: no caching). Changes made through the API invalidate at once.
+    pub cache_ttl_secs: u64,
+    /// Bound of each cache (entries).
+    pub cache_max_entries: usize,
+    /// Cross-message evasion: how many of a sender's recent messages per conversation are
+    /// scanned joined with a new one (0: off).
+    pub window_messages: usize,
+    /// ... and how old they may be, seconds.
+    pub window_secs: u64,
+    /// How many (conversation, sender) windows are kept in memory.
+    pub window_max_entries: usize,
 }
 
 /// One reason a user can give when reporting.
@@ -104,6 +116,11 @@ impl Default for Config {
             clock_offset_secs: 0,
             strikes_for_integration_texts: false,
             metrics_public: false,
+            cache_ttl_secs: 30,
+            cache_max_entries: 100_000,
+            window_messages: 4,
+            window_secs: 300,
+            window_max_entries: 100_000,
         }
     }
 }
@@ -148,6 +165,11 @@ impl Config {
             "clock_offset_secs",
             "strikes_for_integration_texts",
             "metrics_public",
+            "cache_ttl_secs",
+            "cache_max_entries",
+            "window_messages",
+            "window_secs",
+            "window_max_entries",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -200,6 +222,11 @@ impl Config {
                     _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
                 }
             }
+            "cache_ttl_secs" => self.cache_ttl_secs = num(v)?,
+            "cache_max_entries" => self.cache_max_entries = num(v)?,
+            "window_messages" => self.window_messages = num(v)?,
+            "window_secs" => self.window_secs = num(v)?,
+            "window_max_entries" => self.window_max_entries = num(v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

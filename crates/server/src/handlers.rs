@@ -3,7 +3,7 @@
 use crate::check::{parse_purpose, Checked};
 use crate::error::{Json, Query};
 use crate::moderation::{ensure_may_post, record_automated, AutomatedSubject};
-use crate::{ApiError, ApiResult, AppState, BusEvent};
+use crate::{ApiError, ApiResult, AppState, BusEvent, Invalidation};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -81,6 +81,7 @@ pub async fn put_org(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -116,6 +117,7 @@ pub async fn put_user(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -167,6 +169,9 @@ pub async fn revoke_tokens(
 ) -> ApiResult<Json<Value>> {
     s.require_admin(&headers)?;
     let n = s.store().revoke_user_tokens(&id).await?;
+    s.invalidate(Invalidation::UserTokens {
+        user_id: id.clone(),
+    });
     tracing::info!(user = %id, revoked = n, "tokens revoked");
     Ok(Json(json!({"revoked": n})))
 }
@@ -199,6 +204,7 @@ pub async fn put_contract(
             },
         )
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok(upserted(u.created, json!(u.value)))
 }
 
@@ -504,6 +510,7 @@ pub async fn create_conversation(
             created_by: b.created_by,
         })
         .await?;
+    s.invalidate(Invalidation::Contexts);
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"id": c.id, "conversation": c})),
@@ -667,12 +674,12 @@ pub struct PostBody {
     pub purpose: Option<String>,
 }
 
-fn decision_summary(c: &Checked) -> Value {
+fn decision_summary(c: &Checked, this: Option<i64>) -> Value {
     json!({
         "action": c.decision.action.as_str(),
         "violation": c.decision.violation,
         "explanation": c.decision.explanation,
-        "findings": c.decision.reasons,
+        "findings": c.findings_json(this),
         "recipient_notice": c.decision.recipient_notice,
         "stage": c.stage.as_str(),
     })
@@ -695,8 +702,18 @@ pub async fn post_message_as(
     }
     let purpose = parse_purpose(b.purpose.as_deref())?;
     ensure_may_post(s, me).await?;
+    let alone = s
+        .decide_message(conversation_id, me, &b.body, purpose.clone())
+        .await?;
     let c = s
-        .decide_message(conversation_id, me, &b.body, purpose)
+        .check_split(
+            conversation_id,
+            me,
+            &b.body,
+            Some(&b.client_id),
+            purpose,
+            alone,
+        )
         .await?;
     if c.action() == Action::Block {
         let decision_id = s
@@ -744,7 +761,22 @@ pub async fn post_message_as(
         .await?;
     let m = &posted.message;
     if posted.created {
-        notify_members(s, conversation_id).await;
+        s.remember_for_window(m);
+        // Recipients whose event is known get the message itself (no read back); the others
+        // are told to read their log.
+        for (user_id, seq) in &posted.event_seqs {
+            s.inner.bus.publish(BusEvent::Message {
+                user_id: user_id.clone(),
+                seq: *seq,
+                message: Box::new(m.clone()),
+            });
+        }
+        if posted.event_seqs.is_empty() {
+            match s.send_context(conversation_id, me).await {
+                Ok(ctx) => s.notify(ctx.members.iter().cloned()),
+                Err(_) => notify_members(s, conversation_id).await,
+            }
+        }
         if c.action() == Action::Mask {
             // The post stored its decision: link the enforcement to it (an overturn lifts the
             // restriction this strike may trigger along with it).
@@ -785,7 +817,7 @@ pub async fn post_message_as(
     };
     // On a retry, the decision is the stored one.
     let decision = if posted.created {
-        decision_summary(&c)
+        decision_summary(&c, Some(m.id))
     } else {
         let d = &m.decision["decision"];
         json!({"action": d["action"], "violation": d["violation"], "explanation": d["explanation"],
@@ -905,7 +937,7 @@ pub async fn edit_message(
     Ok((
         status,
         axum::Json(
-            json!({"message": message_view(&edited, &me), "decision": decision_summary(&c)}),
+            json!({"message": message_view(&edited, &me), "decision": decision_summary(&c, None)}),
         ),
     )
         .into_response())
@@ -993,7 +1025,13 @@ pub async fn check_draft(
     check_len("body", &b.body, s.inner.config.max_message_bytes)?;
     let purpose = parse_purpose(b.purpose.as_deref())?;
     let c = match &b.conversation_id {
-        Some(conv) => s.decide_message(conv, &me, &b.body, purpose).await?,
+        Some(conv) => {
+            let alone = s
+                .decide_message(conv, &me, &b.body, purpose.clone())
+                .await?;
+            s.check_split(conv, &me, &b.body, None, purpose, alone)
+                .await?
+        }
         None => {
             let surface = match b.surface.as_deref() {
                 None => Surface::Message,
@@ -1011,7 +1049,7 @@ pub async fn check_draft(
             )
         }
     };
-    let mut v = decision_summary(&c);
+    let mut v = decision_summary(&c, None);
     v["masked_body"] = json!(c.decision.masked_text);
     Ok(Json(v))
 }
@@ -1031,11 +1069,11 @@ pub async fn events(
     let me = s.require_user(&headers).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let cursor = q.cursor.unwrap_or(0).max(0);
-    let evs = s.store().events_since(&me, cursor, limit).await?;
-    let next = evs.last().map_or(cursor, |e| e.seq);
-    let mut out = Vec::with_capacity(evs.len());
-    for e in &evs {
-        out.push(crate::ws::event_json(&s, &me, e).await?);
-    }
+    let evs = s.store().events_with_messages(&me, cursor, limit).await?;
+    let next = evs.last().map_or(cursor, |(e, _)| e.seq);
+    let out: Vec<Value> = evs
+        .iter()
+        .map(|(e, m)| crate::ws::event_json_with(&me, e, m.as_ref()))
+        .collect();
     Ok(Json(json!({"events": out, "cursor": next})))
 }

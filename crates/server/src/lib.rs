@@ -12,6 +12,7 @@
 //! ```
 
 pub mod bus;
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod demo;
@@ -23,6 +24,7 @@ pub mod moderation;
 pub mod openapi;
 pub mod policy_audit;
 pub mod rate;
+pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
 pub mod web;
@@ -38,7 +40,8 @@ use std::future::Future;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
-pub use bus::{Bus, BusEvent, LocalBus};
+pub use bus::{Bus, BusEvent, Hub, LocalBus};
+pub use cache::{Caches, Invalidation};
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ApiResult};
 
@@ -58,6 +61,12 @@ pub struct Inner {
     pub key_rate: rate::RateLimiter,
     /// The last metrics aggregation (see [`metrics`]).
     pub metrics: metrics::Cache,
+    /// Token and sender-context caches (see [`cache`]).
+    pub caches: Arc<Caches>,
+    /// This node's sockets by user, fed from the bus.
+    pub hub: Arc<Hub>,
+    /// Recent messages per (conversation, sender), for split contact details.
+    pub windows: window::Windows,
 }
 
 /// Why the server could not start.
@@ -122,8 +131,26 @@ impl AppState {
             .detector_builder()
             .build()
             .map_err(|e| StartError::Detector(e.to_string()))?;
+        let caches = Arc::new(Caches::new(
+            std::time::Duration::from_secs(config.cache_ttl_secs),
+            config.cache_max_entries,
+        ));
+        let hub = Arc::new(Hub::default());
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(hub.clone().run(bus.subscribe(), caches.clone()));
+            }
+            Err(_) => tracing::warn!("no tokio runtime: live delivery and bus invalidations off"),
+        }
         Ok(AppState {
             inner: Arc::new(Inner {
+                caches,
+                hub,
+                windows: window::Windows::new(
+                    config.window_messages,
+                    config.window_secs,
+                    config.window_max_entries,
+                ),
                 user_rate: rate::RateLimiter::new(config.user_rate_per_sec, config.user_burst),
                 key_rate: rate::RateLimiter::new(config.key_rate_per_sec, config.key_burst),
                 store,
@@ -162,24 +189,41 @@ impl AppState {
         Ok(())
     }
 
-    /// The user of a token, rate limited per user.
+    /// The user of a token, rate limited per user. Cached for `cache_ttl_secs` (by the token's
+    /// hash); revocation through the API empties the user's entries at once on every node.
     pub async fn authenticate(&self, token: &str) -> ApiResult<String> {
-        let info = match self
-            .inner
-            .store
-            .authenticate(token, parley_store::now_ms())
-            .await
-        {
-            Ok(i) => i,
-            Err(parley_store::StoreError::NotFound(_) | parley_store::StoreError::Invalid(_)) => {
-                return Err(ApiError::unauthorized())
+        if token.is_empty() || token.len() > 256 {
+            return Err(ApiError::unauthorized());
+        }
+        let now = parley_store::now_ms();
+        let hash = parley_store::token_hash(token);
+        let user_id = match self.inner.caches.token(&hash, now) {
+            Ok(u) => u,
+            Err(ticket) => {
+                let info = match self.inner.store.authenticate(token, now).await {
+                    Ok(i) => i,
+                    Err(
+                        parley_store::StoreError::NotFound(_)
+                        | parley_store::StoreError::Invalid(_),
+                    ) => return Err(ApiError::unauthorized()),
+                    Err(e) => return Err(e.into()),
+                };
+                self.inner
+                    .caches
+                    .put_token(ticket, hash, info.user_id.clone(), info.expires_at);
+                info.user_id
             }
-            Err(e) => return Err(e.into()),
         };
-        if !self.inner.user_rate.allow(&info.user_id) {
+        if !self.inner.user_rate.allow(&user_id) {
             return Err(ApiError::rate_limited());
         }
-        Ok(info.user_id)
+        Ok(user_id)
+    }
+
+    /// Drops cached entries on this node now, and on the others through the bus.
+    pub fn invalidate(&self, what: Invalidation) {
+        self.inner.caches.invalidate(&what);
+        self.inner.bus.publish(BusEvent::Invalidate { what });
     }
 
     pub async fn require_user(&self, headers: &HeaderMap) -> ApiResult<String> {
@@ -193,6 +237,19 @@ impl AppState {
             self.inner.bus.publish(BusEvent::Events { user_id });
         }
     }
+}
+
+/// Raises this process's open-file limit (`RLIMIT_NOFILE`) to its hard limit, so one node can
+/// hold many sockets; returns the soft limit before and after (both logged).
+pub fn raise_open_files_limit() -> std::io::Result<(u64, u64)> {
+    let raised = rlimit::Resource::NOFILE.get().and_then(|(before, _)| {
+        rlimit::increase_nofile_limit(u64::MAX).map(|after| (before, after))
+    });
+    match &raised {
+        Ok((before, after)) => tracing::info!(before, after, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+    raised
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -2,17 +2,18 @@
 //! replays the user's event log after the cursor, then follows it as the bus says there is more.
 //! Client frames: `{"type":"typing","conversation_id"}`, `{"type":"resume","cursor":N}`.
 
+use crate::bus::{Registration, Signal};
 use crate::handlers::message_view;
-use crate::{bearer, ApiError, ApiResult, AppState, BusEvent};
+use crate::{bearer, ApiError, ApiResult, AppState};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use parley_store::{Event, StoreError};
+use parley_store::{Event, Message};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -36,29 +37,37 @@ pub async fn upgrade(
         Some(c) => c.max(0),
         None => s.store().event_cursor(&me).await?,
     };
-    // Subscribe before answering 101, so nothing published after the client sees the
+    // Register before answering 101, so nothing published after the client sees the
     // connection open (typing signals included) is missed.
-    let rx = s.inner.bus.subscribe();
+    let (reg, rx) = s.inner.hub.register(&me);
+    // Client frames are small (typing, resume, ping): a small read buffer keeps an idle socket
+    // cheap (tungstenite's default is 128 KiB, zero-filled on every read); it grows for a
+    // bigger frame.
     Ok(ws
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| session(s, me, cursor, rx, socket)))
+        .read_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| session(s, me, cursor, reg, rx, socket)))
 }
 
-/// One event as JSON for `viewer`: message events carry the message as that viewer sees it.
-pub async fn event_json(s: &AppState, viewer: &str, e: &Event) -> ApiResult<Value> {
+/// One event as JSON for `viewer`, its message already read (see
+/// [`parley_store::Store::events_with_messages`]).
+pub fn event_json_with(viewer: &str, e: &Event, m: Option<&Message>) -> Value {
     let mut v = json!({
         "type": e.kind,
         "seq": e.seq,
         "conversation_id": e.conversation_id,
         "at": e.created_at,
     });
-    if let Some(mid) = e.message_id {
-        match s.store().get_message(mid, viewer).await {
-            Ok(m) => v["message"] = message_view(&m, viewer),
-            Err(StoreError::NotFound(_)) => v["message_id"] = json!(mid),
-            Err(err) => return Err(err.into()),
-        }
+    match (e.message_id, m) {
+        (Some(_), Some(m)) => v["message"] = message_view(m, viewer),
+        (Some(mid), None) => v["message_id"] = json!(mid),
+        (None, _) => {}
     }
+    merge_data(&mut v, e);
+    v
+}
+
+fn merge_data(v: &mut Value, e: &Event) {
     if let Some(Value::Object(data)) = &e.data {
         for (k, val) in data {
             if v.get(k).is_none() {
@@ -66,7 +75,6 @@ pub async fn event_json(s: &AppState, viewer: &str, e: &Event) -> ApiResult<Valu
             }
         }
     }
-    Ok(v)
 }
 
 #[derive(Deserialize)]
@@ -81,7 +89,8 @@ async fn session(
     s: AppState,
     me: String,
     mut cursor: i64,
-    mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
+    _registration: Registration,
+    mut rx: mpsc::Receiver<Signal>,
     socket: WebSocket,
 ) {
     let (mut tx, mut inbound) = socket.split();
@@ -111,16 +120,34 @@ async fn session(
         }
         tokio::select! {
             ev = rx.recv() => match ev {
-                Ok(BusEvent::Events { user_id }) if user_id == me => pending = true,
-                Ok(BusEvent::Typing { user_id, conversation_id, from }) if user_id == me => {
+                Some(Signal::Events) => pending = true,
+                Some(Signal::Message { seq, message }) => {
+                    if seq == cursor + 1 && !pending {
+                        let e = Event {
+                            seq,
+                            kind: "message.created".into(),
+                            conversation_id: message.conversation_id.clone(),
+                            message_id: Some(message.id),
+                            data: None,
+                            created_at: message.created_at,
+                        };
+                        let visible = message.visible_to(&me).then_some(&*message);
+                        let f = event_json_with(&me, &e, visible);
+                        if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
+                            return;
+                        }
+                        cursor = seq;
+                    } else if seq > cursor {
+                        pending = true;
+                    }
+                }
+                Some(Signal::Typing { conversation_id, from }) => {
                     let f = json!({"type": "typing", "conversation_id": conversation_id, "user_id": from});
                     if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
                         return;
                     }
                 }
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => pending = true,
-                Err(RecvError::Closed) => return,
+                None => return,
             },
             msg = inbound.next() => match msg {
                 Some(Ok(WsMessage::Text(t))) => {
@@ -155,10 +182,10 @@ async fn session(
 async fn drain(s: &AppState, me: &str, cursor: &mut i64) -> ApiResult<Vec<Value>> {
     let mut out = Vec::new();
     loop {
-        let evs = s.store().events_since(me, *cursor, 200).await?;
+        let evs = s.store().events_with_messages(me, *cursor, 200).await?;
         let n = evs.len();
-        for e in &evs {
-            out.push(event_json(s, me, e).await?);
+        for (e, m) in &evs {
+            out.push(event_json_with(me, e, m.as_ref()));
             *cursor = e.seq;
         }
         if n < 200 {

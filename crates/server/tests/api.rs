@@ -2248,3 +2248,276 @@ async fn a_policy_change_is_recorded_in_the_audit_trail() {
     assert_eq!(state.store().verify_audit().await.unwrap().first_bad, None);
     state.store().close().await;
 }
+
+/// Posts `parts` in order; every part but the last must pass untouched. Returns the ids of the
+/// earlier parts and the answer to the last.
+async fn post_parts(
+    s: &Server,
+    tok: &str,
+    conv: &str,
+    tag: &str,
+    parts: &[&str],
+) -> (Vec<i64>, StatusCode, Value) {
+    let mut ids = Vec::new();
+    for (i, p) in parts[..parts.len() - 1].iter().enumerate() {
+        let (st, v) = s.post(tok, conv, p, &format!("{tag}{i}")).await;
+        assert_eq!(st, StatusCode::CREATED, "{p:?}: {v}");
+        assert_eq!(v["decision"]["action"], "allow", "{p:?} alone: {v}");
+        ids.push(v["message"]["id"].as_i64().unwrap());
+    }
+    let (st, v) = s
+        .post(tok, conv, parts[parts.len() - 1], &format!("{tag}last"))
+        .await;
+    (ids, st, v)
+}
+
+/// The findings of a blocked (422) or stored (201/202) answer.
+fn findings_of(v: &Value) -> Vec<Value> {
+    let f = if v.get("error").is_some() {
+        &v["error"]["findings"]
+    } else {
+        &v["decision"]["findings"]
+    };
+    f.as_array().cloned().unwrap_or_default()
+}
+
+async fn split_flow(s: &Server) {
+    let [avery, _, diego, _, _] = seed(s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let mut ws = s.ws(&avery, None).await;
+
+    // A number over three messages: the third is caught and points at all three.
+    let (ids, st, v) = post_parts(s, &diego, &c, "n", &["my number is 312", "555", "0148"]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_error(&v, "policy_violation");
+    let f = findings_of(&v);
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["category"], "phone", "{v}");
+    assert_eq!(f[0]["message_ids"], json!(ids), "{v}");
+    assert!(
+        v["error"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("split over several messages"),
+        "{v}"
+    );
+    // The recipient got the two harmless parts, never the third.
+    for want in ["my number is 312", "555"] {
+        let ev = ws.next_of("message.created").await;
+        assert_eq!(ev["message"]["body"], want, "{ev}");
+    }
+    // The decision is recorded with the messages involved.
+    let (_, v) = s
+        .call(
+            Method::POST,
+            "/v1/check",
+            Some(&diego),
+            Some(json!({"body": "0148", "conversation_id": c})),
+        )
+        .await;
+    assert_eq!(
+        v["action"], "block",
+        "the live check sees the split too: {v}"
+    );
+    assert_eq!(v["findings"][0]["message_ids"], json!(ids), "{v}");
+
+    // An email over two messages, in a fresh conversation.
+    let c2 = s.conversation(&["avery", "diego"]).await;
+    let (ids, st, v) = post_parts(
+        s,
+        &diego,
+        &c2,
+        "e",
+        &["reach me at diego.ramos", "@gmail.com"],
+    )
+    .await;
+    assert_ne!(
+        st,
+        StatusCode::CREATED,
+        "an email split over two messages passed: {v}"
+    );
+    let f = findings_of(&v);
+    assert!(
+        f.iter()
+            .any(|x| x["category"] == "email" && x["message_ids"] == json!(ids)),
+        "{v}"
+    );
+
+    // An honest conversation: prices, dates, order numbers and quantities over several lines.
+    let c3 = s.conversation(&["avery", "diego"]).await;
+    for (i, t) in [
+        "The total is 450 USD",
+        "due 12/03",
+        "order 88213",
+        "2 revisions included",
+        "delivery by 2025-07-14",
+        "invoice 2024-118",
+        "page 3 of 12",
+        "budget 1,200",
+        "version 4.2.1",
+        "call at 10:30",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (st, v) = s.post(&avery, &c3, t, &format!("h{i}")).await;
+        assert_eq!(st, StatusCode::CREATED, "{t:?}: {v}");
+        assert_eq!(v["decision"]["action"], "allow", "{t:?} was flagged: {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_contact_details_on_sqlite() {
+    let s = start(None, None, |_| {}).await;
+    split_flow(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_contact_details_on_postgres() {
+    let Some(url) = postgres_url("split_contact_details_on_postgres").await else {
+        return;
+    };
+    let s = start(Some(url), None, |_| {}).await;
+    split_flow(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_windows_are_read_back_from_the_store() {
+    // A restarted node (or another one) has no window in memory: it reads it from the store.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("w.db").display());
+    let s = start(Some(db.clone()), None, |_| {}).await;
+    let [_, _, diego, ..] = seed(&s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (ids, st, v) = post_parts(&s, &diego, &c, "a", &["my number is 312", "555"]).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let mut ids = ids;
+    ids.push(v["message"]["id"].as_i64().unwrap());
+    drop(s);
+    let s2 = start(Some(db), None, |_| {}).await;
+    let (st, v) = s2.post(&diego, &c, "0148", "b").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(findings_of(&v)[0]["message_ids"], json!(ids), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caches_follow_integration_changes_on_every_node() {
+    // Two nodes on one database and one bus.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("n.db").display());
+    let bus: std::sync::Arc<dyn parley_server::Bus> =
+        std::sync::Arc::new(parley_server::LocalBus::default());
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let config = Config {
+            database: db.clone(),
+            admin_key: Some(ADMIN.into()),
+            ..Config::default()
+        };
+        let store = parley_store::Store::connect(&db).await.unwrap();
+        let state =
+            AppState::with_parts(config, store, parley_policy::Policy::default(), bus.clone())
+                .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(parley_server::run(listener, state, async move {
+            let _ = rx.await;
+        }));
+        nodes.push(Server {
+            base: format!("http://{addr}"),
+            http: Client::new(),
+            _shutdown: tx,
+            _dir: None,
+        });
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    // Avery's organisation is on the basic plan (Priya's enterprise plan is exempt).
+    let [avery, _, _, _, eve] = seed(a).await;
+    let c = a.conversation(&["avery", "eve"]).await;
+    let phone = "Call me at +1 415 555 0134";
+
+    // Before a contract: blocked on both nodes (and the context is now cached on both).
+    for (n, node) in [a, b].iter().enumerate() {
+        let (st, v) = node.post(&avery, &c, phone, &format!("p{n}")).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "node {n}: {v}");
+    }
+    // The contract starts (through node a): the phone passes at once on node a...
+    let (st, _) = a
+        .admin(
+            Method::PUT,
+            "/v1/contracts/ct-eve",
+            json!({"client_org_id": "northwind", "freelancer_id": "eve", "status": "active"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = a.post(&avery, &c, phone, "q0").await;
+    assert_eq!(st, StatusCode::CREATED, "node a kept a stale stage: {v}");
+    assert_eq!(v["decision"]["stage"], "active_contract", "{v}");
+    // ... and on node b as soon as the bus has carried the invalidation.
+    let mut ok = false;
+    for i in 0..100 {
+        let (st, _) = b.post(&avery, &c, phone, &format!("q1-{i}")).await;
+        if st == StatusCode::CREATED {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "node b kept a stale stage");
+    // The contract ends: the number is blocked again at once on node a.
+    let (st, _) = a
+        .admin(
+            Method::PUT,
+            "/v1/contracts/ct-eve",
+            json!({"client_org_id": "northwind", "freelancer_id": "eve", "status": "ended"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = a
+        .call(
+            Method::POST,
+            "/v1/check",
+            Some(&avery),
+            Some(json!({"body": phone, "conversation_id": c})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["stage"], "ended_contract",
+        "node a kept a stale stage: {v}"
+    );
+
+    // Eve's token is cached on both nodes; revoking it through node a shuts it out of a at
+    // once and out of b through the bus.
+    for node in [a, b] {
+        let (st, _) = node
+            .call(Method::GET, "/v1/conversations", Some(&eve), None)
+            .await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (st, _) = a
+        .call(Method::DELETE, "/v1/users/eve/tokens", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = a
+        .call(Method::GET, "/v1/conversations", Some(&eve), None)
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "node a served a revoked token"
+    );
+    let mut shut = false;
+    for _ in 0..100 {
+        let (st, _) = b
+            .call(Method::GET, "/v1/conversations", Some(&eve), None)
+            .await;
+        if st == StatusCode::UNAUTHORIZED {
+            shut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(shut, "node b served a revoked token");
+}

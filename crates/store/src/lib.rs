@@ -35,6 +35,7 @@ pub use audit::{
 };
 pub use error::{BackendError, Result, StoreError};
 pub use model::*;
+pub use ops::token_hash;
 pub use safety::*;
 
 use std::borrow::Cow;

@@ -456,6 +456,11 @@ pub struct NewMessage {
 pub struct Posted {
     pub message: Message,
     pub created: bool,
+    /// The `message.created` event each recipient got, `(user_id, seq)`, when the backend
+    /// reports them (SQLite); empty otherwise (and for a retry). Lets a node hand the message
+    /// to a socket that is exactly one event behind without reading it back.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub event_seqs: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2151,6 +2151,27 @@ mod checks {
             .unwrap()
             .iter()
             .any(|e| e.message_id == Some(h.id)));
+        // Events with their messages in one read: the same events, each message as
+        // get_message shows it to that user (None when the user may not see it).
+        for user in ["avery", "mei"] {
+            let plain = s.events_since(user, 0, 100).await.unwrap();
+            let joined = s.events_with_messages(user, 0, 100).await.unwrap();
+            let events: Vec<Event> = joined.iter().map(|(e, _)| e.clone()).collect();
+            assert_eq!(events, plain, "{user}");
+            for (e, m) in &joined {
+                let want = match e.message_id {
+                    Some(id) => s.get_message(id, user).await.ok(),
+                    None => None,
+                };
+                assert_eq!(m.as_ref(), want.as_ref(), "{user} {e:?}");
+            }
+        }
+        assert!(s
+            .events_with_messages("avery", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(e, m)| e.message_id == Some(h.id) && m.is_some()));
         // Limit and resume.
         let first = s.events_since("avery", 0, 2).await.unwrap();
         assert_eq!(first.len(), 2);
@@ -2174,6 +2195,29 @@ mod checks {
         let after = s.events_since("avery", 0, 100).await.unwrap();
         assert_eq!(after.len(), 1);
         assert!(after[0].seq > mine.last().unwrap().seq);
+        // A post reports each recipient's event (SQLite), as the log has it.
+        let p = s
+            .post_message(&msg(&c, "avery", "10", "reported"))
+            .await
+            .unwrap();
+        if s.kind() == parley_store::BackendKind::Sqlite {
+            let mut users: Vec<&str> = p.event_seqs.iter().map(|(u, _)| u.as_str()).collect();
+            users.sort_unstable();
+            assert_eq!(users, ["avery", "mei"]);
+        }
+        for (u, seq) in &p.event_seqs {
+            let ev = s.events_since(u, seq - 1, 1).await.unwrap();
+            assert_eq!(
+                (ev[0].seq, ev[0].kind.as_str(), ev[0].message_id),
+                (*seq, "message.created", Some(p.message.id)),
+                "{u}"
+            );
+        }
+        let retry = s
+            .post_message(&msg(&c, "avery", "10", "reported"))
+            .await
+            .unwrap();
+        assert!(retry.event_seqs.is_empty());
     }
 
     pub async fn acknowledged_message_is_durable(db: &TestDb, s: &Store) {
