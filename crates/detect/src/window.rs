@@ -60,7 +60,7 @@ impl Detector {
                     .filter_map(|(i, t)| {
                         let (s, e) = (starts[i], starts[i] + t.len());
                         let (a, b) = (finding.start.max(s), finding.end.min(e));
-                        (a < b).then_some((i, a - s, b - s))
+                        (a < b).then(|| (i, a - s, b - s))
                     })
                     .collect();
                 WindowFinding { finding, parts }
@@ -78,5 +78,18 @@ mod tests {
         let d = Detector::builder().build().unwrap();
         assert!(d.scan_window(&[]).is_empty());
         assert!(d.scan_window(&["", ""]).is_empty());
+    }
+
+    #[test]
+    fn finding_inside_one_part_points_to_that_part_only() {
+        // The finding lies wholly before the second part and after the first: neither
+        // offset computation may run for a part it does not touch.
+        let d = Detector::builder().build().unwrap();
+        let w = d.scan_window(&["hello there", "mail me at ana.souza@gmail.com", "thanks"]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].parts.len(), 1, "{w:?}");
+        let (i, a, b) = w[0].parts[0];
+        assert_eq!(i, 1);
+        assert_eq!(&"mail me at ana.souza@gmail.com"[a..b], "ana.souza@gmail.com");
     }
 }
