@@ -90,6 +90,9 @@ mod tests {
         assert_eq!(w[0].parts.len(), 1, "{w:?}");
         let (i, a, b) = w[0].parts[0];
         assert_eq!(i, 1);
-        assert_eq!(&"mail me at ana.souza@gmail.com"[a..b], "ana.souza@gmail.com");
+        assert_eq!(
+            &"mail me at ana.souza@gmail.com"[a..b],
+            "ana.souza@gmail.com"
+        );
     }
 }

@@ -128,6 +128,11 @@ pub struct Escalation {
 /// What happens to a text, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
+    /// The surface the text was written on (decides whether it gives a strike,
+    /// see `[escalation] surfaces`). Decisions stored before it was recorded
+    /// read back as `message`.
+    #[serde(default = "message_surface")]
+    pub surface: Surface,
     /// The action.
     pub action: Action,
     /// False exactly when the action is `allow` or `allow_with_notice`.
@@ -153,6 +158,10 @@ pub struct Decision {
     /// The sender's escalation after this decision, when it is a violation.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub escalation: Option<Escalation>,
+}
+
+fn message_surface() -> Surface {
+    Surface::Message
 }
 
 fn host_of(url: &str) -> String {
@@ -364,15 +373,18 @@ impl Policy {
 
         // Escalation: the sender's standing before this text can raise masking
         // to blocking; the strike of this text then gives the new standing.
+        // Only on the surfaces the policy says give strikes: elsewhere a
+        // violation is handled on its own (no strike, no raise, no warning).
         let mut strike = None;
         let mut escalation = None;
-        if violation {
+        if violation && self.escalation.gives_strikes(surface) {
             let before = self.escalation(&ctx.history, ctx.now);
             let restricted = before.restricted_until.is_some_and(|u| u > ctx.now);
             if action == Action::Mask && (before.level >= EscalationLevel::Block || restricted) {
                 action = Action::Block;
             }
             let probe = Decision {
+                surface,
                 action,
                 violation,
                 automated: true,
@@ -413,6 +425,7 @@ impl Policy {
             recorded.clear();
         }
         let mut d = Decision {
+            surface,
             action,
             violation,
             automated: action != Action::HoldForReview,
@@ -551,9 +564,29 @@ impl Policy {
     }
 
     /// The strike a decision gives its sender at time `at`, if any: violating
-    /// decisions give the weight the policy sets for their action.
+    /// decisions on a surface listed in `[escalation] surfaces` give the weight
+    /// the policy sets for their action.
+    ///
+    /// ```
+    /// use parley_detect::{Category, Finding};
+    /// use parley_policy::{Context, Policy, Surface};
+    ///
+    /// let policy = Policy::default();
+    /// let text = "call me on +1 312 555 0148";
+    /// let phone = Finding {
+    ///     category: Category::Phone, kind: None, start: 11, end: 26,
+    ///     matched: "+1 312 555 0148".into(), normalized: Some("+13125550148".into()),
+    ///     confidence: 0.95, rule: "phone.e164".into(),
+    /// };
+    /// let message = policy.decide(text, &[phone.clone()], &Context::new(Surface::Message));
+    /// assert_eq!(policy.strike_for(&message, 7).map(|s| s.weight), Some(2));
+    /// // By default only messages give strikes: a blocked profile text does not.
+    /// let profile = policy.decide(text, &[phone], &Context::new(Surface::Profile));
+    /// assert!(profile.violation);
+    /// assert_eq!(policy.strike_for(&profile, 7), None);
+    /// ```
     pub fn strike_for(&self, decision: &Decision, at: UnixSeconds) -> Option<Strike> {
-        if !decision.violation {
+        if !decision.violation || !self.escalation.gives_strikes(decision.surface) {
             return None;
         }
         let weight = self
@@ -580,7 +613,8 @@ impl Policy {
     }
 
     /// The strike for a held text a reviewer has confirmed as a violation:
-    /// it weighs as a block. `None` if the decision was not held.
+    /// it weighs as a block. `None` if the decision was not held, or was on a
+    /// surface that gives no strikes.
     pub fn strike_on_review(&self, decision: &Decision, at: UnixSeconds) -> Option<Strike> {
         if decision.action != Action::HoldForReview {
             return None;
@@ -728,7 +762,12 @@ mod tests {
         assert_eq!(on_profile.action, Action::HoldForReview);
         assert!(!on_profile.automated);
         assert_eq!(on_profile.strike, None, "a hold gives no strike by itself");
-        let s = p.strike_on_review(&on_profile, 7).unwrap();
+        // A confirmed hold weighs as a block, on a surface that gives strikes
+        // (by default profiles do not).
+        assert_eq!(p.strike_on_review(&on_profile, 7), None);
+        let counting =
+            Policy::from_toml_str("[escalation]\nsurfaces = [\"message\", \"profile\"]\n").unwrap();
+        let s = counting.strike_on_review(&on_profile, 7).unwrap();
         assert_eq!((s.at, s.weight), (7, 2));
         assert_eq!(p.strike_on_review(&high, 7), None);
     }
@@ -1002,6 +1041,87 @@ mod tests {
             (d.action, d.strike, d.escalation),
             (Action::Allow, None, None)
         );
+    }
+
+    #[test]
+    fn strikes_only_on_the_policys_surfaces() {
+        let day = 86_400;
+        let t = "call 312 555 0148 now";
+        let f = |c| vec![find(t, "312 555 0148", Category::Phone, None, c)];
+        // Enough points to raise masking to blocking, and a restriction in force.
+        let hist = History {
+            strikes: vec![Strike {
+                at: 9 * day,
+                weight: 4,
+                categories: vec![],
+            }],
+            restricted_until: Some(11 * day),
+        };
+        let masking = Policy::from_toml_str("[actions.\"*\"]\nphone = \"mask\"\n").unwrap();
+        assert_eq!(masking.escalation.surfaces, [Surface::Message]);
+        for surface in [
+            Surface::Profile,
+            Surface::JobPost,
+            Surface::Proposal,
+            Surface::Invite,
+        ] {
+            let ctx = Context::new(surface).history(hist.clone()).now(10 * day);
+            // Blocked: no strike, no escalation, no strike points quoted.
+            let d = Policy::default().decide(t, &f(0.95), &ctx);
+            assert_eq!(d.action, Action::Block);
+            assert!(d.violation);
+            assert_eq!((&d.strike, &d.escalation), (&None, &None), "{surface}");
+            assert_eq!(Policy::default().strike_for(&d, 10 * day), None);
+            assert!(
+                !d.explanation.contains("Strike points"),
+                "{}",
+                d.explanation
+            );
+            assert!(!d.explanation.contains("restricted"), "{}", d.explanation);
+            // Masked: the sender's history does not raise it to a block.
+            let d = masking.decide(t, &f(0.95), &ctx);
+            assert_eq!(d.action, Action::Mask, "{surface}");
+            assert_eq!(d.strike, None);
+        }
+        // A message with the same history: raised, struck, warned.
+        let ctx = msg().history(hist.clone()).now(10 * day);
+        let d = masking.decide(t, &f(0.95), &ctx);
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.strike.as_ref().map(|s| s.weight), Some(2));
+        assert!(d.escalation.is_some());
+        // A held profile text confirmed by a reviewer gives no strike either.
+        let held = Policy::default().decide(t, &f(0.6), &Context::new(Surface::Profile));
+        assert_eq!(held.action, Action::HoldForReview);
+        assert_eq!(Policy::default().strike_on_review(&held, 7), None);
+
+        // An operator who counts profiles too.
+        let p =
+            Policy::from_toml_str("[escalation]\nsurfaces = [\"message\", \"profile\"]\n").unwrap();
+        let d = p.decide(t, &f(0.95), &Context::new(Surface::Profile).now(10 * day));
+        assert_eq!(d.strike.as_ref().map(|s| s.weight), Some(2));
+        assert!(
+            d.explanation.contains("Strike points: 2"),
+            "{}",
+            d.explanation
+        );
+        let s = p.strike_on_review(&held, 7).unwrap();
+        assert_eq!(s.weight, 2);
+        let d = p.decide(t, &f(0.95), &Context::new(Surface::Proposal).now(10 * day));
+        assert_eq!((d.action, d.strike), (Action::Block, None));
+        // And one who counts none: messages give no strikes either.
+        let none = Policy::from_toml_str("[escalation]\nsurfaces = []\n").unwrap();
+        let d = none.decide(t, &f(0.95), &msg().history(hist).now(10 * day));
+        assert_eq!(
+            (d.action, d.strike, d.escalation),
+            (Action::Block, None, None)
+        );
+        // A decision stored before it carried its surface reads back as a message.
+        let json = serde_json::json!({
+            "action": "block", "violation": true, "automated": true,
+            "reasons": [], "explanation": "x"
+        });
+        let old: Decision = serde_json::from_value(json).unwrap();
+        assert_eq!(old.surface, Surface::Message);
     }
 
     #[test]

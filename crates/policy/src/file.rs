@@ -731,6 +731,7 @@ fn read_escalation(r: &mut Reader<'_>, t: &DeTable<'_>, p: &mut Policy) {
         "restrict",
         "suspend",
         "restriction_hours",
+        "surfaces",
     ];
     r.known_keys(t, KEYS, "[escalation]");
     let e = &mut p.escalation;
@@ -769,6 +770,21 @@ fn read_escalation(r: &mut Reader<'_>, t: &DeTable<'_>, p: &mut Policy) {
                 }
             }
         }
+    }
+    if let Some(v) = t.get("surfaces") {
+        let mut surfaces = Vec::new();
+        for (name, span) in r.strings(v, "escalation.surfaces") {
+            match Surface::parse(&name) {
+                Some(s) => surfaces.push(s),
+                None => r.err(
+                    span,
+                    format!(
+                        "unknown surface {name:?} in escalation.surfaces (expected one of: profile, job_post, proposal, invite, message, attachment)"
+                    ),
+                ),
+            }
+        }
+        e.surfaces = surfaces;
     }
     // Thresholds must rise: notice <= block <= restrict <= suspend (0 = off).
     let levels = [

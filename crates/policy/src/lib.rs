@@ -10,8 +10,9 @@
 //! - [`Context`]: surface, stage, plan, declared purpose, the sender's history, the time.
 //! - [`Policy::decide`]: a pure function of text, findings and context giving a
 //!   [`Decision`] that explains itself.
-//! - Escalation: [`Policy::strike_for`] and [`Policy::escalation`]; storing the
-//!   history is the server's job. Times are Unix seconds ([`UnixSeconds`]).
+//! - Escalation: [`Policy::strike_for`] and [`Policy::escalation`], on the
+//!   surfaces listed in `[escalation] surfaces`; storing the history is the
+//!   server's job. Times are Unix seconds ([`UnixSeconds`]).
 //!
 //! ```
 //! use parley_policy::{Action, Context, Policy, Purpose, Surface};

@@ -254,6 +254,23 @@ pub struct EscalationRules {
     pub suspend: u32,
     /// How long a messaging restriction lasts.
     pub restriction_hours: u32,
+    /// The surfaces whose violations give strikes and escalate (masking raised
+    /// to blocking by the sender's history, the warning in the explanation).
+    /// Texts on other surfaces are still masked or blocked, without a strike.
+    #[serde(default = "strike_surfaces")]
+    pub surfaces: Vec<Surface>,
+}
+
+/// The surfaces that give strikes when a policy does not say: messages only.
+fn strike_surfaces() -> Vec<Surface> {
+    vec![Surface::Message]
+}
+
+impl EscalationRules {
+    /// Whether violations on `surface` give strikes and escalate.
+    pub fn gives_strikes(&self, surface: Surface) -> bool {
+        self.surfaces.contains(&surface)
+    }
 }
 
 /// Texts shown to people, with `{placeholders}`.
@@ -400,6 +417,7 @@ impl Policy {
                 restrict: 0,
                 suspend: 0,
                 restriction_hours: 24,
+                surfaces: strike_surfaces(),
             },
             texts: Texts::default(),
         }
@@ -498,14 +516,15 @@ impl Policy {
             .collect();
         let _ = writeln!(
             o,
-            "\n[escalation]\nclean_period_days = {}\nweights = {{ {} }}\nnotice = {}\nblock = {}\nrestrict = {}\nsuspend = {}\nrestriction_hours = {}",
+            "\n[escalation]\nclean_period_days = {}\nweights = {{ {} }}\nnotice = {}\nblock = {}\nrestrict = {}\nsuspend = {}\nrestriction_hours = {}\nsurfaces = {}",
             e.clean_period_days,
             weights.join(", "),
             e.notice,
             e.block,
             e.restrict,
             e.suspend,
-            e.restriction_hours
+            e.restriction_hours,
+            list(e.surfaces.iter().map(|s| s.as_str()))
         );
         let t = &self.texts;
         for (section, map) in [

@@ -28,6 +28,9 @@ struct Scenario {
     /// Context key → number of recorded exceptions.
     #[serde(default)]
     recorded: BTreeMap<String, usize>,
+    /// Context key → whether the decision gives the sender a strike.
+    #[serde(default)]
+    strike: BTreeMap<String, bool>,
     #[serde(default)]
     #[allow(dead_code)]
     note: String,
@@ -119,6 +122,15 @@ fn check_invariants(policy: &Policy, text: &str, d: &Decision, ctx: &Context) ->
             }
         }
     }
+    // Strikes and escalation only on the surfaces the policy lists.
+    if !policy.escalation.gives_strikes(ctx.surface)
+        && (d.strike.is_some() || d.escalation.is_some())
+    {
+        errs.push(format!("strike or escalation on {}", ctx.surface));
+    }
+    if d.surface != ctx.surface {
+        errs.push(format!("decision on {} for {}", d.surface, ctx.surface));
+    }
     for r in &d.reasons {
         if text.get(r.start..r.end) != Some(r.matched.as_str()) {
             errs.push(format!("reason span {}..{} does not match", r.start, r.end));
@@ -158,6 +170,14 @@ fn scenarios() {
                         .map(|f| format!("{}:{:?}@{:.2}", f.category, f.matched, f.confidence))
                         .collect::<Vec<_>>()
                 ));
+            }
+            if let Some(&want) = sc.strike.get(key) {
+                if d.strike.is_some() != want {
+                    failures.push(format!(
+                        "{} [{key}]: expected strike {want}, got {:?}",
+                        sc.id, d.strike
+                    ));
+                }
             }
             if let Some(&n) = sc.recorded.get(key) {
                 if d.recorded_exceptions.len() != n {
@@ -252,6 +272,7 @@ fn policy_file_round_trips() {
          [actions.message]\nphone = \"hold_for_review\"\n\"link.meeting\" = { low = \"allow_with_notice\" }\n\
          [links.domains]\nfile_share = [\"files.corp.example\"]\n\
          [links.blocked_domains]\nmessaging = [\"chat.example\"]\n\
+         [escalation]\nsurfaces = [\"message\", \"proposal\"]\n\
          [texts.masks]\nphone = \"[téléphone masqué]\"\n",
     )
     .unwrap();
@@ -293,9 +314,11 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         ),
         arb_action(),
         arb_action(),
+        prop::sample::subsequence(Surface::ALL.to_vec(), 0..=Surface::ALL.len()),
     )
-        .prop_map(|(entries, pin, pelse)| {
+        .prop_map(|(entries, pin, pelse, strike_surfaces)| {
             let mut p = Policy::default();
+            p.escalation.surfaces = strike_surfaces;
             for (s, c, h, m, l) in entries {
                 p.actions.set(
                     s,

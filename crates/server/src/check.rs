@@ -155,6 +155,23 @@ impl AppState {
         }
     }
 
+    /// [`AppState::decide`] for an author with an enforcement history.
+    pub fn decide_with(
+        &self,
+        text: &str,
+        surface: Surface,
+        stage: Stage,
+        plan: &str,
+        purpose: Option<Purpose>,
+        history: History,
+    ) -> Checked {
+        let findings = self.inner.detector.scan(text);
+        let ctx = self
+            .policy_context(surface, stage, plan, purpose)
+            .history(history);
+        self.decide_in(text, &findings, &ctx)
+    }
+
     /// The policy on one text in a full context (e.g. with the sender's history: strikes raise
     /// masking to blocking and lead to restrictions, through the policy's escalation rules).
     pub fn decide_in(

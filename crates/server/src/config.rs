@@ -39,10 +39,6 @@ pub struct Config {
     /// Shifts the server's clock for trust-and-safety times (strikes, restrictions, appeal
     /// windows), seconds. 0 in production; tests and drills use it to age records.
     pub clock_offset_secs: i64,
-    /// Whether blocked or masked texts sent through the integration API (profiles, job posts,
-    /// proposals, invites) give strikes toward messaging restrictions. Off by default: they are
-    /// rejected before anyone sees them and still get an appealable statement of reasons.
-    pub strikes_for_integration_texts: bool,
     /// Serve `GET /metrics` without the admin key (for a scraper on a private network).
     pub metrics_public: bool,
     /// How long a token lookup or a sender's context (members, stages, plans) is cached,
@@ -114,7 +110,6 @@ impl Default for Config {
             report_reasons: default_report_reasons(),
             appeal_window_days: 180,
             clock_offset_secs: 0,
-            strikes_for_integration_texts: false,
             metrics_public: false,
             cache_ttl_secs: 30,
             cache_max_entries: 100_000,
@@ -124,6 +119,10 @@ impl Default for Config {
         }
     }
 }
+
+/// A setting that moved into the policy file.
+const REMOVED_STRIKES_KEY: &str = "strikes_for_integration_texts";
+const REMOVED_STRIKES_HINT: &str = " (strikes_for_integration_texts moved to the policy: list the surfaces that give strikes in [escalation] surfaces, e.g. surfaces = [\"message\", \"profile\"])";
 
 /// A configuration problem, with where it came from.
 #[derive(Debug, thiserror::Error)]
@@ -137,8 +136,14 @@ impl Config {
             Some(p) => {
                 let src = std::fs::read_to_string(p)
                     .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?;
-                toml::from_str::<Config>(&src)
-                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+                toml::from_str::<Config>(&src).map_err(|e| {
+                    let hint = if e.to_string().contains(REMOVED_STRIKES_KEY) {
+                        REMOVED_STRIKES_HINT
+                    } else {
+                        ""
+                    };
+                    ConfigError(format!("{}: {e}{hint}", p.display()))
+                })?
             }
             None => Config::default(),
         };
@@ -148,6 +153,11 @@ impl Config {
 
     /// Overrides from `PARLEY_*` variables (read through `get`, so tests need no real env).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if get("PARLEY_STRIKES_FOR_INTEGRATION_TEXTS").is_some() {
+            return Err(ConfigError(format!(
+                "PARLEY_STRIKES_FOR_INTEGRATION_TEXTS is no longer a setting{REMOVED_STRIKES_HINT}"
+            )));
+        }
         for key in [
             "listen",
             "database",
@@ -163,7 +173,6 @@ impl Config {
             "key_burst",
             "appeal_window_days",
             "clock_offset_secs",
-            "strikes_for_integration_texts",
             "metrics_public",
             "cache_ttl_secs",
             "cache_max_entries",
@@ -208,13 +217,6 @@ impl Config {
             "key_burst" => self.key_burst = num(v)?,
             "appeal_window_days" => self.appeal_window_days = num(v)?,
             "clock_offset_secs" => self.clock_offset_secs = num(v)?,
-            "strikes_for_integration_texts" => {
-                self.strikes_for_integration_texts = match v.trim() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" => false,
-                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
-                }
-            }
             "metrics_public" => {
                 self.metrics_public = match v.trim() {
                     "true" | "1" | "yes" => true,
@@ -282,5 +284,21 @@ mod tests {
         let mut c = Config::default();
         c.set("clock_offset_secs", "-86400").unwrap();
         assert_eq!(c.clock_offset_secs, -86400);
+    }
+
+    #[test]
+    fn the_removed_strikes_setting_points_to_the_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, "strikes_for_integration_texts = true\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("[escalation] surfaces"), "{err}");
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "PARLEY_STRIKES_FOR_INTEGRATION_TEXTS").then(|| "true".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[escalation] surfaces"), "{err}");
+        assert!(c.set("strikes_for_integration_texts", "true").is_err());
     }
 }

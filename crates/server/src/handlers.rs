@@ -221,17 +221,31 @@ async fn check_texts(
     plan: &str,
     texts: &mut [&mut String],
 ) -> ApiResult<()> {
-    let mut worst: Option<Checked> = None;
+    let mut worst: Option<(usize, Checked)> = None;
     let mut masked: Vec<Option<String>> = Vec::with_capacity(texts.len());
-    for t in texts.iter() {
+    for (i, t) in texts.iter().enumerate() {
         check_len(kind, t, MAX_TEXT)?;
         let c = s.decide(t, surface, stage, plan, None);
         masked.push((c.action() == Action::Mask).then(|| c.delivered(t)));
-        if worst.as_ref().is_none_or(|w| c.action() > w.action()) {
-            worst = Some(c);
+        if worst.as_ref().is_none_or(|(_, w)| c.action() > w.action()) {
+            worst = Some((i, c));
         }
     }
-    let Some(w) = worst else { return Ok(()) };
+    let Some((wi, mut w)) = worst else {
+        return Ok(());
+    };
+    // On a surface the policy counts strikes for, the author's history escalates the strictest
+    // text (masking raised to blocking, the strike points the explanation quotes).
+    if let (Some(user), true) = (
+        actor,
+        w.decision.violation && s.inner.policy.escalation.gives_strikes(surface),
+    ) {
+        let history = crate::moderation::history_of(s, user).await?;
+        if history != parley_policy::History::default() {
+            w = s.decide_with(texts[wi], surface, stage, plan, None, history);
+            masked[wi] = (w.action() == Action::Mask).then(|| w.delivered(texts[wi]));
+        }
+    }
     if w.action() != Action::Allow {
         let decision_id = s
             .store()

@@ -336,12 +336,8 @@ pub async fn record_automated(
     };
     let now = s.now_ms();
     let safety = s.store().user_safety(user, now).await?;
-    let gives_strike = subject.kind == "message" || s.inner.config.strikes_for_integration_texts;
-    let strike = if gives_strike {
-        strike_of(s, c.decision.strike.as_ref(), now)
-    } else {
-        None
-    };
+    // The policy decides which surfaces give strikes (`[escalation] surfaces`).
+    let strike = strike_of(s, c.decision.strike.as_ref(), now);
     let reasons = json!(c.decision.reasons);
     let place = match (subject.kind, subject.conversation_id) {
         ("message", Some(conv)) => format!("your message in conversation {conv}"),

@@ -1895,6 +1895,109 @@ async fn mask_and_integration_text_enforcements() {
     assert_eq!(mine["standing"]["points"], 5, "1 + 1 + 1 + 2: {mine}");
 }
 
+/// The policy decides which surfaces give strikes (`[escalation] surfaces`). By default only
+/// messages: a blocked profile text is refused with an explanation that quotes no strike points
+/// and an appealable enforcement without a strike, even for a sender who already has one. A
+/// policy that lists profiles gives the strike, escalated from the author's history.
+async fn strike_surfaces(database: impl Fn() -> Option<String>) {
+    let profile = |s: &'static str| json!({"headline": "Designer", "bio": s});
+    let s = start(database(), None, |_| {}).await;
+    let [_, _, diego, _, _] = seed(&s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (st, v) = s
+        .post(&diego, &c, "Call me at +1 415 555 0134 tomorrow", "a")
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("Strike points: 2"),
+        "a message gives a strike: {v}"
+    );
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/users/diego/profile",
+            profile("Call me at +1 415 555 0134"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_error(&v, "policy_violation");
+    assert_eq!(v["error"]["action"], "block", "{v}");
+    let explanation = v["error"]["explanation"].as_str().unwrap();
+    assert!(explanation.contains("415 555 0134"), "{v}");
+    assert!(!explanation.contains("Strike points"), "{v}");
+    assert!(
+        !v["error"]["message"].as_str().unwrap().contains("Strike"),
+        "{v}"
+    );
+    let mine = enforcements(&s, &diego).await;
+    let block = mine["enforcements"][0].clone();
+    assert_eq!(block["kind"], "block", "{mine}");
+    assert_statement(&block, true);
+    let facts = block["statement"]["facts"].as_str().unwrap();
+    assert!(facts.contains("profile text was not published"), "{mine}");
+    assert!(!facts.contains("strike"), "{mine}");
+    assert_eq!(mine["enforcements"].as_array().unwrap().len(), 2, "{mine}");
+    assert_eq!(mine["standing"]["points"], 2, "only the message's: {mine}");
+    assert_eq!(mine["standing"]["active_strikes"], 1, "{mine}");
+    drop(s);
+
+    let s = start(
+        database(),
+        Some("[escalation]\nsurfaces = [\"message\", \"profile\"]\n"),
+        |_| {},
+    )
+    .await;
+    let [_, _, diego, _, _] = seed(&s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (st, v) = s.post(&diego, &c, "Call me at +1 415 555 0134", "a").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/users/diego/profile",
+            profile("Call me at +1 415 555 0134"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("Strike points: 4"),
+        "the profile's strike on top of the message's: {v}"
+    );
+    let mine = enforcements(&s, &diego).await;
+    assert!(
+        mine["enforcements"][0]["statement"]["facts"]
+            .as_str()
+            .unwrap()
+            .contains("strike of weight 2"),
+        "{mine}"
+    );
+    assert_eq!(mine["standing"]["points"], 4, "{mine}");
+    assert_eq!(mine["standing"]["active_strikes"], 2, "{mine}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strike_surfaces_on_sqlite() {
+    strike_surfaces(|| None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strike_surfaces_on_postgres() {
+    let (Some(a), Some(b)) = (
+        postgres_url("strike_surfaces_on_postgres_a").await,
+        postgres_url("strike_surfaces_on_postgres_b").await,
+    ) else {
+        return;
+    };
+    let urls = std::sync::Mutex::new(vec![b, a]);
+    strike_surfaces(|| urls.lock().unwrap().pop()).await;
+}
+
 // ------------------------------------------------------------------ evidence export
 
 impl Server {
