@@ -101,6 +101,11 @@ test('a masked part is hidden from the recipient; the sender sees what was hidde
   assert.doesNotMatch(await theirs.textContent(), /1796149856618/);
   await theirs.locator('.masked').first().waitFor();
   await shot(avery, 'masked-sender');
+  // After a reload the sender still sees what was hidden and why (from the stored decision).
+  await avery.reload();
+  const again = log(avery).locator('li.msg', { hasText: text });
+  await again.getByText('Delivered with parts hidden.').waitFor();
+  await again.getByText(/Hidden: “\(1796149856618” \(No phone numbers before a contract starts\)/).waitFor();
   await avery.context().close();
   await diego.context().close();
 });
