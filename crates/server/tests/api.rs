@@ -2777,3 +2777,101 @@ async fn ref_titles_and_own_findings_on_postgres() {
     let s = start(Some(url), Some(OPERATOR_POLICY), |_| {}).await;
     ref_titles_and_own_findings(&s).await;
 }
+
+/// `parley demo` gives the moderator console work: Avery's report of a message by Diego
+/// (off_platform) and Diego's appeal of a blocked message, both open in the queue; Diego's
+/// other block stays appealable; and the inbox names what each conversation belongs to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_trust_and_safety_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database: format!("sqlite://{}", dir.path().join("demo.db").display()),
+        demo: true,
+        ..Config::default()
+    };
+    let state = AppState::new(config).await.unwrap();
+    assert!(parley_server::demo::seed(&state).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(parley_server::run(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let http = Client::new();
+    let get = |tok: String, path: &str| {
+        let req = http.get(format!("{base}{path}")).bearer_auth(tok);
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let mut tokens = std::collections::HashMap::new();
+    for u in ["avery", "diego", "morgan"] {
+        let v: Value = http
+            .post(format!("{base}/v1/demo/users/{u}/session"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.insert(u, v["token"].as_str().unwrap().to_string());
+    }
+
+    let q = get(tokens["morgan"].clone(), "/v1/moderation/queue").await;
+    let items = q["items"].as_array().unwrap();
+    let reports: Vec<&Value> = items.iter().filter(|i| i["kind"] == "report").collect();
+    assert_eq!(reports.len(), 1, "{q}");
+    let r = reports[0];
+    assert_eq!(r["status"], "open", "{r}");
+    assert_eq!(r["subject_user"]["id"], "diego", "{r}");
+    assert_eq!(r["reports"][0]["reporter_id"], "avery", "{r}");
+    assert_eq!(r["reports"][0]["reason"], "off_platform", "{r}");
+    assert!(
+        r["evidence"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("settle the payment")),
+        "{r}"
+    );
+    let appeals: Vec<&Value> = items.iter().filter(|i| i["kind"] == "appeal").collect();
+    assert_eq!(appeals.len(), 1, "{q}");
+    assert_eq!(appeals[0]["subject_user"]["id"], "diego", "{}", appeals[0]);
+    assert_eq!(appeals[0]["decision"]["action"], "block", "{}", appeals[0]);
+
+    let mine = get(tokens["diego"].clone(), "/v1/me/enforcements").await;
+    let blocks: Vec<&Value> = mine["enforcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "block")
+        .collect();
+    assert_eq!(blocks.len(), 2, "{mine}");
+    assert_eq!(
+        blocks[0]["appeal"],
+        Value::Null,
+        "the newest is not appealed: {mine}"
+    );
+    assert_eq!(blocks[1]["appeal"]["status"], "open", "{mine}");
+
+    let inbox = get(tokens["avery"].clone(), "/v1/conversations").await;
+    let mut titles: Vec<(String, String)> = inbox["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["ref"]["kind"].as_str().unwrap().to_string(),
+                c["ref"]["title"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            ("contract".to_string(), "Landing page redesign".to_string()),
+            ("proposal".to_string(), "Landing page redesign".to_string()),
+        ]
+    );
+}
