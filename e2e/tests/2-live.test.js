@@ -85,8 +85,11 @@ test('history loads older pages as the reader scrolls up', async () => {
 test('a masked part is hidden from the recipient; the sender sees what was hidden and why', async () => {
   const avery = await signIn(browser, 'Avery Chen');
   const diego = await signIn(browser, 'Diego Ramos');
+  // The inbox names what each conversation belongs to (the job, through the proposal).
+  await avery.getByRole('link', { name: /Diego Ramos/ }).first().getByText('Proposal · Landing page redesign').waitFor();
   await openConversation(avery, 'Diego Ramos');
   await openConversation(diego, 'Avery Chen');
+  await avery.locator('.chat-head .ref').getByText('Proposal · Landing page redesign').waitFor();
   // A digit run that may be a phone number (medium confidence): masked by the default policy.
   // (`parley scan --text` shows the decision.)
   const text = `Let's use the call button here instead (1796149856618) (${tag()})`;
@@ -101,6 +104,11 @@ test('a masked part is hidden from the recipient; the sender sees what was hidde
   assert.doesNotMatch(await theirs.textContent(), /1796149856618/);
   await theirs.locator('.masked').first().waitFor();
   await shot(avery, 'masked-sender');
+  // After a reload the sender still sees what was hidden and why (from the stored decision).
+  await avery.reload();
+  const again = log(avery).locator('li.msg', { hasText: text });
+  await again.getByText('Delivered with parts hidden.').waitFor();
+  await again.getByText(/Hidden: “\(1796149856618” \(No phone numbers before a contract starts\)/).waitFor();
   await avery.context().close();
   await diego.context().close();
 });

@@ -4,6 +4,7 @@
 
 use crate::error::Json;
 use crate::handlers::{post_message_as, PostBody};
+use crate::moderation::{file_appeal_as, file_report_as};
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -60,7 +61,15 @@ pub async fn is_empty(s: &AppState) -> Result<bool, ApiError> {
     Ok(true)
 }
 
-async fn say(s: &AppState, conv: &str, who: &str, n: usize, body: &str) -> Result<(), ApiError> {
+/// Posts `body` as `who` through the API's own path; the stored message's id, or `None` when
+/// the policy blocked it.
+async fn say(
+    s: &AppState,
+    conv: &str,
+    who: &str,
+    n: usize,
+    body: &str,
+) -> Result<Option<i64>, ApiError> {
     let r = post_message_as(
         s,
         conv,
@@ -73,11 +82,21 @@ async fn say(s: &AppState, conv: &str, who: &str, n: usize, body: &str) -> Resul
     )
     .await;
     match r {
-        Ok(_) => Ok(()),
+        Ok((_, v)) => Ok(v["message"]["id"].as_i64()),
         // A blocked demo line is part of the story (the sender saw the explanation).
-        Err(e) if e.code == "policy_violation" => Ok(()),
+        Err(e) if e.code == "policy_violation" => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// A failure while seeding the demo (reported by `parley demo` at start).
+fn demo_error(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+}
+
+/// A request body of the API (the demo files reports and appeals as the API does).
+fn body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| demo_error(format!("demo request: {e}")))
 }
 
 /// Seeds the demo marketplace. Returns false (and changes nothing) if the database is not empty.
@@ -216,11 +235,40 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     say(s, &c1.id, "diego", 2, "Sure, I have attached two case studies here. Happy to walk you through them on a call on the platform.").await?;
-    say(
+    // Blocked, and appealed by Diego: the moderator console has an appeal to decide.
+    let blocked = say(
         s,
         &c1.id,
         "diego",
         3,
+        "Easier by email: diego.ramos.design@gmail.com",
+    )
+    .await?;
+    if blocked.is_some() {
+        return Err(demo_error("demo: the email line was not blocked"));
+    }
+    let block = st
+        .enforcements_of("diego", 10)
+        .await?
+        .into_iter()
+        .map(|(e, _)| e)
+        .find(|e| e.kind == "block")
+        .ok_or_else(|| demo_error("demo: no block enforcement for diego"))?;
+    file_appeal_as(
+        s,
+        "diego",
+        body(json!({
+            "enforcement_id": block.id,
+            "statement": "I only meant to send the portfolio files; I did not know emails are hidden before a contract.",
+        }))?,
+    )
+    .await?;
+    // Blocked, not appealed (Diego may still appeal it from his Notices).
+    say(
+        s,
+        &c1.id,
+        "diego",
+        4,
         "Or text me on WhatsApp at +1 415 555 0134, it is faster.",
     )
     .await?;
@@ -228,8 +276,28 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
         s,
         &c1.id,
         "avery",
-        4,
+        5,
         "Let's keep it here until we have a contract, please.",
+    )
+    .await?;
+    // Delivered (no contact details), then reported by Avery: a report in the console.
+    let pushy = say(
+        s,
+        &c1.id,
+        "diego",
+        6,
+        "Fair enough. Once we agree, we could also skip the fee here and settle the payment between us.",
+    )
+    .await?
+    .ok_or_else(|| demo_error("demo: the reported line was blocked"))?;
+    file_report_as(
+        s,
+        "avery",
+        body(json!({
+            "message_id": pushy,
+            "reason": "off_platform",
+            "note": "Suggests paying outside the platform.",
+        }))?,
     )
     .await?;
     // Active contract: Avery and Mei may share contact details.

@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parley_policy::{Action, Surface};
 use parley_store::{
-    ContractInput, ContractStatus, ConversationCursor, ConversationRef, InviteInput, JobInput,
-    Message, MessageEdit, MessageState, NewConversation, NewDecision, NewMessage, OrgInput,
-    PageRequest, ProfileInput, ProposalInput, Role, StoreError, UserInput,
+    ContractInput, ContractStatus, Conversation, ConversationCursor, ConversationRef, InviteInput,
+    JobInput, Message, MessageEdit, MessageState, NewConversation, NewDecision, NewMessage,
+    OrgInput, PageRequest, ProfileInput, ProposalInput, Role, StoreError, UserInput,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -527,15 +527,31 @@ pub async fn create_conversation(
     s.invalidate(Invalidation::Contexts);
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"id": c.id, "conversation": c})),
+        axum::Json(json!({"id": c.id, "conversation": conversation_view(&c)})),
     )
         .into_response())
 }
 
 // ------------------------------------------------------------------ client API
 
+/// A conversation's `ref` as clients see it: `{"kind","id","title"}` (the title of the job or
+/// contract it belongs to, read live from the store), or null for a direct conversation.
+fn ref_view(c: &Conversation) -> Value {
+    match &c.reference {
+        Some(r) => json!({"kind": r.kind, "id": r.id, "title": c.ref_title}),
+        None => Value::Null,
+    }
+}
+
+/// A conversation as JSON, with [`ref_view`] as its `ref`.
+fn conversation_view(c: &Conversation) -> Value {
+    let mut v = json!(c);
+    v["ref"] = ref_view(c);
+    v
+}
+
 /// A message as `viewer` sees it: recipients get the delivered text only; the author also
-/// sees what they wrote and the decision.
+/// sees what they wrote and the decision (action, findings and explanation).
 pub fn message_view(m: &Message, viewer: &str) -> Value {
     let own = m.author_id == viewer;
     let deleted = m.deleted_at.is_some();
@@ -571,6 +587,18 @@ pub fn message_view(m: &Message, viewer: &str) -> Value {
         if m.state == MessageState::Rejected {
             // The reviewer's reasons (the statement of reasons is at /v1/me/enforcements).
             v["explanation"] = decision.get("explanation").cloned().unwrap_or(Value::Null);
+        }
+        // What was hidden or held and why, from the stored decision, so the author sees it
+        // after a reload as right after sending: each finding's category, span in the
+        // original, evidence and rule, and the decision's explanation.
+        if let Some(reasons) = decision
+            .get("reasons")
+            .filter(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            v["findings"] = reasons.clone();
+            if v.get("explanation").is_none() {
+                v["explanation"] = decision.get("explanation").cloned().unwrap_or(Value::Null);
+            }
         }
     }
     v
@@ -612,7 +640,7 @@ pub async fn list_conversations(
             json!({
                 "id": c.conversation.id,
                 "subject": c.conversation.subject,
-                "ref": c.conversation.reference,
+                "ref": ref_view(&c.conversation),
                 "members": c.members,
                 "updated_at": c.conversation.updated_at,
                 "last_message": c.last_message.as_ref().map(|m| message_view(m, &me)),
@@ -645,7 +673,9 @@ pub async fn get_conversation(
                    "time_zone": u.time_zone, "last_read_message_id": read})
         })
         .collect();
-    Ok(Json(json!({"conversation": c, "members": users})))
+    Ok(Json(
+        json!({"conversation": conversation_view(&c), "members": users}),
+    ))
 }
 
 #[derive(Deserialize)]

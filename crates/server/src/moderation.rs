@@ -1128,6 +1128,13 @@ pub async fn file_report(
     Json(b): Json<ReportBody>,
 ) -> ApiResult<Response> {
     let me = s.require_user(&headers).await?;
+    let v = file_report_as(&s, &me, b).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// Files `me`'s report (the body of `POST /v1/reports`); answers the 201 body. Also used by
+/// the demo to seed a report.
+pub async fn file_report_as(s: &AppState, me: &str, b: ReportBody) -> ApiResult<Value> {
     let target = match (b.message_id, b.user_id, b.conversation_id) {
         (Some(m), None, None) => ReportTarget::Message(m),
         (None, Some(u), None) => ReportTarget::User(u),
@@ -1160,7 +1167,7 @@ pub async fn file_report(
         .store()
         .file_report(
             &NewReport {
-                reporter_id: me.clone(),
+                reporter_id: me.to_owned(),
                 target,
                 reason: reason.id.clone(),
                 note,
@@ -1171,21 +1178,17 @@ pub async fn file_report(
         .await?;
     tracing::info!(item = %item_id_str(filed.item.id), merged = filed.merged, "report filed");
     let r = &filed.report;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({
-            "report": {
-                "id": report_id_str(r.id),
-                "item_id": item_id_str(r.item_id),
-                "target": {"kind": r.target_kind, "id": r.target_id},
-                "reason": r.reason,
-                "note": r.note,
-                "created_at": r.created_at,
-            },
-            "merged": filed.merged,
-        })),
-    )
-        .into_response())
+    Ok(json!({
+        "report": {
+            "id": report_id_str(r.id),
+            "item_id": item_id_str(r.item_id),
+            "target": {"kind": r.target_kind, "id": r.target_id},
+            "reason": r.reason,
+            "note": r.note,
+            "created_at": r.created_at,
+        },
+        "merged": filed.merged,
+    }))
 }
 
 /// `GET /v1/reports/reasons`.
@@ -1245,6 +1248,13 @@ pub async fn file_appeal(
     Json(b): Json<AppealBody>,
 ) -> ApiResult<Response> {
     let me = s.require_user(&headers).await?;
+    let v = file_appeal_as(&s, &me, b).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// Files `me`'s appeal (the body of `POST /v1/appeals`); answers the 201 body. Also used by
+/// the demo to seed an appeal.
+pub async fn file_appeal_as(s: &AppState, me: &str, b: AppealBody) -> ApiResult<Value> {
     let id = match &b.enforcement_id {
         Value::String(x) => parse_prefixed(x, "en_"),
         Value::Number(n) => n.as_i64().filter(|n| *n > 0),
@@ -1260,15 +1270,11 @@ pub async fn file_appeal(
     }
     let a = s
         .store()
-        .file_appeal(id, &me, statement, s.now_ms())
+        .file_appeal(id, me, statement, s.now_ms())
         .await
         .map_err(store_conflict)?;
     tracing::info!(appeal = %appeal_id_str(a.id), "appeal filed");
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "appeal": appeal_json(&a) })),
-    )
-        .into_response())
+    Ok(json!({ "appeal": appeal_json(&a) }))
 }
 
 #[cfg(test)]

@@ -2624,3 +2624,254 @@ async fn caches_follow_integration_changes_on_every_node() {
     }
     assert!(shut, "node b served a revoked token");
 }
+
+/// The inbox names what a conversation belongs to, and the author of a masked message sees
+/// what was hidden and why when reading it back (as after a reload), not only in the send's answer.
+async fn ref_titles_and_own_findings(s: &Server) {
+    let [avery, _, diego, _, _] = seed(s).await;
+    for (path, body) in [
+        (
+            "/v1/jobs/rt-job",
+            json!({"org_id": "northwind", "title": "Landing page redesign"}),
+        ),
+        (
+            "/v1/proposals/rt-prop",
+            json!({"job_id": "rt-job", "freelancer_id": "diego"}),
+        ),
+        (
+            "/v1/contracts/rt-k",
+            json!({"client_org_id": "northwind", "freelancer_id": "mei", "status": "active"}),
+        ),
+    ] {
+        let (st, v) = s.admin(Method::PUT, path, body).await;
+        assert_eq!(st, StatusCode::CREATED, "{path}: {v}");
+    }
+    let mut ids = Vec::new();
+    for (reference, title) in [
+        (
+            json!({"kind": "proposal", "id": "rt-prop"}),
+            json!("Landing page redesign"),
+        ),
+        (json!({"kind": "contract", "id": "rt-k"}), json!("Contract")),
+        (Value::Null, Value::Null),
+    ] {
+        let (st, v) = s
+            .admin(
+                Method::POST,
+                "/v1/conversations",
+                json!({"members": ["avery", "diego"], "subject": "t", "ref": reference}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        assert_eq!(v["conversation"]["ref"]["title"], title, "{v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let (st, v) = s
+            .call(
+                Method::GET,
+                &format!("/v1/conversations/{id}"),
+                Some(&avery),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let mut want = reference.clone();
+        if !want.is_null() {
+            want["title"] = title.clone();
+        }
+        assert_eq!(v["conversation"]["ref"], want, "{v}");
+        ids.push((id, want));
+    }
+    let (st, v) = s
+        .call(Method::GET, "/v1/conversations", Some(&diego), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    for (id, want) in &ids {
+        let item = v["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} listed: {v}"));
+        assert_eq!(&item["ref"], want, "{item}");
+    }
+    // A renamed job renames its conversations.
+    let (st, v) = s
+        .admin(
+            Method::PUT,
+            "/v1/jobs/rt-job",
+            json!({"org_id": "northwind", "title": "Checkout flow"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, v) = s
+        .call(Method::GET, "/v1/conversations", Some(&avery), None)
+        .await;
+    let item = v["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == ids[0].0.as_str())
+        .unwrap();
+    assert_eq!(item["ref"]["title"], "Checkout flow", "{item}");
+
+    // A masked message read back: its author sees the findings; the recipient does not.
+    let c = &ids[2].0;
+    let text = "Call me at +1 415 555 0134 tomorrow";
+    let (st, v) = s.post(&diego, c, text, "rt-mask").await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["decision"]["action"], "mask", "{v}");
+    let sent = v["decision"]["findings"].clone();
+    let read = |tok: String| async move {
+        let (st, v) = s
+            .call(
+                Method::GET,
+                &format!("/v1/conversations/{c}/messages"),
+                Some(&tok),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        v["messages"].as_array().unwrap().last().unwrap().clone()
+    };
+    let mine = read(diego.clone()).await;
+    let findings = mine["findings"]
+        .as_array()
+        .expect("findings for the author");
+    assert_eq!(
+        mine["findings"], sent,
+        "the same findings as the send's answer"
+    );
+    let f = &findings[0];
+    assert_eq!(f["category"], "phone", "{f}");
+    let (start, end) = (
+        f["start"].as_u64().unwrap() as usize,
+        f["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[start..end], f["matched"].as_str().unwrap(), "{f}");
+    assert!(
+        f["rule_text"].as_str().is_some_and(|t| !t.is_empty()),
+        "{f}"
+    );
+    assert!(mine["explanation"].is_string(), "{mine}");
+    let theirs = read(avery.clone()).await;
+    assert_eq!(theirs["id"], mine["id"]);
+    assert!(theirs.get("findings").is_none(), "{theirs}");
+    assert!(theirs.get("explanation").is_none(), "{theirs}");
+    assert!(
+        !theirs["body"].as_str().unwrap().contains("555"),
+        "{theirs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ref_titles_and_own_findings_on_sqlite() {
+    let s = start(None, Some(OPERATOR_POLICY), |_| {}).await;
+    ref_titles_and_own_findings(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ref_titles_and_own_findings_on_postgres() {
+    let Some(url) = postgres_url("ref_titles_and_own_findings_on_postgres").await else {
+        return;
+    };
+    let s = start(Some(url), Some(OPERATOR_POLICY), |_| {}).await;
+    ref_titles_and_own_findings(&s).await;
+}
+
+/// `parley demo` gives the moderator console work: Avery's report of a message by Diego
+/// (off_platform) and Diego's appeal of a blocked message, both open in the queue; Diego's
+/// other block stays appealable; and the inbox names what each conversation belongs to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_trust_and_safety_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database: format!("sqlite://{}", dir.path().join("demo.db").display()),
+        demo: true,
+        ..Config::default()
+    };
+    let state = AppState::new(config).await.unwrap();
+    assert!(parley_server::demo::seed(&state).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(parley_server::run(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let http = Client::new();
+    let get = |tok: String, path: &str| {
+        let req = http.get(format!("{base}{path}")).bearer_auth(tok);
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let mut tokens = std::collections::HashMap::new();
+    for u in ["avery", "diego", "morgan"] {
+        let v: Value = http
+            .post(format!("{base}/v1/demo/users/{u}/session"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.insert(u, v["token"].as_str().unwrap().to_string());
+    }
+
+    let q = get(tokens["morgan"].clone(), "/v1/moderation/queue").await;
+    let items = q["items"].as_array().unwrap();
+    let reports: Vec<&Value> = items.iter().filter(|i| i["kind"] == "report").collect();
+    assert_eq!(reports.len(), 1, "{q}");
+    let r = reports[0];
+    assert_eq!(r["status"], "open", "{r}");
+    assert_eq!(r["subject_user"]["id"], "diego", "{r}");
+    assert_eq!(r["reports"][0]["reporter_id"], "avery", "{r}");
+    assert_eq!(r["reports"][0]["reason"], "off_platform", "{r}");
+    assert!(
+        r["evidence"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("settle the payment")),
+        "{r}"
+    );
+    let appeals: Vec<&Value> = items.iter().filter(|i| i["kind"] == "appeal").collect();
+    assert_eq!(appeals.len(), 1, "{q}");
+    assert_eq!(appeals[0]["subject_user"]["id"], "diego", "{}", appeals[0]);
+    assert_eq!(appeals[0]["decision"]["action"], "block", "{}", appeals[0]);
+
+    let mine = get(tokens["diego"].clone(), "/v1/me/enforcements").await;
+    let blocks: Vec<&Value> = mine["enforcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "block")
+        .collect();
+    assert_eq!(blocks.len(), 2, "{mine}");
+    assert_eq!(
+        blocks[0]["appeal"],
+        Value::Null,
+        "the newest is not appealed: {mine}"
+    );
+    assert_eq!(blocks[1]["appeal"]["status"], "open", "{mine}");
+
+    let inbox = get(tokens["avery"].clone(), "/v1/conversations").await;
+    let mut titles: Vec<(String, String)> = inbox["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["ref"]["kind"].as_str().unwrap().to_string(),
+                c["ref"]["title"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            ("contract".to_string(), "Landing page redesign".to_string()),
+            ("proposal".to_string(), "Landing page redesign".to_string()),
+        ]
+    );
+}

@@ -36,8 +36,11 @@ export function convInfo(id, fresh) {
 }
 
 const REF = { job: 'Job', proposal: 'Proposal', invite: 'Invite', contract: 'Contract' };
+/** What a conversation belongs to, by name: "Proposal · Landing page redesign". */
 export function refLabel(ref) {
-  return ref ? `${REF[ref.kind] || ref.kind} ${ref.id}` : 'Direct message';
+  if (!ref) return 'Direct message';
+  const kind = REF[ref.kind] || ref.kind;
+  return ref.title && ref.title !== kind ? `${kind} · ${ref.title}` : kind;
 }
 
 function maskedBody(text) {
@@ -161,7 +164,8 @@ export async function renderChat(pane, id) {
       if (m.state === 'held') notes.push(h('p', { class: 'note held' }, 'Waiting for a reviewer · only you can see this for now'));
       if (m.state === 'rejected') notes.push(h('p', { class: 'note rejected' }, 'Not delivered: a reviewer decided it breaks the contact rule'));
       if (m.state === 'delivered' && m.delivered_body && m.delivered_body !== m.body) {
-        const d = sentDecisions.get(m.id);
+        // Right after sending: the send's answer; after a reload: the findings stored with it.
+        const d = sentDecisions.get(m.id) || (m.findings ? { findings: m.findings } : null);
         const why = d && (d.findings || []).filter((f) => f.action === 'mask').map((f) => `“${f.matched}” (${f.rule_text || f.category})`).join(', ');
         notes.push(h('div', { class: 'note masked-note' },
           h('p', {}, h('strong', {}, 'Delivered with parts hidden. '), `${otherName} sees: `, maskedBody(m.delivered_body)),

@@ -316,6 +316,12 @@ pub struct Conversation {
     pub created_at: Millis,
     /// Time of the last delivered message (or creation).
     pub updated_at: Millis,
+    /// A human title for `reference`, read live from the referenced object: the job's title
+    /// for a job, proposal or invite (an invite without a job: "Invite"), the contract's job
+    /// title (a contract without a job: "Contract"). `None` for a direct conversation. Not
+    /// serialized here: the server's views put it in the `ref` object as `title`.
+    #[serde(skip)]
+    pub ref_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -133,6 +133,18 @@ macro_rules! conv_cols {
         "id, subject, ref_kind, ref_id, created_by, last_message_id, created_at, updated_at"
     };
 }
+/// Joins giving `rj.title`, the title of the job a conversation `c`'s reference belongs to
+/// (directly, or through its proposal, invite or contract): one indexed lookup per table.
+macro_rules! ref_title_joins {
+    () => {
+        " LEFT JOIN proposals rp ON c.ref_kind = 'proposal' AND rp.id = c.ref_id \
+         LEFT JOIN invites ri ON c.ref_kind = 'invite' AND ri.id = c.ref_id \
+         LEFT JOIN contracts rc ON c.ref_kind = 'contract' AND rc.id = c.ref_id \
+         LEFT JOIN jobs rj ON rj.id = CASE c.ref_kind WHEN 'job' THEN c.ref_id \
+           WHEN 'proposal' THEN rp.job_id WHEN 'invite' THEN ri.job_id \
+           WHEN 'contract' THEN rc.job_id END "
+    };
+}
 macro_rules! msg_cols {
     () => {
         "id, conversation_id, author_id, client_id, purpose, state, original, delivered, decision, version, created_at, edited_at, deleted_at"
@@ -593,7 +605,30 @@ fn conversation_of(r: &impl Get) -> Result<Conversation> {
         last_message_id: r.oi("last_message_id")?,
         created_at: r.i("created_at")?,
         updated_at: r.i("updated_at")?,
+        ref_title: None,
     })
+}
+
+/// The human title of a reference of `kind` whose job (if any) has `job_title`.
+fn ref_title(kind: RefKind, job_title: Option<String>) -> String {
+    job_title.unwrap_or_else(|| {
+        match kind {
+            RefKind::Job => "Job",
+            RefKind::Proposal => "Proposal",
+            RefKind::Invite => "Invite",
+            RefKind::Contract => "Contract",
+        }
+        .to_owned()
+    })
+}
+
+/// [`conversation_of`] with `ref_title` from a `ref_title` column (the job's title).
+fn conversation_titled(r: &impl Get) -> Result<Conversation> {
+    let mut c = conversation_of(r)?;
+    if let Some(reference) = &c.reference {
+        c.ref_title = Some(ref_title(reference.kind, r.os("ref_title")?));
+    }
+    Ok(c)
 }
 
 /// A message from columns named `{p}id`, `{p}conversation_id`, ...
@@ -1505,24 +1540,33 @@ impl Store {
         let now = now_ms();
         on_write!(self, |p| {
             let mut tx = p.begin_write().await?;
+            let mut title = None;
             if let Some(r) = &input.reference {
                 let sql = match r.kind {
-                    RefKind::Job => "SELECT id FROM jobs WHERE id = $1",
-                    RefKind::Proposal => "SELECT id FROM proposals WHERE id = $1",
-                    RefKind::Invite => "SELECT id FROM invites WHERE id = $1",
-                    RefKind::Contract => "SELECT id FROM contracts WHERE id = $1",
+                    RefKind::Job => "SELECT title FROM jobs WHERE id = $1",
+                    RefKind::Proposal => {
+                        "SELECT j.title FROM proposals x LEFT JOIN jobs j ON j.id = x.job_id WHERE x.id = $1"
+                    }
+                    RefKind::Invite => {
+                        "SELECT j.title FROM invites x LEFT JOIN jobs j ON j.id = x.job_id WHERE x.id = $1"
+                    }
+                    RefKind::Contract => {
+                        "SELECT j.title FROM contracts x LEFT JOIN jobs j ON j.id = x.job_id WHERE x.id = $1"
+                    }
                 };
-                if sqlx::query(sql)
+                match sqlx::query(sql)
                     .bind(r.id.as_str())
                     .fetch_optional(&mut *tx)
                     .await?
-                    .is_none()
                 {
-                    return Err(StoreError::Invalid(format!(
-                        "{} {:?} does not exist",
-                        r.kind.as_str(),
-                        r.id
-                    )));
+                    Some(row) => title = Some(ref_title(r.kind, row.os("title")?)),
+                    None => {
+                        return Err(StoreError::Invalid(format!(
+                            "{} {:?} does not exist",
+                            r.kind.as_str(),
+                            r.id
+                        )))
+                    }
                 }
             }
             for u in members.iter().copied().chain(input.created_by.as_deref()) {
@@ -1558,7 +1602,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let conv = conversation_of(&row)?;
+            let mut conv = conversation_of(&row)?;
+            conv.ref_title = title;
             tx.commit().await?;
             Ok(conv)
         })
@@ -1568,15 +1613,16 @@ impl Store {
     pub async fn get_conversation(&self, id: &str) -> Result<Conversation> {
         on_read!(self, |p| {
             let row = sqlx::query(concat!(
-                "SELECT ",
-                conv_cols!(),
-                " FROM conversations WHERE id = $1"
+                "SELECT c.id, c.subject, c.ref_kind, c.ref_id, c.created_by, c.last_message_id, \
+                 c.created_at, c.updated_at, rj.title AS ref_title FROM conversations c",
+                ref_title_joins!(),
+                "WHERE c.id = $1"
             ))
             .bind(id)
             .fetch_optional(p)
             .await?;
             row.as_ref()
-                .map(conversation_of)
+                .map(conversation_titled)
                 .unwrap_or(Err(StoreError::NotFound("conversation")))
         })
     }
@@ -1640,9 +1686,9 @@ impl Store {
             None => (i64::MAX, ""),
         };
         on_read!(self, |p| {
-            let rows = sqlx::query(
+            let rows = sqlx::query(concat!(
                 "SELECT c.id, c.subject, c.ref_kind, c.ref_id, c.created_by, c.last_message_id, \
-                 c.created_at, c.updated_at, m.last_read_message_id AS my_last_read, \
+                 c.created_at, c.updated_at, rj.title AS ref_title, m.last_read_message_id AS my_last_read, \
                  (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
                    AND x.id > m.last_read_message_id AND x.author_id <> $1 \
                    AND x.state = 'delivered' AND x.deleted_at IS NULL) AS unread, \
@@ -1652,10 +1698,11 @@ impl Store {
                  lm.version AS lm_version, lm.created_at AS lm_created_at, lm.edited_at AS lm_edited_at, \
                  lm.deleted_at AS lm_deleted_at \
                  FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
-                 LEFT JOIN messages lm ON lm.id = c.last_message_id \
-                 WHERE m.user_id = $1 AND (c.updated_at < $2 OR (c.updated_at = $2 AND c.id < $3)) \
+                 LEFT JOIN messages lm ON lm.id = c.last_message_id",
+                ref_title_joins!(),
+                "WHERE m.user_id = $1 AND (c.updated_at < $2 OR (c.updated_at = $2 AND c.id < $3)) \
                  ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
-            )
+            ))
             .bind(user_id)
             .bind(before_at)
             .bind(before_id)
@@ -1670,7 +1717,7 @@ impl Store {
                         None => None,
                     };
                     Ok(ConversationSummary {
-                        conversation: conversation_of(r)?,
+                        conversation: conversation_titled(r)?,
                         members: Vec::new(),
                         last_message,
                         unread: r.i("unread")?,

@@ -178,6 +178,7 @@ conformance!(
     strikes_and_restrictions_in_force,
     appeals_overturn_and_reviewers,
     moderation_stats_count_flags,
+    conversation_ref_titles,
 );
 
 #[test]
@@ -3184,6 +3185,130 @@ mod checks {
         assert_eq!(st.per_day.iter().map(|d| d.1).sum::<i64>(), 3);
         assert_eq!(st.open.get("held_message"), Some(&1));
         assert_eq!(st.open.get("report"), Some(&0));
+    }
+
+    /// Every conversation carries a human title for its reference, read live from the job it
+    /// belongs to (directly, or via a proposal, invite or contract), in the list and in get.
+    pub async fn conversation_ref_titles(_db: &TestDb, s: &Store) {
+        seed(s).await;
+        let job = |title: &str| JobInput {
+            org_id: "northwind".into(),
+            title: title.into(),
+            ..Default::default()
+        };
+        s.put_job("rt-job", &job("Landing page redesign"))
+            .await
+            .unwrap();
+        s.put_proposal(
+            "rt-prop",
+            &ProposalInput {
+                job_id: "rt-job".into(),
+                freelancer_id: "mei".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        s.put_invite(
+            "rt-inv-job",
+            &InviteInput {
+                job_id: Some("rt-job".into()),
+                org_id: "northwind".into(),
+                freelancer_id: "diego".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        s.put_invite(
+            "rt-inv",
+            &InviteInput {
+                org_id: "northwind".into(),
+                freelancer_id: "diego".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        for (id, job_id) in [("rt-k-job", Some("rt-job")), ("rt-k", None)] {
+            s.put_contract(
+                id,
+                &ContractInput {
+                    client_org_id: "northwind".into(),
+                    freelancer_id: "mei".into(),
+                    status: ContractStatus::Active,
+                    job_id: job_id.map(Into::into),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let cases = [
+            (
+                Some((RefKind::Job, "rt-job")),
+                Some("Landing page redesign"),
+            ),
+            (
+                Some((RefKind::Proposal, "rt-prop")),
+                Some("Landing page redesign"),
+            ),
+            (
+                Some((RefKind::Invite, "rt-inv-job")),
+                Some("Landing page redesign"),
+            ),
+            (Some((RefKind::Invite, "rt-inv")), Some("Invite")),
+            (
+                Some((RefKind::Contract, "rt-k-job")),
+                Some("Landing page redesign"),
+            ),
+            (Some((RefKind::Contract, "rt-k")), Some("Contract")),
+            (None, None),
+        ];
+        let mut ids = Vec::new();
+        for (reference, title) in cases {
+            let c = s
+                .create_conversation(&NewConversation {
+                    members: vec!["avery".into(), "mei".into()],
+                    reference: reference.map(|(kind, id)| ConversationRef {
+                        kind,
+                        id: id.into(),
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(c.ref_title.as_deref(), title, "{reference:?}");
+            assert_eq!(s.get_conversation(&c.id).await.unwrap(), c);
+            ids.push((c.id, title));
+        }
+        let list = s.list_conversations("avery", None, 50).await.unwrap();
+        assert_eq!(list.len(), ids.len());
+        for (id, title) in &ids {
+            let item = list.iter().find(|l| &l.conversation.id == id).unwrap();
+            assert_eq!(item.conversation.ref_title.as_deref(), *title, "{id}");
+        }
+        // Renaming the job renames every conversation that belongs to it.
+        s.put_job("rt-job", &job("Checkout flow")).await.unwrap();
+        let list = s.list_conversations("mei", None, 50).await.unwrap();
+        for (id, title) in &ids {
+            let want = title.map(|t| {
+                if t == "Landing page redesign" {
+                    "Checkout flow"
+                } else {
+                    t
+                }
+            });
+            let item = list.iter().find(|l| &l.conversation.id == id).unwrap();
+            assert_eq!(item.conversation.ref_title.as_deref(), want, "{id}");
+            assert_eq!(
+                s.get_conversation_for(id, "mei")
+                    .await
+                    .unwrap()
+                    .ref_title
+                    .as_deref(),
+                want
+            );
+        }
     }
 }
 
