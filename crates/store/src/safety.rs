@@ -626,38 +626,21 @@ macro_rules! moderate_message {
             Some(r) => {
                 let m = message_of(&r, "")?;
                 insert_version!($tx, m, "reviewed", Some($moderator), $now);
-                insert_decision!(
+                insert_message_decision!(
                     $tx,
-                    "message",
-                    Some(m.id.to_string()),
-                    Some(conv.as_str()),
-                    Some(m.id),
-                    Some(m.version),
-                    Some($moderator),
+                    conv.as_str(),
+                    m,
+                    $moderator,
                     $decision,
                     $decision_json,
                     $now
                 );
-                refresh_last_message!($tx, conv.as_str());
-                sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-                    .bind(conv.as_str())
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                let all = members_sorted!($tx, conv.as_str());
                 let others = if m.state == MessageState::Delivered {
                     "message.created"
                 } else {
                     "message.deleted"
                 };
-                for u in &all {
-                    let kind = if *u == m.author_id {
-                        "message.updated"
-                    } else {
-                        others
-                    };
-                    emit!($tx, [u], kind, conv.as_str(), Some(m.id), None::<&str>, $now);
-                }
+                let all = announce_moderated!($tx, conv.as_str(), m, others, $now);
                 Some((m, all))
             }
         }
@@ -1476,14 +1459,11 @@ impl Store {
                         if let Some(r) = row {
                             let m = message_of(&r, "")?;
                             insert_version!(tx, m, "reviewed", Some(d.moderator_id.as_str()), now);
-                            insert_decision!(
+                            insert_message_decision!(
                                 tx,
-                                "message",
-                                Some(m.id.to_string()),
-                                Some(conv.as_str()),
-                                Some(m.id),
-                                Some(m.version),
-                                Some(d.moderator_id.as_str()),
+                                conv.as_str(),
+                                m,
+                                d.moderator_id.as_str(),
                                 dd,
                                 dj.as_str(),
                                 now
