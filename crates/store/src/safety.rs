@@ -495,6 +495,11 @@ fn appeal_of(r: &impl Get) -> Result<Appeal> {
     })
 }
 
+/// Every message of a list of rows, in row order.
+fn messages_of(rows: &[impl Get]) -> Result<Vec<Message>> {
+    rows.iter().map(|r| message_of(r, "")).collect()
+}
+
 const ENFORCEMENT_KINDS: &[&str] = &[
     "block",
     "mask",
@@ -1074,7 +1079,7 @@ impl Store {
                     .fetch_optional(p)
                     .await?;
             let conv = conv.ok_or(StoreError::NotFound("message"))?;
-            let mut before = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
@@ -1083,12 +1088,10 @@ impl Store {
             .bind(message_id)
             .bind(n)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+            let mut before = messages_of(&rows)?;
             before.reverse();
-            let after = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
@@ -1097,11 +1100,8 @@ impl Store {
             .bind(message_id)
             .bind(n + 1)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
-            before.extend(after);
+            .await?;
+            before.extend(messages_of(&rows)?);
             Ok(before)
         })
     }
@@ -1110,7 +1110,7 @@ impl Store {
     pub async fn recent_messages(&self, conversation_id: &str, n: u32) -> Result<Vec<Message>> {
         let n = i64::from(n.min(50));
         on_read!(self, |p| {
-            let mut v = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2"
@@ -1118,10 +1118,8 @@ impl Store {
             .bind(conversation_id)
             .bind(n)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+            let mut v = messages_of(&rows)?;
             v.reverse();
             Ok(v)
         })
