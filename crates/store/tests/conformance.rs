@@ -278,6 +278,53 @@ mod checks {
         }
     }
 
+    /// [`seed`], then a conversation between Avery (client) and Mei (freelancer): the setup
+    /// of most message checks.
+    pub async fn seeded_conv(s: &Store) -> String {
+        seed(s).await;
+        conv(s, &["avery", "mei"]).await
+    }
+
+    /// A decision about Mei's profile, Mei acting.
+    pub fn profile_decision(decision: DecisionInput) -> NewDecision {
+        NewDecision {
+            subject_kind: "profile".into(),
+            subject_id: Some("mei".into()),
+            conversation_id: None,
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision,
+        }
+    }
+
+    /// A decision about a message Mei tried to send in `conv` that was not stored (blocked).
+    pub fn attempt_decision(conv: &str, decision: DecisionInput) -> NewDecision {
+        NewDecision {
+            subject_kind: "message".into(),
+            subject_id: None,
+            conversation_id: Some(conv.to_string()),
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision,
+        }
+    }
+
+    /// One page of up to 500 messages of `conv` as `viewer` sees them.
+    pub async fn all_messages(s: &Store, conv: &str, viewer: &str) -> MessagePage {
+        s.list_messages(
+            conv,
+            viewer,
+            &PageRequest {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn conv(s: &Store, members: &[&str]) -> String {
         s.create_conversation(&NewConversation {
             members: members.iter().map(|m| m.to_string()).collect(),
@@ -811,8 +858,7 @@ mod checks {
     }
 
     pub async fn non_members_get_not_found(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "hello"))
             .await
@@ -863,8 +909,7 @@ mod checks {
     }
 
     pub async fn message_idempotency_by_client_id(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let a = s
             .post_message(&msg(&c, "avery", "k-1", "hello"))
             .await
@@ -913,8 +958,7 @@ mod checks {
     }
 
     pub async fn edits_keep_versions(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "mei", "1", "first draft"))
             .await
@@ -994,8 +1038,7 @@ mod checks {
     }
 
     pub async fn deletion_keeps_the_record(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "to be deleted"))
             .await
@@ -1044,8 +1087,7 @@ mod checks {
     }
 
     pub async fn cursor_pagination(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let other = conv(s, &["avery", "mei"]).await;
         let mut ids = Vec::new();
         for i in 0..25 {
@@ -1162,8 +1204,7 @@ mod checks {
     }
 
     pub async fn held_messages_visibility_and_review(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         s.post_message(&msg(&c, "avery", "1", "hello"))
             .await
             .unwrap();
@@ -1545,20 +1586,12 @@ mod checks {
 
     pub async fn decisions_recorded(_db: &TestDb, s: &Store) {
         seed(s).await;
-        let d = NewDecision {
-            subject_kind: "profile".into(),
-            subject_id: Some("mei".into()),
-            conversation_id: None,
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: DecisionInput {
-                surface: "profile".into(),
-                action: "block".into(),
-                automated: true,
-                decision: json!({"action": "block", "findings": [{"category": "phone", "start": 3, "end": 15}], "explanation": "no phone numbers"}),
-            },
-        };
+        let d = profile_decision(DecisionInput {
+            surface: "profile".into(),
+            action: "block".into(),
+            automated: true,
+            decision: json!({"action": "block", "findings": [{"category": "phone", "start": 3, "end": 15}], "explanation": "no phone numbers"}),
+        });
         let id1 = s.record_decision(&d).await.unwrap();
         let id2 = s
             .record_decision(&NewDecision {
@@ -1583,17 +1616,9 @@ mod checks {
         assert!(got[0].created_at > 0);
         // Blocked message attempts are recorded even though nothing is stored.
         let c = conv(s, &["avery", "mei"]).await;
-        s.record_decision(&NewDecision {
-            subject_kind: "message".into(),
-            subject_id: None,
-            conversation_id: Some(c.clone()),
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: decision("block"),
-        })
-        .await
-        .unwrap();
+        s.record_decision(&attempt_decision(&c, decision("block")))
+            .await
+            .unwrap();
         let m = s
             .post_message(&msg(&c, "mei", "1", "hello"))
             .await
@@ -1706,20 +1731,12 @@ mod checks {
         ));
 
         // Decisions: record_decision (automated: no actor; contact details stay out of the log).
-        let d = NewDecision {
-            subject_kind: "profile".into(),
-            subject_id: Some("mei".into()),
-            conversation_id: None,
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: DecisionInput {
-                surface: "profile".into(),
-                action: "block".into(),
-                automated: true,
-                decision: json!({"action": "block", "findings": [{"matched": "+1 555 0100"}]}),
-            },
-        };
+        let d = profile_decision(DecisionInput {
+            surface: "profile".into(),
+            action: "block".into(),
+            automated: true,
+            decision: json!({"action": "block", "findings": [{"matched": "+1 555 0100"}]}),
+        });
         let decision_id = s.record_decision(&d).await.unwrap();
         // A clean message stays out of the chain; a held one is in it.
         let c = conv(s, &["avery", "mei"]).await;
@@ -1863,17 +1880,9 @@ mod checks {
             ("mask", &["email"][..]),
             ("allow", &[][..]),
         ] {
-            s.record_decision(&NewDecision {
-                subject_kind: "profile".into(),
-                subject_id: Some("mei".into()),
-                conversation_id: None,
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: with_reasons(action, cats),
-            })
-            .await
-            .unwrap();
+            s.record_decision(&profile_decision(with_reasons(action, cats)))
+                .await
+                .unwrap();
         }
         let c = conv(s, &["avery", "mei"]).await;
         s.post_message(&msg(&c, "avery", "1", "hi")).await.unwrap();
@@ -2087,8 +2096,7 @@ mod checks {
     }
 
     pub async fn event_log_and_cursor(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         assert_eq!(s.event_cursor("mei").await.unwrap(), 0);
         let m1 = s
             .post_message(&msg(&c, "avery", "1", "one"))
@@ -2221,8 +2229,7 @@ mod checks {
     }
 
     pub async fn acknowledged_message_is_durable(db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "durable"))
             .await
@@ -2262,8 +2269,7 @@ mod checks {
         if !db.reopenable {
             return;
         }
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let other = db.open().await;
         let mut tasks = Vec::new();
         for i in 0..60 {
@@ -2292,17 +2298,7 @@ mod checks {
         for t in tasks {
             t.await.unwrap().unwrap();
         }
-        let page = s
-            .list_messages(
-                &c,
-                "mei",
-                &PageRequest {
-                    limit: 500,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let page = all_messages(s, &c, "mei").await;
         let mut keys: Vec<_> = page
             .messages
             .iter()
@@ -2349,17 +2345,7 @@ mod checks {
         }
         assert_eq!(ok, 40);
         for c in [&c1, &c2] {
-            let page = s
-                .list_messages(
-                    c,
-                    "avery",
-                    &PageRequest {
-                        limit: 500,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap();
+            let page = all_messages(s, c, "avery").await;
             let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]));
             let mut keys: Vec<_> = page
@@ -2447,8 +2433,7 @@ mod checks {
     }
 
     pub async fn held_messages_become_queue_items(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         s.post_message(&msg(&c, "avery", "1", "hello"))
             .await
             .unwrap();
@@ -2960,15 +2945,7 @@ mod checks {
         let now = now_ms();
         // A blocked text (not stored as a message), its strike, and the restriction it triggered.
         let did = s
-            .record_decision(&NewDecision {
-                subject_kind: "message".into(),
-                subject_id: None,
-                conversation_id: Some(c.clone()),
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: decision("block"),
-            })
+            .record_decision(&attempt_decision(&c, decision("block")))
             .await
             .unwrap();
         let mut block = enforcement("mei", "block", now);
@@ -3140,8 +3117,7 @@ mod checks {
     }
 
     pub async fn moderation_stats_count_flags(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let flagged = |action: &str, cats: &[&str]| DecisionInput {
             surface: "message".into(),
             action: action.into(),
@@ -3156,17 +3132,9 @@ mod checks {
             ("allow", vec![]),
             ("allow_with_notice", vec!["request"]),
         ] {
-            s.record_decision(&NewDecision {
-                subject_kind: "message".into(),
-                subject_id: None,
-                conversation_id: Some(c.clone()),
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: flagged(action, &cats),
-            })
-            .await
-            .unwrap();
+            s.record_decision(&attempt_decision(&c, flagged(action, &cats)))
+                .await
+                .unwrap();
         }
         s.post_message(&held(&c, "mei", "h", "x")).await.unwrap();
         let now = now_ms();
@@ -3201,8 +3169,7 @@ fn acknowledged_messages_survive_kill_9() {
     let url = format!("sqlite://{}", dir.path().join("kill9.db").display());
     let conv = rt.block_on(async {
         let s = Store::connect(&url).await.unwrap();
-        checks::seed(&s).await;
-        let c = checks::conv(&s, &["avery", "mei"]).await;
+        let c = checks::seeded_conv(&s).await;
         s.close().await;
         c
     });
@@ -3239,17 +3206,7 @@ fn acknowledged_messages_survive_kill_9() {
             let m = s.get_message(*id, "mei").await.unwrap();
             assert_eq!(&m.client_id, client_id);
         }
-        let page = s
-            .list_messages(
-                &conv,
-                "mei",
-                &PageRequest {
-                    limit: 500,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let page = checks::all_messages(&s, &conv, "mei").await;
         assert!(page.messages.len() >= acked.len());
         s.close().await;
     });
