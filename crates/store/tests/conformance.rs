@@ -285,6 +285,21 @@ mod checks {
         conv(s, &["avery", "mei"]).await
     }
 
+    /// [`seeded_conv`] where Avery said hello (client id `1`) and Mei's answer
+    /// `my whatsapp is ...` (client id `2`) was held; the conversation and the held message.
+    pub async fn seeded_held_message(s: &Store) -> (String, Message) {
+        let c = seeded_conv(s).await;
+        s.post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap();
+        let h = s
+            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
+            .await
+            .unwrap()
+            .message;
+        (c, h)
+    }
+
     /// A decision about Mei's profile, Mei acting.
     pub fn profile_decision(decision: DecisionInput) -> NewDecision {
         NewDecision {
@@ -1204,15 +1219,7 @@ mod checks {
     }
 
     pub async fn held_messages_visibility_and_review(_db: &TestDb, s: &Store) {
-        let c = seeded_conv(s).await;
-        s.post_message(&msg(&c, "avery", "1", "hello"))
-            .await
-            .unwrap();
-        let h = s
-            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
-            .await
-            .unwrap()
-            .message;
+        let (c, h) = seeded_held_message(s).await;
         assert_eq!(h.state, MessageState::Held);
         assert_eq!(h.delivered, None);
         // The author sees it; the recipient does not.
@@ -2433,15 +2440,7 @@ mod checks {
     }
 
     pub async fn held_messages_become_queue_items(_db: &TestDb, s: &Store) {
-        let c = seeded_conv(s).await;
-        s.post_message(&msg(&c, "avery", "1", "hello"))
-            .await
-            .unwrap();
-        let h = s
-            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
-            .await
-            .unwrap()
-            .message;
+        let (c, h) = seeded_held_message(s).await;
         let items = open_items(s, ItemKind::HeldMessage).await;
         assert_eq!(items.len(), 1, "{items:?}");
         let it = &items[0];
