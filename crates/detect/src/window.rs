@@ -30,8 +30,8 @@ impl WindowFinding {
 pub const WINDOW_SEPARATOR: &str = "\n";
 
 impl Detector {
-    /// Scans `texts` (oldest first) joined by line breaks, and maps every
-    /// finding back to the texts it covers.
+    /// Scans `texts` (oldest first) joined by line breaks ([`WINDOW_SEPARATOR`]), and maps
+    /// every finding back to the texts it covers.
     ///
     /// ```
     /// use parley_detect::Detector;
@@ -42,11 +42,36 @@ impl Detector {
     /// assert_eq!(split[0].parts, vec![(0, 13, 16), (1, 0, 3), (2, 0, 4)]);
     /// ```
     pub fn scan_window(&self, texts: &[&str]) -> Vec<WindowFinding> {
-        let mut joined = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+        self.scan_window_joined(texts, WINDOW_SEPARATOR)
+    }
+
+    /// Scans `texts` (oldest first) joined by `separator`, and maps every finding back to
+    /// the texts it covers (spans in each text's own bytes; the separator belongs to no
+    /// text).
+    ///
+    /// The separator matters: the detector reads an address across a space
+    /// (`diego.ramos @gmail.com`) but not across a line break, so a caller that wants a
+    /// split email found joins with a space.
+    ///
+    /// ```
+    /// use parley_detect::Detector;
+    /// let d = Detector::builder().build().unwrap();
+    /// let texts = ["write to diego.ramos", "@gmail.com"];
+    /// // Joined by a line break the address is not read across the two texts.
+    /// assert!(!d.scan_window(&texts).iter().any(|f| f.is_split()));
+    /// // Joined by a space it is, and each text gets its part.
+    /// let found = d.scan_window_joined(&texts, " ");
+    /// let split: Vec<_> = found.iter().filter(|f| f.is_split()).collect();
+    /// assert_eq!(split.len(), 1);
+    /// assert_eq!(split[0].parts, vec![(0, 9, 20), (1, 0, 10)]);
+    /// ```
+    pub fn scan_window_joined(&self, texts: &[&str], separator: &str) -> Vec<WindowFinding> {
+        let mut joined =
+            String::with_capacity(texts.iter().map(|t| t.len() + separator.len()).sum());
         let mut starts = Vec::with_capacity(texts.len());
         for (i, t) in texts.iter().enumerate() {
             if i > 0 {
-                joined.push_str(WINDOW_SEPARATOR);
+                joined.push_str(separator);
             }
             starts.push(joined.len());
             joined.push_str(t);

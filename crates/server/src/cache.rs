@@ -11,6 +11,7 @@
 use parley_policy::Stage;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,14 @@ pub struct SendContext {
 struct Map<K, V> {
     generation: u64,
     entries: HashMap<K, (V, Instant)>,
+}
+
+impl<K, V> Map<K, V> {
+    /// Drops every entry and starts a new generation (lookups in flight will not store).
+    fn reset(&mut self) {
+        self.generation += 1;
+        self.entries.clear();
+    }
 }
 
 impl<K, V> Default for Map<K, V> {
@@ -103,29 +112,14 @@ impl Caches {
 
     /// Remembers a token looked up under `ticket`.
     pub fn put_token(&self, ticket: Ticket, hash: String, user_id: String, expires_at: i64) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut m = lock(&self.tokens);
-        if m.generation != ticket.0 {
-            return;
-        }
-        if m.entries.len() >= self.max_entries {
-            let ttl = self.ttl;
-            m.entries.retain(|_, (_, at)| at.elapsed() < ttl);
-            if m.entries.len() >= self.max_entries {
-                m.entries.clear();
-            }
-        }
-        m.entries.insert(
+        self.put(
+            &self.tokens,
+            ticket,
             hash,
-            (
-                TokenEntry {
-                    user_id,
-                    expires_at,
-                },
-                Instant::now(),
-            ),
+            TokenEntry {
+                user_id,
+                expires_at,
+            },
         );
     }
 
@@ -150,10 +144,21 @@ impl Caches {
         sender: &str,
         ctx: Arc<SendContext>,
     ) {
+        self.put(
+            &self.contexts,
+            ticket,
+            (conversation.to_string(), sender.to_string()),
+            ctx,
+        );
+    }
+
+    /// Stores `value` under `key` in `map` unless caching is off or an invalidation happened
+    /// since `ticket` was taken; a full map first drops its stale entries, then everything.
+    fn put<K: Eq + Hash, V>(&self, map: &Mutex<Map<K, V>>, ticket: Ticket, key: K, value: V) {
         if self.ttl.is_zero() {
             return;
         }
-        let mut m = lock(&self.contexts);
+        let mut m = lock(map);
         if m.generation != ticket.0 {
             return;
         }
@@ -164,10 +169,7 @@ impl Caches {
                 m.entries.clear();
             }
         }
-        m.entries.insert(
-            (conversation.to_string(), sender.to_string()),
-            (ctx, Instant::now()),
-        );
+        m.entries.insert(key, (value, Instant::now()));
     }
 
     /// Drops what `what` says (and makes lookups in flight not store their results).
@@ -178,20 +180,10 @@ impl Caches {
                 m.generation += 1;
                 m.entries.retain(|_, (e, _)| e.user_id != *user_id);
             }
-            Invalidation::Contexts => {
-                let mut m = lock(&self.contexts);
-                m.generation += 1;
-                m.entries.clear();
-            }
+            Invalidation::Contexts => lock(&self.contexts).reset(),
             Invalidation::All => {
-                {
-                    let mut m = lock(&self.tokens);
-                    m.generation += 1;
-                    m.entries.clear();
-                }
-                let mut m = lock(&self.contexts);
-                m.generation += 1;
-                m.entries.clear();
+                lock(&self.tokens).reset();
+                lock(&self.contexts).reset();
             }
         }
     }

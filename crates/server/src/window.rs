@@ -7,7 +7,7 @@
 //! bounded in number of windows (least recently used dropped first). A window not in memory
 //! is loaded from the store (the conversation's latest messages), so a restart or another node
 //! does not open a gap. When a new text alone is allowed, it is scanned joined with the window
-//! (as [`parley_detect::Detector::scan_window`] does, with a space between texts); a finding that covers the new text and at least
+//! ([`parley_detect::Detector::scan_window_joined`], with a space between texts); a finding that covers the new text and at least
 //! one earlier message is carried into the new text (its part there, with the joined finding's
 //! category, confidence and normalized value) and decided by the policy like any finding: the
 //! new message is blocked, held or masked as the policy says, the explanation says the details
@@ -216,39 +216,6 @@ fn tail(text: &str) -> String {
 /// evasion as a split number.
 const SEPARATOR: &str = " ";
 
-/// Scans `texts` joined by [`SEPARATOR`]; each finding with the part of each text it covers
-/// (`(index, start, end)` in that text's bytes), as [`parley_detect::window::WindowFinding`].
-fn scan_joined(
-    detector: &parley_detect::Detector,
-    texts: &[&str],
-) -> Vec<parley_detect::window::WindowFinding> {
-    let mut joined = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
-    let mut starts = Vec::with_capacity(texts.len());
-    for (i, t) in texts.iter().enumerate() {
-        if i > 0 {
-            joined.push_str(SEPARATOR);
-        }
-        starts.push(joined.len());
-        joined.push_str(t);
-    }
-    detector
-        .scan(&joined)
-        .into_iter()
-        .map(|finding| {
-            let parts = texts
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    let (s, e) = (starts[i], starts[i] + t.len());
-                    let (a, b) = (finding.start.max(s), finding.end.min(e));
-                    (a < b).then(|| (i, a - s, b - s))
-                })
-                .collect();
-            parley_detect::window::WindowFinding { finding, parts }
-        })
-        .collect()
-}
-
 /// Whether a stored message can be part of a window: the sender's, delivered, and allowed
 /// as it was (a masked or flagged message already had its finding dealt with).
 fn window_worthy(m: &Message, sender: &str) -> bool {
@@ -329,7 +296,7 @@ impl AppState {
         let last = parts.len();
         let mut local: Vec<Finding> = Vec::new();
         let mut split = Split::default();
-        for wf in scan_joined(&self.inner.detector, &texts) {
+        for wf in self.inner.detector.scan_window_joined(&texts, SEPARATOR) {
             if wf.parts.len() < 2 {
                 continue;
             }

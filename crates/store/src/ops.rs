@@ -285,6 +285,26 @@ macro_rules! insert_decision {
     }};
 }
 
+/// `insert_decision!` for a version of a message: the decision `$d` on `$m` (its current
+/// version) in conversation `$conv`, taken by `$actor`; `decided_by:` as there.
+macro_rules! insert_message_decision {
+    ($tx:ident, $conv:expr, $m:expr, $actor:expr, $d:expr, $json:expr, $now:expr $(, decided_by: $by:expr)?) => {
+        insert_decision!(
+            $tx,
+            "message",
+            Some($m.id.to_string()),
+            Some($conv),
+            Some($m.id),
+            Some($m.version),
+            Some($actor),
+            $d,
+            $json,
+            $now
+            $(, decided_by: $by)?
+        )
+    };
+}
+
 /// The audit entry of a message post's decision (the post paths insert the decision in inline
 /// SQL). Only when the action is not `allow`: clean messages stay out of the chain, which keeps
 /// the hot path at 5 round trips; their decisions remain in `decisions` and `message_versions`.
@@ -393,6 +413,30 @@ macro_rules! refresh_last_message {
         .bind($conv)
         .execute(&mut *$tx)
         .await?;
+    }};
+}
+
+/// After a moderator changed message `$m`'s state: the conversation's last message and
+/// update time are refreshed and every member is told (in sorted order, the lock order): the
+/// author gets `message.updated`, the others `$others`. Evaluates to the sorted members.
+macro_rules! announce_moderated {
+    ($tx:ident, $conv:expr, $m:expr, $others:expr, $now:expr) => {{
+        refresh_last_message!($tx, $conv);
+        sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+            .bind($conv)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        let all = members_sorted!($tx, $conv);
+        for u in &all {
+            let kind = if *u == $m.author_id {
+                "message.updated"
+            } else {
+                $others
+            };
+            emit!($tx, [u], kind, $conv, Some($m.id), None::<&str>, $now);
+        }
+        all
     }};
 }
 
@@ -972,44 +1016,18 @@ macro_rules! review_in_tx {
         .bind($reviewer)
         .execute(&mut *$tx)
         .await?;
-        insert_decision!(
+        insert_message_decision!(
             $tx,
-            "message",
-            Some(message.id.to_string()),
-            Some(conv.as_str()),
-            Some(message.id),
-            Some(message.version),
-            Some($reviewer),
+            conv.as_str(),
+            message,
+            $reviewer,
             $decision,
             $decision_json,
             $now
         );
         let author = [message.author_id.clone()];
         if $state == MessageState::Delivered {
-            refresh_last_message!($tx, conv.as_str());
-            sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-                .bind(conv.as_str())
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
-            // Author first or others first: keep the sorted lock order over all members.
-            let all = members_sorted!($tx, conv.as_str());
-            for u in &all {
-                let kind = if *u == message.author_id {
-                    "message.updated"
-                } else {
-                    "message.created"
-                };
-                emit!(
-                    $tx,
-                    [u],
-                    kind,
-                    conv.as_str(),
-                    Some(message.id),
-                    None::<&str>,
-                    $now
-                );
-            }
+            announce_moderated!($tx, conv.as_str(), message, "message.created", $now);
         } else {
             emit!(
                 $tx,
@@ -1941,14 +1959,11 @@ impl Store {
             .await?;
             let message = message_of(&row, "")?;
             insert_version!(tx, message, "edited", Some(editor), now);
-            insert_decision!(
+            insert_message_decision!(
                 tx,
-                "message",
-                Some(message.id.to_string()),
-                Some(conv.as_str()),
-                Some(message.id),
-                Some(message.version),
-                Some(editor),
+                conv.as_str(),
+                message,
+                editor,
                 edit.decision,
                 decision.as_str(),
                 now,

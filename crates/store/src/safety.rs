@@ -495,6 +495,11 @@ fn appeal_of(r: &impl Get) -> Result<Appeal> {
     })
 }
 
+/// Every message of a list of rows, in row order.
+fn messages_of(rows: &[impl Get]) -> Result<Vec<Message>> {
+    rows.iter().map(|r| message_of(r, "")).collect()
+}
+
 const ENFORCEMENT_KINDS: &[&str] = &[
     "block",
     "mask",
@@ -626,38 +631,21 @@ macro_rules! moderate_message {
             Some(r) => {
                 let m = message_of(&r, "")?;
                 insert_version!($tx, m, "reviewed", Some($moderator), $now);
-                insert_decision!(
+                insert_message_decision!(
                     $tx,
-                    "message",
-                    Some(m.id.to_string()),
-                    Some(conv.as_str()),
-                    Some(m.id),
-                    Some(m.version),
-                    Some($moderator),
+                    conv.as_str(),
+                    m,
+                    $moderator,
                     $decision,
                     $decision_json,
                     $now
                 );
-                refresh_last_message!($tx, conv.as_str());
-                sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-                    .bind(conv.as_str())
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                let all = members_sorted!($tx, conv.as_str());
                 let others = if m.state == MessageState::Delivered {
                     "message.created"
                 } else {
                     "message.deleted"
                 };
-                for u in &all {
-                    let kind = if *u == m.author_id {
-                        "message.updated"
-                    } else {
-                        others
-                    };
-                    emit!($tx, [u], kind, conv.as_str(), Some(m.id), None::<&str>, $now);
-                }
+                let all = announce_moderated!($tx, conv.as_str(), m, others, $now);
                 Some((m, all))
             }
         }
@@ -1091,7 +1079,7 @@ impl Store {
                     .fetch_optional(p)
                     .await?;
             let conv = conv.ok_or(StoreError::NotFound("message"))?;
-            let mut before = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
@@ -1100,12 +1088,10 @@ impl Store {
             .bind(message_id)
             .bind(n)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+            let mut before = messages_of(&rows)?;
             before.reverse();
-            let after = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
@@ -1114,11 +1100,8 @@ impl Store {
             .bind(message_id)
             .bind(n + 1)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
-            before.extend(after);
+            .await?;
+            before.extend(messages_of(&rows)?);
             Ok(before)
         })
     }
@@ -1127,7 +1110,7 @@ impl Store {
     pub async fn recent_messages(&self, conversation_id: &str, n: u32) -> Result<Vec<Message>> {
         let n = i64::from(n.min(50));
         on_read!(self, |p| {
-            let mut v = sqlx::query(concat!(
+            let rows = sqlx::query(concat!(
                 "SELECT ",
                 msg_cols!(),
                 " FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2"
@@ -1135,10 +1118,8 @@ impl Store {
             .bind(conversation_id)
             .bind(n)
             .fetch_all(p)
-            .await?
-            .iter()
-            .map(|r| message_of(r, ""))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+            let mut v = messages_of(&rows)?;
             v.reverse();
             Ok(v)
         })
@@ -1476,14 +1457,11 @@ impl Store {
                         if let Some(r) = row {
                             let m = message_of(&r, "")?;
                             insert_version!(tx, m, "reviewed", Some(d.moderator_id.as_str()), now);
-                            insert_decision!(
+                            insert_message_decision!(
                                 tx,
-                                "message",
-                                Some(m.id.to_string()),
-                                Some(conv.as_str()),
-                                Some(m.id),
-                                Some(m.version),
-                                Some(d.moderator_id.as_str()),
+                                conv.as_str(),
+                                m,
+                                d.moderator_id.as_str(),
                                 dd,
                                 dj.as_str(),
                                 now

@@ -279,6 +279,68 @@ mod checks {
         }
     }
 
+    /// [`seed`], then a conversation between Avery (client) and Mei (freelancer): the setup
+    /// of most message checks.
+    pub async fn seeded_conv(s: &Store) -> String {
+        seed(s).await;
+        conv(s, &["avery", "mei"]).await
+    }
+
+    /// [`seeded_conv`] where Avery said hello (client id `1`) and Mei's answer
+    /// `my whatsapp is ...` (client id `2`) was held; the conversation and the held message.
+    pub async fn seeded_held_message(s: &Store) -> (String, Message) {
+        let c = seeded_conv(s).await;
+        s.post_message(&msg(&c, "avery", "1", "hello"))
+            .await
+            .unwrap();
+        let h = s
+            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
+            .await
+            .unwrap()
+            .message;
+        (c, h)
+    }
+
+    /// A decision about Mei's profile, Mei acting.
+    pub fn profile_decision(decision: DecisionInput) -> NewDecision {
+        NewDecision {
+            subject_kind: "profile".into(),
+            subject_id: Some("mei".into()),
+            conversation_id: None,
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision,
+        }
+    }
+
+    /// A decision about a message Mei tried to send in `conv` that was not stored (blocked).
+    pub fn attempt_decision(conv: &str, decision: DecisionInput) -> NewDecision {
+        NewDecision {
+            subject_kind: "message".into(),
+            subject_id: None,
+            conversation_id: Some(conv.to_string()),
+            message_id: None,
+            message_version: None,
+            actor_id: Some("mei".into()),
+            decision,
+        }
+    }
+
+    /// One page of up to 500 messages of `conv` as `viewer` sees them.
+    pub async fn all_messages(s: &Store, conv: &str, viewer: &str) -> MessagePage {
+        s.list_messages(
+            conv,
+            viewer,
+            &PageRequest {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn conv(s: &Store, members: &[&str]) -> String {
         s.create_conversation(&NewConversation {
             members: members.iter().map(|m| m.to_string()).collect(),
@@ -812,8 +874,7 @@ mod checks {
     }
 
     pub async fn non_members_get_not_found(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "hello"))
             .await
@@ -864,8 +925,7 @@ mod checks {
     }
 
     pub async fn message_idempotency_by_client_id(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let a = s
             .post_message(&msg(&c, "avery", "k-1", "hello"))
             .await
@@ -914,8 +974,7 @@ mod checks {
     }
 
     pub async fn edits_keep_versions(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "mei", "1", "first draft"))
             .await
@@ -995,8 +1054,7 @@ mod checks {
     }
 
     pub async fn deletion_keeps_the_record(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "to be deleted"))
             .await
@@ -1045,8 +1103,7 @@ mod checks {
     }
 
     pub async fn cursor_pagination(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let other = conv(s, &["avery", "mei"]).await;
         let mut ids = Vec::new();
         for i in 0..25 {
@@ -1163,16 +1220,7 @@ mod checks {
     }
 
     pub async fn held_messages_visibility_and_review(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
-        s.post_message(&msg(&c, "avery", "1", "hello"))
-            .await
-            .unwrap();
-        let h = s
-            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
-            .await
-            .unwrap()
-            .message;
+        let (c, h) = seeded_held_message(s).await;
         assert_eq!(h.state, MessageState::Held);
         assert_eq!(h.delivered, None);
         // The author sees it; the recipient does not.
@@ -1546,20 +1594,12 @@ mod checks {
 
     pub async fn decisions_recorded(_db: &TestDb, s: &Store) {
         seed(s).await;
-        let d = NewDecision {
-            subject_kind: "profile".into(),
-            subject_id: Some("mei".into()),
-            conversation_id: None,
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: DecisionInput {
-                surface: "profile".into(),
-                action: "block".into(),
-                automated: true,
-                decision: json!({"action": "block", "findings": [{"category": "phone", "start": 3, "end": 15}], "explanation": "no phone numbers"}),
-            },
-        };
+        let d = profile_decision(DecisionInput {
+            surface: "profile".into(),
+            action: "block".into(),
+            automated: true,
+            decision: json!({"action": "block", "findings": [{"category": "phone", "start": 3, "end": 15}], "explanation": "no phone numbers"}),
+        });
         let id1 = s.record_decision(&d).await.unwrap();
         let id2 = s
             .record_decision(&NewDecision {
@@ -1584,17 +1624,9 @@ mod checks {
         assert!(got[0].created_at > 0);
         // Blocked message attempts are recorded even though nothing is stored.
         let c = conv(s, &["avery", "mei"]).await;
-        s.record_decision(&NewDecision {
-            subject_kind: "message".into(),
-            subject_id: None,
-            conversation_id: Some(c.clone()),
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: decision("block"),
-        })
-        .await
-        .unwrap();
+        s.record_decision(&attempt_decision(&c, decision("block")))
+            .await
+            .unwrap();
         let m = s
             .post_message(&msg(&c, "mei", "1", "hello"))
             .await
@@ -1707,20 +1739,12 @@ mod checks {
         ));
 
         // Decisions: record_decision (automated: no actor; contact details stay out of the log).
-        let d = NewDecision {
-            subject_kind: "profile".into(),
-            subject_id: Some("mei".into()),
-            conversation_id: None,
-            message_id: None,
-            message_version: None,
-            actor_id: Some("mei".into()),
-            decision: DecisionInput {
-                surface: "profile".into(),
-                action: "block".into(),
-                automated: true,
-                decision: json!({"action": "block", "findings": [{"matched": "+1 555 0100"}]}),
-            },
-        };
+        let d = profile_decision(DecisionInput {
+            surface: "profile".into(),
+            action: "block".into(),
+            automated: true,
+            decision: json!({"action": "block", "findings": [{"matched": "+1 555 0100"}]}),
+        });
         let decision_id = s.record_decision(&d).await.unwrap();
         // A clean message stays out of the chain; a held one is in it.
         let c = conv(s, &["avery", "mei"]).await;
@@ -1864,17 +1888,9 @@ mod checks {
             ("mask", &["email"][..]),
             ("allow", &[][..]),
         ] {
-            s.record_decision(&NewDecision {
-                subject_kind: "profile".into(),
-                subject_id: Some("mei".into()),
-                conversation_id: None,
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: with_reasons(action, cats),
-            })
-            .await
-            .unwrap();
+            s.record_decision(&profile_decision(with_reasons(action, cats)))
+                .await
+                .unwrap();
         }
         let c = conv(s, &["avery", "mei"]).await;
         s.post_message(&msg(&c, "avery", "1", "hi")).await.unwrap();
@@ -2088,8 +2104,7 @@ mod checks {
     }
 
     pub async fn event_log_and_cursor(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         assert_eq!(s.event_cursor("mei").await.unwrap(), 0);
         let m1 = s
             .post_message(&msg(&c, "avery", "1", "one"))
@@ -2222,8 +2237,7 @@ mod checks {
     }
 
     pub async fn acknowledged_message_is_durable(db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let m = s
             .post_message(&msg(&c, "avery", "1", "durable"))
             .await
@@ -2263,8 +2277,7 @@ mod checks {
         if !db.reopenable {
             return;
         }
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let other = db.open().await;
         let mut tasks = Vec::new();
         for i in 0..60 {
@@ -2293,17 +2306,7 @@ mod checks {
         for t in tasks {
             t.await.unwrap().unwrap();
         }
-        let page = s
-            .list_messages(
-                &c,
-                "mei",
-                &PageRequest {
-                    limit: 500,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let page = all_messages(s, &c, "mei").await;
         let mut keys: Vec<_> = page
             .messages
             .iter()
@@ -2350,17 +2353,7 @@ mod checks {
         }
         assert_eq!(ok, 40);
         for c in [&c1, &c2] {
-            let page = s
-                .list_messages(
-                    c,
-                    "avery",
-                    &PageRequest {
-                        limit: 500,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap();
+            let page = all_messages(s, c, "avery").await;
             let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]));
             let mut keys: Vec<_> = page
@@ -2448,16 +2441,7 @@ mod checks {
     }
 
     pub async fn held_messages_become_queue_items(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
-        s.post_message(&msg(&c, "avery", "1", "hello"))
-            .await
-            .unwrap();
-        let h = s
-            .post_message(&held(&c, "mei", "2", "my whatsapp is ..."))
-            .await
-            .unwrap()
-            .message;
+        let (c, h) = seeded_held_message(s).await;
         let items = open_items(s, ItemKind::HeldMessage).await;
         assert_eq!(items.len(), 1, "{items:?}");
         let it = &items[0];
@@ -2961,15 +2945,7 @@ mod checks {
         let now = now_ms();
         // A blocked text (not stored as a message), its strike, and the restriction it triggered.
         let did = s
-            .record_decision(&NewDecision {
-                subject_kind: "message".into(),
-                subject_id: None,
-                conversation_id: Some(c.clone()),
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: decision("block"),
-            })
+            .record_decision(&attempt_decision(&c, decision("block")))
             .await
             .unwrap();
         let mut block = enforcement("mei", "block", now);
@@ -3141,8 +3117,7 @@ mod checks {
     }
 
     pub async fn moderation_stats_count_flags(_db: &TestDb, s: &Store) {
-        seed(s).await;
-        let c = conv(s, &["avery", "mei"]).await;
+        let c = seeded_conv(s).await;
         let flagged = |action: &str, cats: &[&str]| DecisionInput {
             surface: "message".into(),
             action: action.into(),
@@ -3157,17 +3132,9 @@ mod checks {
             ("allow", vec![]),
             ("allow_with_notice", vec!["request"]),
         ] {
-            s.record_decision(&NewDecision {
-                subject_kind: "message".into(),
-                subject_id: None,
-                conversation_id: Some(c.clone()),
-                message_id: None,
-                message_version: None,
-                actor_id: Some("mei".into()),
-                decision: flagged(action, &cats),
-            })
-            .await
-            .unwrap();
+            s.record_decision(&attempt_decision(&c, flagged(action, &cats)))
+                .await
+                .unwrap();
         }
         s.post_message(&held(&c, "mei", "h", "x")).await.unwrap();
         let now = now_ms();
@@ -3326,8 +3293,7 @@ fn acknowledged_messages_survive_kill_9() {
     let url = format!("sqlite://{}", dir.path().join("kill9.db").display());
     let conv = rt.block_on(async {
         let s = Store::connect(&url).await.unwrap();
-        checks::seed(&s).await;
-        let c = checks::conv(&s, &["avery", "mei"]).await;
+        let c = checks::seeded_conv(&s).await;
         s.close().await;
         c
     });
@@ -3364,17 +3330,7 @@ fn acknowledged_messages_survive_kill_9() {
             let m = s.get_message(*id, "mei").await.unwrap();
             assert_eq!(&m.client_id, client_id);
         }
-        let page = s
-            .list_messages(
-                &conv,
-                "mei",
-                &PageRequest {
-                    limit: 500,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let page = checks::all_messages(&s, &conv, "mei").await;
         assert!(page.messages.len() >= acked.len());
         s.close().await;
     });
