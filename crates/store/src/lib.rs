@@ -129,6 +129,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../migrations/sqlite/0003_audit.sql"),
     ),
+    (
+        4,
+        "account events",
+        include_str!("../migrations/sqlite/0004_account_events.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -145,6 +150,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "audit",
         include_str!("../migrations/postgres/0003_audit.sql"),
+    ),
+    (
+        4,
+        "account events",
+        include_str!("../migrations/postgres/0004_account_events.sql"),
     ),
 ];
 

@@ -570,9 +570,11 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub seq: i64,
-    /// `message.created`, `message.updated`, `message.deleted`, `read`.
+    /// `message.created`, `message.updated`, `message.deleted`, `read`, `enforcement.created`,
+    /// `enforcement.updated`.
     pub kind: String,
-    pub conversation_id: String,
+    /// The conversation; `None` for an event about the account (an enforcement without one).
+    pub conversation_id: Option<String>,
     pub message_id: Option<i64>,
     pub data: Option<Value>,
     pub created_at: Millis,

@@ -743,7 +743,7 @@ fn event_of(r: &impl Get) -> Result<Event> {
     Ok(Event {
         seq: r.i("seq")?,
         kind: r.s("kind")?,
-        conversation_id: r.s("conversation_id")?,
+        conversation_id: r.os("conversation_id")?,
         message_id: r.oi("message_id")?,
         data: r.os("data")?.map(json_value),
         created_at: r.i("created_at")?,

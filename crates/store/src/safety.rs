@@ -607,6 +607,49 @@ macro_rules! insert_enforcement {
     }};
 }
 
+/// The data of an `enforcement.created` / `enforcement.updated` event: the enforcement's public
+/// view as its user sees it (`appealable` as of `$now`; `$appealed` when it has an appeal).
+pub(crate) fn enforcement_event_data(
+    e: &Enforcement,
+    appealed: bool,
+    now: Millis,
+) -> Result<String> {
+    json_text(&serde_json::json!({"enforcement": {
+        "id": e.id,
+        "kind": e.kind,
+        "statement": e.statement,
+        "created_at": e.created_at,
+        "ends_at": e.ends_at,
+        "lifted_at": e.lifted_at,
+        "conversation_id": e.conversation_id,
+        "message_id": e.message_id,
+        "delivered_message_id": e.delivered_message_id,
+        "appealable_until": e.appealable_until,
+        "appealable": !appealed && now <= e.appealable_until && e.lifted_at.is_none(),
+    }}))
+}
+
+/// Appends `$kind` (`enforcement.created` or `enforcement.updated`) for each enforcement to its
+/// user's event log, in the caller's transaction, the users' rows locked in sorted order.
+macro_rules! emit_enforcements {
+    ($tx:ident, $kind:expr, $list:expr, $appealed:expr, $now:expr) => {{
+        let mut list: Vec<&Enforcement> = $list.iter().collect();
+        list.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.id.cmp(&b.id)));
+        for e in list {
+            let data = enforcement_event_data(e, $appealed, $now)?;
+            emit!(
+                $tx,
+                [e.user_id.clone()],
+                $kind,
+                e.conversation_id.as_deref(),
+                None::<i64>,
+                Some(data.as_str()),
+                $now
+            );
+        }
+    }};
+}
+
 /// Moves a message from state `$from` to `$to` by a moderator (removal of a delivered message,
 /// restoration of a rejected one) with a `reviewed` version, the decision, and events: the
 /// author gets `message.updated`, the others `message.created` (restored) or `message.deleted`
@@ -673,7 +716,8 @@ impl Store {
     // ------------------------------------------------------------------------ enforcements
 
     /// Records enforcements (and their strikes) in one transaction, each appended to the audit
-    /// trail. The user must exist.
+    /// trail and announced to its user (`enforcement.created` in their event log; the caller
+    /// notifies the users). The user must exist.
     pub async fn record_enforcements(&self, list: &[NewEnforcement]) -> Result<Vec<Enforcement>> {
         let statements = list
             .iter()
@@ -685,6 +729,9 @@ impl Store {
             for (e, st) in list.iter().zip(&statements) {
                 out.push(insert_enforcement!(tx, e, st.as_str(), None::<i64>));
             }
+            // The users hear of them live (`enforcement.created`), in the same transaction.
+            let now = out.iter().map(|e| e.created_at).max().unwrap_or(0);
+            emit_enforcements!(tx, "enforcement.created", out, false, now);
             tx.commit().await?;
             Ok(out)
         })
@@ -1397,7 +1444,11 @@ impl Store {
             }
             // Appeals: the outcome.
             let mut delivered = None;
+            // Enforcements whose user hears `enforcement.updated`: the appealed one, and the
+            // ones an overturn lifted with it.
+            let mut updated: Vec<i64> = Vec::new();
             if let Some((a, e)) = &appealed {
+                updated.push(e.id);
                 let overturn = d.overturn.unwrap_or(false);
                 sqlx::query(
                     "UPDATE appeals SET status = $2, decided_by = $3, decided_at = $4, note = $5 WHERE id = $1",
@@ -1429,6 +1480,7 @@ impl Store {
                     .bind(e.item_id)
                     .fetch_all(&mut *tx)
                     .await?;
+                    updated.extend(lifted.iter().copied());
                     for id in &lifted {
                         sqlx::query(
                             "UPDATE strikes SET removed_at = $2, removed_reason = 'appeal overturned' \
@@ -1620,6 +1672,26 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            // The users hear of the new enforcements and of the decided appeal, live.
+            emit_enforcements!(tx, "enforcement.created", enforcements, false, now);
+            updated.sort_unstable();
+            updated.dedup();
+            let mut changed = Vec::with_capacity(updated.len());
+            for id in &updated {
+                let r = sqlx::query(concat!(
+                    "SELECT ",
+                    enforcement_cols!(),
+                    " FROM enforcements WHERE id = $1"
+                ))
+                .bind(*id)
+                .fetch_one(&mut *tx)
+                .await?;
+                changed.push(enforcement_of(&r)?);
+            }
+            // The appealed one has its appeal; a restriction lifted with it is no longer appealable.
+            emit_enforcements!(tx, "enforcement.updated", changed, true, now);
+            notify.extend(enforcements.iter().map(|e| e.user_id.clone()));
+            notify.extend(changed.iter().map(|e| e.user_id.clone()));
             tx.commit().await?;
             notify.sort();
             notify.dedup();

@@ -2157,7 +2157,9 @@ mod checks {
             missed.windows(2).all(|w| w[1].seq == w[0].seq + 1),
             "gap-free"
         );
-        assert!(missed.iter().all(|e| e.conversation_id == c));
+        assert!(missed
+            .iter()
+            .all(|e| e.conversation_id.as_deref() == Some(&c[..])));
         // The author's log also has the held message (for their other devices).
         let mine = s.events_since("avery", 0, 100).await.unwrap();
         assert!(mine.iter().any(|e| e.message_id == Some(h.id)));
@@ -2927,6 +2929,38 @@ mod checks {
             .is_none());
         assert_eq!(s.user_safety("diego", now).await.unwrap().strikes.len(), 1);
         assert_eq!(s.active_restriction("diego", now).await.unwrap(), None);
+        // Diego's event log told him of both (account events: no conversation), then of the
+        // lifted restriction; nobody else heard of them.
+        let evs = s.events_since("diego", 0, 100).await.unwrap();
+        let seen: Vec<(&str, i64)> = evs
+            .iter()
+            .filter(|e| e.kind.starts_with("enforcement."))
+            .map(|e| {
+                assert_eq!(e.conversation_id, None, "{e:?}");
+                assert_eq!(e.message_id, None, "{e:?}");
+                let en = &e.data.as_ref().unwrap()["enforcement"];
+                (e.kind.as_str(), en["id"].as_i64().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("enforcement.created", stored[0].id),
+                ("enforcement.created", stored[1].id),
+                ("enforcement.updated", stored[1].id)
+            ]
+        );
+        assert!(evs.windows(2).all(|w| w[1].seq == w[0].seq + 1), "gap-free");
+        let updated = &evs.last().unwrap().data.as_ref().unwrap()["enforcement"];
+        assert!(updated["lifted_at"].is_i64(), "{updated}");
+        assert_eq!(updated["appealable"], false);
+        assert_eq!(updated["kind"], "restriction");
+        assert!(s
+            .events_since("mei", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| !e.kind.starts_with("enforcement.")));
     }
 
     pub async fn appeals_overturn_and_reviewers(_db: &TestDb, s: &Store) {
