@@ -382,6 +382,8 @@ pub async fn record_automated(
         list.push(r);
     }
     let stored = s.store().record_enforcements(&list).await?;
+    // The user's event log has `enforcement.created` for each (same transaction).
+    s.notify(stored.iter().map(|e| e.user_id.clone()));
     tracing::info!(user = %user, kind, enforcements = stored.len(), "automated enforcement");
     Ok(stored)
 }
@@ -480,6 +482,17 @@ fn enforcement_json(e: &Enforcement, appeal: Option<&Appeal>, now: i64) -> Value
         "appeal": appeal.map(appeal_json),
         "delivered_message_id": e.delivered_message_id,
     })
+}
+
+/// The enforcement of an `enforcement.created` / `enforcement.updated` event as its user sees it
+/// (the store's event data, ids in their public form): id, kind, statement, ends_at,
+/// appealable and the rest of the public view that fits an event.
+pub fn enforcement_event_view(data: &Value) -> Option<Value> {
+    let e = data.get("enforcement")?;
+    let id = e.get("id")?.as_i64()?;
+    let mut v = e.clone();
+    v["id"] = json!(enforcement_id_str(id));
+    Some(v)
 }
 
 fn appeal_json(a: &Appeal) -> Value {

@@ -63,6 +63,15 @@ pub fn event_json_with(viewer: &str, e: &Event, m: Option<&Message>) -> Value {
         (Some(mid), None) => v["message_id"] = json!(mid),
         (None, _) => {}
     }
+    if e.kind.starts_with("enforcement.") {
+        // The enforcement's public view (ids in their public form), nothing else of the data.
+        v["enforcement"] = e
+            .data
+            .as_ref()
+            .and_then(crate::moderation::enforcement_event_view)
+            .unwrap_or(Value::Null);
+        return v;
+    }
     merge_data(&mut v, e);
     v
 }
@@ -126,7 +135,7 @@ async fn session(
                         let e = Event {
                             seq,
                             kind: "message.created".into(),
-                            conversation_id: message.conversation_id.clone(),
+                            conversation_id: Some(message.conversation_id.clone()),
                             message_id: Some(message.id),
                             data: None,
                             created_at: message.created_at,

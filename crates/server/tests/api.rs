@@ -2875,3 +2875,126 @@ async fn demo_seeds_trust_and_safety_items() {
         ]
     );
 }
+
+// ------------------------------------------------------- enforcements told live (WebSocket)
+
+/// A blocked message gives its sender an `enforcement.created` frame on the WebSocket (the
+/// public view: id, kind, statement, ends_at, appealable); the overturned appeal gives
+/// `enforcement.updated`; both are replayed from the event log like the other events, and the
+/// other member hears of neither.
+async fn enforcement_events_flow(s: &Server) {
+    let [avery, _priya, diego, _mei, _eve] = seed(s).await;
+    let (morgan, _jordan) = moderators(s).await;
+    let c = s.conversation(&["avery", "diego"]).await;
+    let (_, v) = s.call(Method::GET, "/v1/events", Some(&diego), None).await;
+    let start_cursor = v["cursor"].as_i64().unwrap();
+    let mut diego_ws = s.ws(&diego, None).await;
+
+    let blocked = "My number is +1 415 555 0134, text me";
+    let (st, v) = s.post(&diego, &c, blocked, "eb1").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let ev = diego_ws.next_of("enforcement.created").await;
+    let en = &ev["enforcement"];
+    let mine = enforcements(s, &diego).await;
+    let block = &mine["enforcements"][0];
+    assert_eq!(en["id"], block["id"], "{ev} {mine}");
+    assert!(en["id"].as_str().unwrap().starts_with("en_"), "{ev}");
+    assert_eq!(en["kind"], "block", "{ev}");
+    assert_eq!(en["statement"], block["statement"], "{ev}");
+    assert_statement(en, true);
+    assert!(en["statement"]["facts"]
+        .as_str()
+        .unwrap()
+        .contains("phone number"));
+    assert!(en["ends_at"].is_null(), "{ev}");
+    assert_eq!(en["appealable"], true, "{ev}");
+    assert_eq!(ev["conversation_id"], c.as_str(), "{ev}");
+    assert!(ev["seq"].as_i64().unwrap() > start_cursor, "{ev}");
+    let block_id = en["id"].as_str().unwrap().to_string();
+
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/v1/appeals",
+            Some(&diego),
+            Some(
+                json!({"enforcement_id": block_id, "statement": "The client asked for my number."}),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let items = queue(s, &morgan, "appeal").await;
+    let item = items
+        .iter()
+        .find(|it| it["appeal"]["decision_ref"] == block_id.as_str())
+        .expect("the appeal is queued");
+    let (st, v) = decide(s, &morgan, item["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ev = diego_ws.next_of("enforcement.updated").await;
+    let en = &ev["enforcement"];
+    assert_eq!(en["id"], block_id.as_str(), "{ev}");
+    assert_eq!(en["kind"], "block", "{ev}");
+    assert!(en["lifted_at"].is_i64(), "lifted by the overturn: {ev}");
+    assert_eq!(en["appealable"], false, "{ev}");
+    assert!(
+        en["delivered_message_id"].is_i64(),
+        "the blocked text was delivered: {ev}"
+    );
+
+    // Replayed from the cursor, in order, with the same views.
+    let mut replay = s.ws(&diego, Some(start_cursor)).await;
+    let created = replay.next_of("enforcement.created").await;
+    assert_eq!(created["enforcement"]["id"], block_id.as_str());
+    let updated = replay.next_of("enforcement.updated").await;
+    assert_eq!(updated["enforcement"]["id"], block_id.as_str());
+    assert!(updated["seq"].as_i64() > created["seq"].as_i64());
+    let (st, v) = s
+        .call(
+            Method::GET,
+            &format!("/v1/events?cursor={start_cursor}"),
+            Some(&diego),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|k| k.starts_with("enforcement."))
+        .collect();
+    assert_eq!(kinds, ["enforcement.created", "enforcement.updated"], "{v}");
+
+    // Avery, the other member, is told of the delivered message but not of Diego's enforcement.
+    let (st, v) = s
+        .call(Method::GET, "/v1/events?cursor=0", Some(&avery), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let evs = v["events"].as_array().unwrap();
+    assert!(
+        evs.iter()
+            .any(|e| e["type"] == "message.created" && e["message"]["body"] == blocked),
+        "{v}"
+    );
+    assert!(
+        evs.iter()
+            .all(|e| !e["type"].as_str().unwrap().starts_with("enforcement.")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforcement_events_on_sqlite() {
+    let s = start(None, Some(MODERATION_POLICY), |_| {}).await;
+    enforcement_events_flow(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforcement_events_on_postgres() {
+    let Some(url) = postgres_url("enforcement_events_on_postgres").await else {
+        return;
+    };
+    let s = start(Some(url), Some(MODERATION_POLICY), |_| {}).await;
+    enforcement_events_flow(&s).await;
+}
