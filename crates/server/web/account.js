@@ -79,7 +79,7 @@ function enforcementView(e, reload) {
       }, 'Appeal this decision'), slot) : null);
 }
 
-export async function renderNotices(main) {
+export async function renderNotices(main, live) {
   const list = h('div', { class: 'queue-items' });
   replace(main, h('div', { class: 'console' },
     h('h1', {}, 'Notices'),
@@ -96,7 +96,11 @@ export async function renderNotices(main) {
     }
   }
   await load();
-  return null;
+  // A new enforcement, or an appeal decided, shows up at once (enforcement.* events).
+  const off = live ? live.on((ev) => {
+    if (ev.type === 'enforcement.created' || ev.type === 'enforcement.updated') load();
+  }) : null;
+  return off;
 }
 
 let reasonsCache = null;

@@ -12,6 +12,8 @@ import { renderNotices } from './account.js';
 export const app = {
   me: null,
   live: null,
+  /** enforcement.created / enforcement.updated events heard since the Notices page was last open. */
+  newNotices: 0,
   /** user id -> {id, name, roles, org_id, time_zone}, learnt from conversations. */
   users: new Map(),
   isModerator() {
@@ -48,6 +50,12 @@ async function loadMe() {
     if (!app.live) {
       app.live = new Live();
       app.live.onState(renderStatus);
+      app.live.on((ev) => {
+        if (ev.type !== 'enforcement.created' && ev.type !== 'enforcement.updated') return;
+        if ((location.hash || '#/') === '#/notices') return; // the page reloads itself
+        app.newNotices += 1;
+        renderChrome();
+      });
       app.live.start();
     }
   } catch (e) {
@@ -68,8 +76,9 @@ function renderStatus(up) {
   el.hidden = up;
 }
 
-function navLink(href, label, current) {
-  return h('a', { href, 'aria-current': current ? 'page' : null }, label);
+function navLink(href, label, current, count = 0) {
+  return h('a', { href, 'aria-current': current ? 'page' : null }, label,
+    count > 0 ? h('span', { class: 'badge nav-badge', 'aria-label': `${count} new` }, String(count)) : null);
 }
 
 function renderChrome() {
@@ -83,7 +92,7 @@ function renderChrome() {
   }
   replace(nav,
     navLink('#/inbox', 'Inbox', route.startsWith('#/inbox') || route.startsWith('#/c/')),
-    navLink('#/notices', 'Notices', route.startsWith('#/notices')),
+    navLink('#/notices', 'Notices', route.startsWith('#/notices'), app.newNotices),
     app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null);
   const org = app.me.org ? ` · ${app.me.org.name}` : '';
   replace(who,
@@ -101,6 +110,7 @@ async function route() {
     cleanup = null;
   }
   const hash = location.hash || '#/';
+  if (hash === '#/notices') app.newNotices = 0;
   renderChrome();
   try {
     if (hash.startsWith('#token=')) {
@@ -120,7 +130,7 @@ async function route() {
     } else if (hash.startsWith('#/c/')) {
       cleanup = await renderInbox(main, decodeURIComponent(hash.slice(4)));
     } else if (hash === '#/notices') {
-      cleanup = await renderNotices(main);
+      cleanup = await renderNotices(main, app.live);
     } else if (hash === '#/review') {
       cleanup = await renderModeration(main);
     } else {
