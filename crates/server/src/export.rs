@@ -608,6 +608,18 @@ mod tests {
         assert!(verify_text(&page.replace("x\r\ny", "x\r\nz")).is_err());
     }
 
+    #[test]
+    fn a_long_number_reads_back_as_the_same_number() {
+        // The `export` fuzz target's crash: this literal used to read as a float one unit in
+        // the last place away from the float its own output reads as.
+        let text = format!(r#"{{"format":"{EXPORT_FORMAT}","x":{}}}"#, "1".repeat(95));
+        let mut doc = document_from_text(&text).unwrap();
+        doc["digest"] = json!(digest(&doc));
+        assert_eq!(document_from_text(&html(&doc)).unwrap(), doc);
+        assert_eq!(verify_text(&html(&doc)), Ok(digest(&doc)));
+        assert_eq!(verify_text(&canonical_json(&doc)), Ok(digest(&doc)));
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -742,6 +754,18 @@ mod tests {
                 // The page saved with CR LF line ends (as unix2dos would).
                 let crlf = page.replace("\r\n", "\n").replace('\n', "\r\n");
                 prop_assert_eq!(verify_text(&crlf), Ok(d));
+            }
+
+            #[test]
+            fn a_signed_export_with_any_number_verifies(x in any::<f64>(), n in any::<i64>(), m in any::<u64>()) {
+                // Found by the `export` fuzz target: a number must read back as the same number,
+                // or an export with a computed float (a confidence) fails its own digest.
+                let x = if x.is_finite() { x } else { 0.5 };
+                let mut doc = json!({"format": EXPORT_FORMAT, "decisions": [{"id": n,
+                    "decision": {"confidence": x, "n": m, "f": f64::from(x as f32)}}]});
+                doc["digest"] = json!(digest(&doc));
+                prop_assert_eq!(verify_text(&canonical_json(&doc)), Ok(digest(&doc)));
+                prop_assert_eq!(verify_text(&html(&doc)), Ok(digest(&doc)));
             }
 
             #[test]
