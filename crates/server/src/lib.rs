@@ -44,6 +44,7 @@ pub use bus::{Bus, BusEvent, Hub, LocalBus};
 pub use cache::{Caches, Invalidation};
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ApiResult};
+pub use ws::{parse_client_frame, ClientFrame};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]

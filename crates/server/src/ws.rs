@@ -86,12 +86,27 @@ fn merge_data(v: &mut Value, e: &Event) {
     }
 }
 
-#[derive(Deserialize)]
+/// A frame the client sends on the socket.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientFrame {
-    Typing { conversation_id: String },
-    Resume { cursor: i64 },
+pub enum ClientFrame {
+    /// The user is typing in a conversation.
+    Typing {
+        /// The conversation typed in.
+        conversation_id: String,
+    },
+    /// Replay the user's events after `cursor`.
+    Resume {
+        /// Last event sequence number the client has seen.
+        cursor: i64,
+    },
+    /// Keep-alive; answered with `{"type":"pong"}`.
     Ping,
+}
+
+/// Parses one client text frame (untrusted input); `None` when it is not a known frame.
+pub fn parse_client_frame(text: &str) -> Option<ClientFrame> {
+    serde_json::from_str(text).ok()
 }
 
 async fn session(
@@ -160,21 +175,21 @@ async fn session(
             },
             msg = inbound.next() => match msg {
                 Some(Ok(WsMessage::Text(t))) => {
-                    match serde_json::from_str::<ClientFrame>(t.as_str()) {
-                        Ok(ClientFrame::Typing { conversation_id }) => {
+                    match parse_client_frame(t.as_str()) {
+                        Some(ClientFrame::Typing { conversation_id }) => {
                             if crate::handlers::send_typing(&s, &conversation_id, &me).await.is_err() {
                                 let f = json!({"type": "error", "code": "not_found", "message": "conversation not found"});
                                 let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
                             }
                         }
-                        Ok(ClientFrame::Resume { cursor: c }) => {
+                        Some(ClientFrame::Resume { cursor: c }) => {
                             cursor = c.max(0);
                             pending = true;
                         }
-                        Ok(ClientFrame::Ping) => {
+                        Some(ClientFrame::Ping) => {
                             let _ = tx.send(WsMessage::Text(json!({"type":"pong"}).to_string().into())).await;
                         }
-                        Err(_) => {
+                        None => {
                             let f = json!({"type": "error", "code": "invalid_request", "message": "unknown frame"});
                             let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
                         }
