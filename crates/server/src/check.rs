@@ -119,8 +119,7 @@ impl AppState {
         plan: &str,
         purpose: Option<Purpose>,
     ) -> Checked {
-        let findings = self.inner.detector.scan(text);
-        self.decide_findings(text, &findings, surface, stage, plan, purpose)
+        self.decide_with(text, surface, stage, plan, purpose, History::default())
     }
 
     /// The policy on one text whose findings are known.
