@@ -740,20 +740,28 @@ async fn main_flow(s: &Server) {
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flows_on_sqlite() {
-    let s = start(None, None, |_| {}).await;
-    main_flow(&s).await;
+/// One flow as two tests on a fresh server: `$sqlite` on SQLite, `$pg` on a throwaway PostgreSQL
+/// database (skipped loudly when there is none, unless PARLEY_TEST_REQUIRE_POSTGRES is set).
+macro_rules! on_both_backends {
+    ($sqlite:ident, $pg:ident, $policy:expr, $flow:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            let s = start(None, $policy, |_| {}).await;
+            $flow(&s).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $pg() {
+            let Some(url) = postgres_url(stringify!($pg)).await else {
+                return;
+            };
+            let s = start(Some(url), $policy, |_| {}).await;
+            $flow(&s).await;
+        }
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flows_on_postgres() {
-    let Some(url) = postgres_url("flows_on_postgres").await else {
-        return;
-    };
-    let s = start(Some(url), None, |_| {}).await;
-    main_flow(&s).await;
-}
+on_both_backends!(flows_on_sqlite, flows_on_postgres, None, main_flow);
 
 /// An operator policy where phone numbers are masked, emails held, and requests answered with a notice.
 const OPERATOR_POLICY: &str = r#"
@@ -1757,20 +1765,12 @@ async fn moderation_flow(s: &Server) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn moderation_on_sqlite() {
-    let s = start(None, Some(MODERATION_POLICY), |_| {}).await;
-    moderation_flow(&s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn moderation_on_postgres() {
-    let Some(url) = postgres_url("moderation_on_postgres").await else {
-        return;
-    };
-    let s = start(Some(url), Some(MODERATION_POLICY), |_| {}).await;
-    moderation_flow(&s).await;
-}
+on_both_backends!(
+    moderation_on_sqlite,
+    moderation_on_postgres,
+    Some(MODERATION_POLICY),
+    moderation_flow
+);
 
 /// Strikes expire after the policy's clean period: a server whose clock runs 31 days behind
 /// records a strike; a second server on the same database, on today's clock, no longer counts it.
@@ -2469,20 +2469,12 @@ async fn split_flow(s: &Server) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn split_contact_details_on_sqlite() {
-    let s = start(None, None, |_| {}).await;
-    split_flow(&s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn split_contact_details_on_postgres() {
-    let Some(url) = postgres_url("split_contact_details_on_postgres").await else {
-        return;
-    };
-    let s = start(Some(url), None, |_| {}).await;
-    split_flow(&s).await;
-}
+on_both_backends!(
+    split_contact_details_on_sqlite,
+    split_contact_details_on_postgres,
+    None,
+    split_flow
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_windows_are_read_back_from_the_store() {
@@ -2763,20 +2755,12 @@ async fn ref_titles_and_own_findings(s: &Server) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ref_titles_and_own_findings_on_sqlite() {
-    let s = start(None, Some(OPERATOR_POLICY), |_| {}).await;
-    ref_titles_and_own_findings(&s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ref_titles_and_own_findings_on_postgres() {
-    let Some(url) = postgres_url("ref_titles_and_own_findings_on_postgres").await else {
-        return;
-    };
-    let s = start(Some(url), Some(OPERATOR_POLICY), |_| {}).await;
-    ref_titles_and_own_findings(&s).await;
-}
+on_both_backends!(
+    ref_titles_and_own_findings_on_sqlite,
+    ref_titles_and_own_findings_on_postgres,
+    Some(OPERATOR_POLICY),
+    ref_titles_and_own_findings
+);
 
 /// `parley demo` gives the moderator console work: Avery's report of a message by Diego
 /// (off_platform) and Diego's appeal of a blocked message, both open in the queue; Diego's
@@ -2984,17 +2968,9 @@ async fn enforcement_events_flow(s: &Server) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enforcement_events_on_sqlite() {
-    let s = start(None, Some(MODERATION_POLICY), |_| {}).await;
-    enforcement_events_flow(&s).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enforcement_events_on_postgres() {
-    let Some(url) = postgres_url("enforcement_events_on_postgres").await else {
-        return;
-    };
-    let s = start(Some(url), Some(MODERATION_POLICY), |_| {}).await;
-    enforcement_events_flow(&s).await;
-}
+on_both_backends!(
+    enforcement_events_on_sqlite,
+    enforcement_events_on_postgres,
+    Some(MODERATION_POLICY),
+    enforcement_events_flow
+);
