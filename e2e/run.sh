@@ -20,7 +20,7 @@ fi
 
 echo "== e2e: building parley"
 (cd .. && cargo build -p parley --locked --quiet)
-BIN="$(cd .. && pwd)/target/debug/parley"
+BIN="${CARGO_TARGET_DIR:-$(cd .. && pwd)/target}/debug/parley"
 
 TMP="$(mktemp -d)"
 SERVER_PID=""
