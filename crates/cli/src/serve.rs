@@ -84,7 +84,7 @@ async fn serve(c: Config, demo: bool) -> Result<ExitCode> {
     if demo {
         let seeded = parley_server::demo::seed(&state)
             .await
-            .map_err(|e| anyhow::anyhow!("seeding the demo: {}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
         println!("Parley demo at {url}  (open it in a browser and pick a person; API page: {url}/v1/docs)");
         println!(
             "{}",

@@ -1,10 +1,13 @@
 //! The one error type of the HTTP API: `{"error":{"code","message",...}}` with stable codes.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use crate::domain::error::DomainError;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use parley_store::StoreError;
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 /// An API error. `code` is stable (clients match on it); `message` is for people; `extra`
 /// fields (e.g. `findings`) are merged into the error object.
@@ -107,6 +110,98 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        match e {
+            DomainError::Invalid(m) => ApiError::bad_request(m),
+            DomainError::TooLarge(m) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m)
+            }
+            DomainError::NotFound(what) => ApiError::not_found(&what),
+            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            DomainError::Refused { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            DomainError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            DomainError::PolicyViolation(v) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_violation",
+                v.explanation.clone(),
+            )
+            .with_extra(serde_json::to_value(&*v).unwrap_or(Value::Null)),
+            DomainError::Restricted(r) => {
+                ApiError::new(StatusCode::FORBIDDEN, "restricted", r.message.clone())
+                    .with_extra(serde_json::to_value(&*r).unwrap_or(Value::Null))
+            }
+            DomainError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
+            }
+            DomainError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> ApiError {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+/// The stable codes of error answers.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    PolicyViolation,
+    Restricted,
+    AlreadyResolved,
+    SameReviewer,
+    AlreadyAppealed,
+    AppealWindowClosed,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+/// The error object: a stable `code`, a `message` for people, and the details of some codes
+/// (`policy_violation`: action, findings, explanation; `restricted`: enforcement_id, kind,
+/// ends_at, statement).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// `policy_violation`: block or hold_for_review.
+    pub action: Option<String>,
+    /// `policy_violation`: what was found.
+    pub findings: Option<Vec<crate::domain::views::Finding>>,
+    /// `policy_violation`: the policy's explanation.
+    pub explanation: Option<String>,
+    /// `restricted`: the restriction (`en_N`).
+    pub enforcement_id: Option<String>,
+    /// `restricted`: restriction or suspension.
+    pub kind: Option<String>,
+    /// `restricted`: Unix milliseconds; null until further notice.
+    pub ends_at: Option<i64>,
+    /// `restricted`: the statement of reasons.
+    pub statement: Option<crate::domain::views::Statement>,
+}
+
+/// Every error answer: `{"error": {"code", "message", ...}}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -146,6 +241,11 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// `Path` whose rejections are [`ApiError`]s.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
 
 /// `Query` whose rejections are [`ApiError`]s.
 #[derive(axum::extract::FromRequestParts)]

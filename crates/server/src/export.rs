@@ -1,4 +1,6 @@
-//! Evidence export for disputes: `GET /v1/conversations/{id}/export?format=json|html`.
+//! Evidence export files: the digest, verification (`parley audit verify-export`) and the
+//! printable HTML page. The document is built by [`crate::domain::exports`], served by
+//! `GET /v1/conversations/{id}/export?format=json|html`.
 //!
 //! The export is one JSON document: the conversation, its members, every message with all its
 //! versions (edits, deletion, review), the attachments of each message (none exist yet: an
@@ -20,23 +22,11 @@
 //! Each export is appended to the audit log (kind `export`, subject `conversation:<id>`) with
 //! its digest, so a document shown later can be matched to the moment it was produced.
 
-use crate::error::Query;
-use crate::{ApiError, ApiResult, AppState};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use parley_store::{
-    canonical_json, now_ms, sha256_hex, DecisionRecord, Message, MessageState, MessageVersion, Role,
-};
-use serde::Deserialize;
+use parley_store::{canonical_json, sha256_hex};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 
 /// Largest conversation exported (messages); a bigger one gets `too_large`.
 pub const MAX_EXPORT_MESSAGES: usize = 10_000;
-/// Largest number of decisions exported.
-const MAX_EXPORT_DECISIONS: usize = 50_000;
-const PAGE: u32 = 500;
 /// Format marker of the document.
 pub const EXPORT_FORMAT: &str = "parley.export.v1";
 const HTML_MARKER: &str = r#"<script type="application/json" id="parley-export">"#;
@@ -112,230 +102,14 @@ pub fn verify_text(text: &str) -> Result<String, String> {
     Ok(digest)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExportQuery {
-    format: Option<String>,
-}
-
-/// Who asked for the export.
-enum Requester {
-    Operator,
-    Moderator(String),
-    Member(String),
-}
-
-impl Requester {
-    fn full_view(&self) -> bool {
-        !matches!(self, Requester::Member(_))
-    }
-    fn user(&self) -> Option<&str> {
-        match self {
-            Requester::Operator => None,
-            Requester::Moderator(u) | Requester::Member(u) => Some(u),
-        }
-    }
-    fn role(&self) -> &'static str {
-        match self {
-            Requester::Operator => "operator",
-            Requester::Moderator(_) => "moderator",
-            Requester::Member(_) => "member",
-        }
-    }
-}
-
-async fn requester(s: &AppState, headers: &HeaderMap, conv: &str) -> ApiResult<Requester> {
-    match s.require_admin(headers) {
-        Ok(()) => {
-            // Existence check for the operator (members and moderators get it below).
-            s.store().get_conversation(conv).await?;
-            return Ok(Requester::Operator);
-        }
-        Err(e) if e.code == "rate_limited" => return Err(e),
-        Err(_) => {}
-    }
-    let me = s.require_user(headers).await?;
-    // A moderator gets the full record even in a conversation they are a member of.
-    let user = s.store().get_user(&me).await?;
-    if user.has_role(Role::Moderator) {
-        s.store().get_conversation(conv).await?;
-        return Ok(Requester::Moderator(me));
-    }
-    if s.store().is_member(conv, &me).await? {
-        return Ok(Requester::Member(me));
-    }
-    Err(ApiError::not_found("conversation"))
-}
-
-fn too_large(what: &str, max: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        format!("the conversation has more than {max} {what}: too large to export"),
-    )
-}
-
 /// A field of a recorded decision: the server records `{"decision": {...}, "stage", "plan"}`,
 /// other writers the decision itself.
-fn decision_field(d: &Value, field: &str) -> Value {
+pub fn decision_field(d: &Value, field: &str) -> Value {
     d.get("decision")
         .and_then(|x| x.get(field))
         .or_else(|| d.get(field))
         .cloned()
         .unwrap_or(Value::Null)
-}
-
-fn version_view(v: &MessageVersion, full: bool) -> Value {
-    let mut out = json!({
-        "version": v.version,
-        "kind": v.kind,
-        "state": v.state.as_str(),
-        "delivered": v.delivered,
-        "actor_id": v.actor_id,
-        "created_at": v.created_at,
-    });
-    if full {
-        out["original"] = json!(v.original);
-        out["action"] = decision_field(&v.decision, "action");
-    }
-    out
-}
-
-fn message_view(m: &Message, versions: &[&MessageVersion], me: Option<&str>, full: bool) -> Value {
-    let own = me == Some(m.author_id.as_str());
-    let mut out = json!({
-        "id": m.id,
-        "author_id": m.author_id,
-        "purpose": m.purpose,
-        "state": m.state.as_str(),
-        "version": m.version,
-        "created_at": m.created_at,
-        "edited_at": m.edited_at,
-        "deleted_at": m.deleted_at,
-        "attachments": [],
-    });
-    let versions: Vec<Value> = if full || own {
-        versions.iter().map(|v| version_view(v, true)).collect()
-    } else if m.deleted_at.is_some() {
-        Vec::new()
-    } else {
-        versions
-            .iter()
-            .filter(|v| v.state == MessageState::Delivered && v.kind != "deleted")
-            .map(|v| version_view(v, false))
-            .collect()
-    };
-    out["versions"] = Value::Array(versions);
-    out
-}
-
-fn decision_view(d: &DecisionRecord) -> Value {
-    json!({
-        "id": d.id,
-        "subject_kind": d.subject_kind,
-        "subject_id": d.subject_id,
-        "message_id": d.message_id,
-        "message_version": d.message_version,
-        "actor_id": d.actor_id,
-        "surface": d.surface,
-        "action": d.action,
-        "automated": d.automated,
-        "decision": d.decision,
-        "created_at": d.created_at,
-        "reviewed_at": d.reviewed_at,
-        "reviewer_id": d.reviewer_id,
-    })
-}
-
-/// Builds the document (with its digest) as `who` may see it.
-async fn build(s: &AppState, conv: &str, who: &Requester) -> ApiResult<Value> {
-    let store = s.store();
-    let full = who.full_view();
-    let me = who.user();
-    let conversation = store.get_conversation(conv).await?;
-    let members = store.conversation_members(conv).await?;
-    let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-    let users = store.get_users(&ids).await?;
-    let members: Vec<Value> = members
-        .iter()
-        .map(|m| {
-            let u = users.iter().find(|u| u.id == m.user_id);
-            json!({
-                "id": m.user_id,
-                "name": u.map(|u| u.name.clone()),
-                "org_id": u.and_then(|u| u.org_id.clone()),
-                "roles": u.map(|u| u.roles.clone()).unwrap_or_default(),
-                "joined_at": m.joined_at,
-            })
-        })
-        .collect();
-
-    let mut messages = Vec::new();
-    let mut mine = HashSet::new();
-    let mut after = 0i64;
-    loop {
-        let page = store.conversation_messages_all(conv, after, PAGE).await?;
-        let Some(last) = page.last().map(|m| m.id) else {
-            break;
-        };
-        let versions = store.conversation_versions(conv, after, last).await?;
-        for m in &page {
-            if !full && !m.visible_to(me.unwrap_or_default()) {
-                continue;
-            }
-            if me == Some(m.author_id.as_str()) {
-                mine.insert(m.id);
-            }
-            let vs: Vec<&MessageVersion> =
-                versions.iter().filter(|v| v.message_id == m.id).collect();
-            messages.push(message_view(m, &vs, me, full));
-        }
-        if messages.len() > MAX_EXPORT_MESSAGES {
-            return Err(too_large("messages", MAX_EXPORT_MESSAGES));
-        }
-        after = last;
-        if page.len() < PAGE as usize {
-            break;
-        }
-    }
-
-    let mut decisions = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = store.conversation_decisions(conv, after, PAGE).await?;
-        let Some(last) = page.last().map(|d| d.id) else {
-            break;
-        };
-        for d in &page {
-            // A member sees the decisions about their own texts only.
-            let theirs = match d.message_id {
-                Some(id) => mine.contains(&id),
-                None => d.actor_id.as_deref() == me,
-            };
-            if full || theirs {
-                decisions.push(decision_view(d));
-            }
-        }
-        if decisions.len() > MAX_EXPORT_DECISIONS {
-            return Err(too_large("decisions", MAX_EXPORT_DECISIONS));
-        }
-        after = last;
-        if page.len() < PAGE as usize {
-            break;
-        }
-    }
-
-    let mut doc = json!({
-        "format": EXPORT_FORMAT,
-        "generated_at": now_ms(),
-        "generated_for": {"role": who.role(), "user_id": me},
-        "conversation": conversation,
-        "members": members,
-        "messages": messages,
-        "decisions": decisions,
-    });
-    doc["digest"] = json!(digest(&doc));
-    Ok(doc)
 }
 
 /// JSON text safe inside `<script>`: `<`, `>` and `&` escaped as `\u00XX` (still the same JSON).
@@ -361,7 +135,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn text_of(v: &Value) -> String {
+pub fn text_of(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -491,58 +265,6 @@ td.text{{white-space:pre-wrap;word-break:break-word}}.msg{{break-inside:avoid;ma
         marker = HTML_MARKER,
         data = script_safe_json(doc),
     )
-}
-
-/// `GET /v1/conversations/{id}/export?format=json|html`.
-pub async fn export(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<ExportQuery>,
-) -> ApiResult<Response> {
-    let format = q.format.as_deref().unwrap_or("json");
-    if format != "json" && format != "html" {
-        return Err(ApiError::bad_request("format must be json or html"));
-    }
-    if id.len() > 128 {
-        return Err(ApiError::not_found("conversation"));
-    }
-    let who = requester(&s, &headers, &id).await?;
-    let doc = build(&s, &id, &who).await?;
-    let digest = text_of(&doc["digest"]);
-    s.store()
-        .append_audit(
-            "export",
-            who.user(),
-            &format!("conversation:{id}"),
-            &json!({
-                "format": format,
-                "role": who.role(),
-                "digest": digest,
-                "generated_at": doc["generated_at"],
-                "messages": doc["messages"].as_array().map_or(0, Vec::len),
-                "decisions": doc["decisions"].as_array().map_or(0, Vec::len),
-            }),
-        )
-        .await?;
-    tracing::info!(conversation = %id, role = who.role(), format, "evidence exported");
-    let filename = format!(
-        "attachment; filename=\"parley-{}.{format}\"",
-        id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
-    );
-    let (content_type, body) = if format == "html" {
-        ("text/html; charset=utf-8", html(&doc))
-    } else {
-        ("application/json", canonical_json(&doc))
-    };
-    let mut resp = (StatusCode::OK, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&filename) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
 }
 
 #[cfg(test)]

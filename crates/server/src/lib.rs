@@ -13,17 +13,12 @@
 
 pub mod bus;
 pub mod cache;
-pub mod check;
 pub mod config;
-pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod export;
-mod handlers;
-pub mod metrics;
-pub mod moderation;
-pub mod openapi;
-pub mod policy_audit;
 pub mod rate;
+pub mod routes;
 pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
@@ -31,7 +26,6 @@ pub mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::routing::{get, patch, post, put};
 use axum::Router;
 use parley_detect::Detector;
 use parley_policy::Policy;
@@ -43,6 +37,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 pub use bus::{Bus, BusEvent, Hub, LocalBus};
 pub use cache::{Caches, Invalidation};
 pub use config::{Config, ConfigError};
+pub use domain::{demo, metrics, policy_audit};
 pub use error::{ApiError, ApiResult};
 pub use ws::{parse_client_frame, ClientFrame};
 
@@ -315,64 +310,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/metrics"),
 ];
 
+/// The OpenAPI document, derived from the routers (see [`routes`]); built once.
+pub fn openapi_document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let doc = routes::docs::finish(routes::router().into_openapi());
+        serde_json::to_value(doc).unwrap_or_default()
+    })
+}
+
 /// The HTTP application.
 pub fn app(state: AppState) -> Router {
-    use handlers as h;
     let max_body = state.inner.config.max_body_bytes;
     let cors = cors_layer(&state.inner.config.cors_origins);
-    let router = Router::new()
-        .route("/v1/health", get(h::health))
-        .route("/v1/openapi.json", get(openapi::document))
-        .route("/v1/docs", get(openapi::page))
-        .route("/", get(web::index))
-        .route("/app/{*path}", get(web::asset))
-        .route("/v1/me", get(web::me))
-        .route("/v1/demo/users", get(demo::list_users))
-        .route("/v1/demo/users/{id}/session", post(demo::create_session))
-        .route("/v1/orgs/{id}", put(h::put_org))
-        .route("/v1/users/{id}", put(h::put_user))
-        .route(
-            "/v1/users/{id}/tokens",
-            post(h::create_token).delete(h::revoke_tokens),
-        )
-        .route("/v1/users/{id}/profile", put(h::put_profile))
-        .route("/v1/contracts/{id}", put(h::put_contract))
-        .route("/v1/jobs/{id}", put(h::put_job))
-        .route("/v1/proposals/{id}", put(h::put_proposal))
-        .route("/v1/invites/{id}", put(h::put_invite))
-        .route(
-            "/v1/conversations",
-            post(h::create_conversation).get(h::list_conversations),
-        )
-        .route("/v1/conversations/{id}", get(h::get_conversation))
-        .route(
-            "/v1/conversations/{id}/messages",
-            get(h::list_messages).post(h::post_message),
-        )
-        .route(
-            "/v1/conversations/{id}/messages/{message_id}",
-            patch(h::edit_message).delete(h::delete_message),
-        )
-        .route("/v1/conversations/{id}/read", post(h::mark_read))
-        .route("/v1/conversations/{id}/typing", post(h::typing))
-        .route("/v1/check", post(h::check_draft))
-        .route("/v1/events", get(h::events))
-        .route("/v1/ws", get(ws::upgrade))
-        .route("/v1/moderation/queue", get(moderation::queue))
-        .route(
-            "/v1/moderation/items/{id}/decision",
-            post(moderation::decide_item),
-        )
-        .route("/v1/moderation/stats", get(moderation::stats))
-        .route("/v1/reports", post(moderation::file_report))
-        .route("/v1/reports/reasons", get(moderation::report_reasons))
-        .route("/v1/me/enforcements", get(moderation::my_enforcements))
-        .route("/v1/appeals", post(moderation::file_appeal))
-        .route("/v1/conversations/{id}/export", get(export::export))
-        .route("/metrics", get(metrics::prometheus_handler))
-        .route("/v1/metrics", get(metrics::json_handler))
-        .fallback(h::fallback)
-        .method_not_allowed_fallback(h::method_not_allowed)
+    let (router, _) = routes::router().split_for_parts();
+    let router = router
+        .fallback(routes::fallback)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state);
     match cors {

@@ -6,12 +6,9 @@
 //! stale scripts), and every response carries a Content Security Policy that allows no inline
 //! script. `GET /v1/me` tells the page who its token belongs to.
 
-use crate::error::Json;
-use crate::{ApiError, ApiResult, AppState};
-use axum::extract::{Path, State};
+use crate::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The Content Security Policy of every UI response: scripts, styles and connections only from
@@ -101,23 +98,16 @@ fn serve(index: usize, headers: &HeaderMap) -> Response {
 }
 
 /// `GET /`: the web message center.
-pub async fn index(headers: HeaderMap) -> Response {
-    serve(0, &headers)
+pub fn index(headers: &HeaderMap) -> Response {
+    serve(0, headers)
 }
 
 /// `GET /app/{path}`: one embedded asset (404 `not_found` for anything else).
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub fn asset(path: &str, headers: &HeaderMap) -> Response {
     match ASSETS.iter().position(|(name, ..)| *name == path) {
-        Some(i) => serve(i, &headers),
+        Some(i) => serve(i, headers),
         None => ApiError::not_found("file").into_response(),
     }
-}
-
-/// `GET /v1/me`: the signed-in user (id, name, roles, organisation, country, time zone).
-pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let me = s.require_user(&headers).await?;
-    let user = s.store().get_user(&me).await?;
-    Ok(Json(crate::demo::user_card(&s, &user).await?))
 }
 
 #[cfg(test)]

@@ -20,11 +20,7 @@
 //! detector's own rules apply to the joined text: a bare digit run needs a cue or a valid
 //! number, and the joined finding must reach into the new text.
 
-use crate::check::Checked;
-use crate::{ApiResult, AppState};
-use parley_detect::Finding;
-use parley_policy::{Action, Purpose};
-use parley_store::{Message, MessageState, PageRequest};
+use parley_store::{Message, MessageState};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -116,7 +112,7 @@ impl Windows {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn trim(&self, parts: &mut VecDeque<Part>, now_ms: i64) {
+    pub fn trim(&self, parts: &mut VecDeque<Part>, now_ms: i64) {
         while parts.len() > self.max_messages {
             parts.pop_front();
         }
@@ -195,7 +191,7 @@ impl Windows {
 const PART_BYTES: usize = 256;
 
 /// The last [`PART_BYTES`] of a text, starting after a whitespace so no word or number is cut.
-fn tail(text: &str) -> String {
+pub fn tail(text: &str) -> String {
     if text.len() <= PART_BYTES {
         return text.to_string();
     }
@@ -214,145 +210,15 @@ fn tail(text: &str) -> String {
 /// [`parley_detect::Detector::scan_window`]: the detector reads an address across a space
 /// (`diego.ramos @gmail.com`) but not across a line break, and a split email is as much an
 /// evasion as a split number.
-const SEPARATOR: &str = " ";
+pub const SEPARATOR: &str = " ";
 
 /// Whether a stored message can be part of a window: the sender's, delivered, and allowed
 /// as it was (a masked or flagged message already had its finding dealt with).
-fn window_worthy(m: &Message, sender: &str) -> bool {
+pub fn window_worthy(m: &Message, sender: &str) -> bool {
     m.author_id == sender
         && m.state == MessageState::Delivered
         && m.deleted_at.is_none()
         && m.decision["decision"]["action"] == "allow"
-}
-
-impl AppState {
-    /// The sender's window in a conversation: memory, else the store.
-    async fn window_parts(
-        &self,
-        conversation: &str,
-        sender: &str,
-        now_ms: i64,
-    ) -> ApiResult<Vec<Part>> {
-        let w = &self.inner.windows;
-        if let Some(p) = w.get(conversation, sender, now_ms) {
-            return Ok(p);
-        }
-        let page = self
-            .store()
-            .list_messages(
-                conversation,
-                sender,
-                &PageRequest {
-                    before: None,
-                    after: None,
-                    limit: 50,
-                },
-            )
-            .await?;
-        let mut parts: VecDeque<Part> = page
-            .messages
-            .iter()
-            .filter(|m| window_worthy(m, sender))
-            .map(|m| Part {
-                message_id: m.id,
-                client_id: m.client_id.clone(),
-                text: tail(&m.original),
-                at_ms: m.created_at,
-            })
-            .collect();
-        w.trim(&mut parts, now_ms);
-        let parts: Vec<Part> = parts.into();
-        w.load(conversation, sender, parts.clone());
-        Ok(parts)
-    }
-
-    /// Completes the decision on a new text with the sender's recent messages: `alone` is the
-    /// decision on the text by itself, returned as it is unless it allows the text and a
-    /// finding split over the window reaches into it. `client_id`: the post's idempotency key
-    /// (a retry of a stored message is answered by the store, not re-decided).
-    pub async fn check_split(
-        &self,
-        conversation: &str,
-        sender: &str,
-        text: &str,
-        client_id: Option<&str>,
-        purpose: Option<Purpose>,
-        alone: Checked,
-    ) -> ApiResult<Checked> {
-        if !self.inner.windows.enabled() || alone.action() != Action::Allow {
-            return Ok(alone);
-        }
-        let now = parley_store::now_ms();
-        let parts = self.window_parts(conversation, sender, now).await?;
-        if parts.is_empty()
-            || parts
-                .iter()
-                .any(|p| Some(p.client_id.as_str()) == client_id)
-        {
-            return Ok(alone);
-        }
-        let mut texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-        texts.push(text);
-        let last = parts.len();
-        let mut local: Vec<Finding> = Vec::new();
-        let mut split = Split::default();
-        for wf in self.inner.detector.scan_window_joined(&texts, SEPARATOR) {
-            if wf.parts.len() < 2 {
-                continue;
-            }
-            let Some(&(_, s, e)) = wf.parts.iter().find(|(i, _, _)| *i == last) else {
-                continue;
-            };
-            let ids: Vec<i64> = wf
-                .parts
-                .iter()
-                .filter(|(i, _, _)| *i < last)
-                .map(|(i, _, _)| parts[*i].message_id)
-                .collect();
-            let mut f = wf.finding.clone();
-            f.start = s;
-            f.end = e;
-            f.matched = text.get(s..e).unwrap_or_default().to_string();
-            if f.matched.is_empty() {
-                continue;
-            }
-            f.rule = format!("{}.split", f.rule);
-            split.spans.push(((s, e), ids));
-            local.push(f);
-        }
-        if local.is_empty() {
-            return Ok(alone);
-        }
-        let mut joined = self
-            .decide_message_findings(conversation, sender, text, &local, purpose)
-            .await?;
-        if joined.action() == Action::Allow {
-            return Ok(alone);
-        }
-        joined.decision.explanation = format!(
-            "These contact details were split over several messages ({} earlier). {}",
-            split.message_ids().len(),
-            joined.decision.explanation
-        );
-        joined.split = Some(split);
-        Ok(joined)
-    }
-
-    /// Remembers a stored message for later windows (only one that passed untouched).
-    pub fn remember_for_window(&self, m: &Message) {
-        if self.inner.windows.enabled() && window_worthy(m, &m.author_id) {
-            self.inner.windows.push(
-                &m.conversation_id,
-                &m.author_id,
-                Part {
-                    message_id: m.id,
-                    client_id: m.client_id.clone(),
-                    text: tail(&m.original),
-                    at_ms: m.created_at,
-                },
-            );
-        }
-    }
 }
 
 #[cfg(test)]

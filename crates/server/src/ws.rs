@@ -3,24 +3,37 @@
 //! Client frames: `{"type":"typing","conversation_id"}`, `{"type":"resume","cursor":N}`.
 
 use crate::bus::{Registration, Signal};
-use crate::handlers::message_view;
+use crate::domain::events::{self, ErrorFrame, EventView, PongFrame, TypingFrame};
 use crate::{bearer, ApiError, ApiResult, AppState};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use parley_store::{Event, Message};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use parley_store::Event;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-#[derive(Deserialize)]
+/// `GET /v1/ws` parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
+    /// The user's token, when it cannot go in the `Authorization` header.
     token: Option<String>,
+    /// Replay the events after this `seq` (default: from the user's current cursor).
     cursor: Option<i64>,
 }
 
+/// The live event stream (WebSocket upgrade). Sends `Event` frames (message.created,
+/// message.updated, message.deleted, read, enforcement.created, enforcement.updated),
+/// `TypingFrame`, `PongFrame` and `ErrorFrame`; accepts `ClientFrame`s.
+#[utoipa::path(get, path = "/v1/ws", tag = "client",
+    security(("userToken" = [])),
+    params(WsQuery),
+    responses(
+        (status = 101, description = "Switching protocols: the socket sends Event, TypingFrame, PongFrame and ErrorFrame frames"),
+        (status = 400, description = "invalid_request: not a WebSocket upgrade", body = crate::error::ErrorBody),
+    ))]
 pub async fn upgrade(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -49,45 +62,12 @@ pub async fn upgrade(
         .on_upgrade(move |socket| session(s, me, cursor, reg, rx, socket)))
 }
 
-/// One event as JSON for `viewer`, its message already read (see
-/// [`parley_store::Store::events_with_messages`]).
-pub fn event_json_with(viewer: &str, e: &Event, m: Option<&Message>) -> Value {
-    let mut v = json!({
-        "type": e.kind,
-        "seq": e.seq,
-        "conversation_id": e.conversation_id,
-        "at": e.created_at,
-    });
-    match (e.message_id, m) {
-        (Some(_), Some(m)) => v["message"] = message_view(m, viewer),
-        (Some(mid), None) => v["message_id"] = json!(mid),
-        (None, _) => {}
-    }
-    if e.kind.starts_with("enforcement.") {
-        // The enforcement's public view (ids in their public form), nothing else of the data.
-        v["enforcement"] = e
-            .data
-            .as_ref()
-            .and_then(crate::moderation::enforcement_event_view)
-            .unwrap_or(Value::Null);
-        return v;
-    }
-    merge_data(&mut v, e);
-    v
-}
-
-fn merge_data(v: &mut Value, e: &Event) {
-    if let Some(Value::Object(data)) = &e.data {
-        for (k, val) in data {
-            if v.get(k).is_none() {
-                v[k] = val.clone();
-            }
-        }
-    }
+fn text(frame: &impl Serialize) -> WsMessage {
+    WsMessage::Text(serde_json::to_string(frame).unwrap_or_default().into())
 }
 
 /// A frame the client sends on the socket.
-#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// The user is typing in a conversation.
@@ -124,14 +104,10 @@ async fn session(
     loop {
         if pending {
             pending = false;
-            match drain(&s, &me, &mut cursor).await {
+            match events::drain(&s, &me, &mut cursor).await {
                 Ok(frames) => {
                     for f in frames {
-                        if tx
-                            .send(WsMessage::Text(f.to_string().into()))
-                            .await
-                            .is_err()
-                        {
+                        if tx.send(text(&f)).await.is_err() {
                             return;
                         }
                     }
@@ -156,8 +132,8 @@ async fn session(
                             created_at: message.created_at,
                         };
                         let visible = message.visible_to(&me).then_some(&*message);
-                        let f = event_json_with(&me, &e, visible);
-                        if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
+                        let f = EventView::of(&me, &e, visible);
+                        if tx.send(text(&f)).await.is_err() {
                             return;
                         }
                         cursor = seq;
@@ -166,8 +142,8 @@ async fn session(
                     }
                 }
                 Some(Signal::Typing { conversation_id, from }) => {
-                    let f = json!({"type": "typing", "conversation_id": conversation_id, "user_id": from});
-                    if tx.send(WsMessage::Text(f.to_string().into())).await.is_err() {
+                    let f = TypingFrame { kind: "typing", conversation_id, user_id: from };
+                    if tx.send(text(&f)).await.is_err() {
                         return;
                     }
                 }
@@ -177,9 +153,9 @@ async fn session(
                 Some(Ok(WsMessage::Text(t))) => {
                     match parse_client_frame(t.as_str()) {
                         Some(ClientFrame::Typing { conversation_id }) => {
-                            if crate::handlers::send_typing(&s, &conversation_id, &me).await.is_err() {
-                                let f = json!({"type": "error", "code": "not_found", "message": "conversation not found"});
-                                let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
+                            if crate::domain::messages::typing(&s, &conversation_id, &me).await.is_err() {
+                                let f = ErrorFrame { kind: "error", code: "not_found", message: "conversation not found" };
+                                let _ = tx.send(text(&f)).await;
                             }
                         }
                         Some(ClientFrame::Resume { cursor: c }) => {
@@ -187,33 +163,17 @@ async fn session(
                             pending = true;
                         }
                         Some(ClientFrame::Ping) => {
-                            let _ = tx.send(WsMessage::Text(json!({"type":"pong"}).to_string().into())).await;
+                            let _ = tx.send(text(&PongFrame { kind: "pong" })).await;
                         }
                         None => {
-                            let f = json!({"type": "error", "code": "invalid_request", "message": "unknown frame"});
-                            let _ = tx.send(WsMessage::Text(f.to_string().into())).await;
+                            let f = ErrorFrame { kind: "error", code: "invalid_request", message: "unknown frame" };
+                            let _ = tx.send(text(&f)).await;
                         }
                     }
                 }
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             }
-        }
-    }
-}
-
-/// Every event after `cursor`, as frames; moves the cursor.
-async fn drain(s: &AppState, me: &str, cursor: &mut i64) -> ApiResult<Vec<Value>> {
-    let mut out = Vec::new();
-    loop {
-        let evs = s.store().events_with_messages(me, *cursor, 200).await?;
-        let n = evs.len();
-        for (e, m) in &evs {
-            out.push(event_json_with(me, e, m.as_ref()));
-            *cursor = e.seq;
-        }
-        if n < 200 {
-            return Ok(out);
         }
     }
 }

@@ -14,23 +14,20 @@
 //! `/metrics` needs the admin key unless `metrics_public` is set (a scraper on a private
 //! network); `/v1/metrics` always needs it.
 
-use crate::error::Query;
+use crate::domain::error::{DomainError, DomainResult};
 use crate::export::date_of_day;
-use crate::{ApiError, ApiResult, AppState};
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use crate::AppState;
 use parley_store::{now_ms, AuditKindCount, CategoryCount, DecisionCount, Millis};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utoipa::{IntoParams, ToSchema};
 
 /// How long one aggregation is served before the database is asked again.
 pub const METRICS_TTL: Duration = Duration::from_secs(15);
 /// Most days `/v1/metrics` returns.
-const MAX_DAYS: u32 = 366;
+pub const MAX_DAYS: u32 = 366;
 
 /// The numbers at one moment (all time, per day).
 #[derive(Debug)]
@@ -67,7 +64,7 @@ pub struct Cache {
 impl Cache {
     /// The cached snapshot, or a fresh one when older than [`METRICS_TTL`] (one aggregation
     /// at a time: concurrent requests wait for it instead of repeating it).
-    pub async fn get(&self, s: &AppState) -> ApiResult<Arc<Snapshot>> {
+    pub async fn get(&self, s: &AppState) -> DomainResult<Arc<Snapshot>> {
         let mut last = self.last.lock().await;
         if let Some((at, snap)) = last.as_ref() {
             if at.elapsed() < METRICS_TTL {
@@ -177,33 +174,106 @@ pub fn prometheus(snap: &Snapshot) -> String {
     out
 }
 
+/// Decisions of one kind on one day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionDay {
+    pub surface: String,
+    pub action: String,
+    pub automated: bool,
+    pub count: i64,
+}
+
+/// Findings of one category on one day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryDay {
+    pub surface: String,
+    pub action: String,
+    pub category: String,
+    pub count: i64,
+}
+
+/// Audit entries of one kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: i64,
+}
+
+/// Appeals decided with one outcome.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutcomeCount {
+    /// overturned or upheld.
+    pub outcome: String,
+    pub count: i64,
+}
+
+/// One day's numbers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MetricsDay {
+    /// YYYY-MM-DD (UTC).
+    pub date: String,
+    pub decisions: Vec<DecisionDay>,
+    pub categories: Vec<CategoryDay>,
+    pub audit_entries: Vec<KindCount>,
+    pub reports: i64,
+    pub appeals_decided: Vec<OutcomeCount>,
+    /// Null when no appeal was decided that day.
+    pub overturn_rate: Option<f64>,
+}
+
+/// `GET /v1/metrics`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Metrics {
+    pub generated_at: i64,
+    pub days: Vec<MetricsDay>,
+    pub overturn_rate_all_time: Option<f64>,
+}
+
+/// `GET /v1/metrics` parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsParams {
+    /// 1 to 366 (default 30).
+    pub days: Option<u32>,
+}
+
 /// The JSON form: the last `days` days (today included), each with its counts.
-pub fn json_view(snap: &Snapshot, days: u32) -> Value {
+pub fn json_view(snap: &Snapshot, days: u32) -> Metrics {
     let today = snap.generated_at.div_euclid(86_400_000);
     let first = today - i64::from(days.clamp(1, MAX_DAYS)) + 1;
     let mut out = Vec::new();
     for day in first..=today {
-        let decisions: Vec<Value> = snap
+        let decisions = snap
             .decisions
             .iter()
             .filter(|d| d.day == day)
-            .map(|d| {
-                json!({"surface": d.surface, "action": d.action, "automated": d.automated, "count": d.count})
+            .map(|d| DecisionDay {
+                surface: d.surface.clone(),
+                action: d.action.clone(),
+                automated: d.automated,
+                count: d.count,
             })
             .collect();
-        let categories: Vec<Value> = snap
+        let categories = snap
             .categories
             .iter()
             .filter(|c| c.day == day)
-            .map(|c| {
-                json!({"surface": c.surface, "action": c.action, "category": c.category, "count": c.count})
+            .map(|c| CategoryDay {
+                surface: c.surface.clone(),
+                action: c.action.clone(),
+                category: c.category.clone(),
+                count: c.count,
             })
             .collect();
-        let audit: Vec<Value> = snap
+        let audit_entries = snap
             .audit
             .iter()
             .filter(|a| a.day == day)
-            .map(|a| json!({"kind": a.kind, "count": a.count}))
+            .map(|a| KindCount {
+                kind: a.kind.clone(),
+                count: a.count,
+            })
             .collect();
         let appeals: Vec<(&str, i64)> = snap
             .appeals
@@ -217,66 +287,45 @@ pub fn json_view(snap: &Snapshot, days: u32) -> Value {
             .filter(|a| a.day == day && a.kind == "report")
             .map(|a| a.count)
             .sum();
-        out.push(json!({
-            "date": date_of_day(day),
-            "decisions": decisions,
-            "categories": categories,
-            "audit_entries": audit,
-            "reports": reports,
-            "appeals_decided": appeals.iter().map(|(o, n)| json!({"outcome": o, "count": n})).collect::<Vec<_>>(),
-            "overturn_rate": overturn_rate(appeals.iter().copied()),
-        }));
+        out.push(MetricsDay {
+            date: date_of_day(day),
+            decisions,
+            categories,
+            audit_entries,
+            reports,
+            appeals_decided: appeals
+                .iter()
+                .map(|(o, n)| OutcomeCount {
+                    outcome: o.to_string(),
+                    count: *n,
+                })
+                .collect(),
+            overturn_rate: overturn_rate(appeals.iter().copied()),
+        });
     }
-    json!({
-        "generated_at": snap.generated_at,
-        "days": out,
-        "overturn_rate_all_time": overturn_rate(snap.appeals.iter().map(|a| (a.1.as_str(), a.2))),
-    })
-}
-
-/// `GET /metrics`.
-pub async fn prometheus_handler(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    if !s.inner.config.metrics_public {
-        s.require_admin(&headers)?;
+    Metrics {
+        generated_at: snap.generated_at,
+        days: out,
+        overturn_rate_all_time: overturn_rate(snap.appeals.iter().map(|a| (a.1.as_str(), a.2))),
     }
-    let snap = s.inner.metrics.get(&s).await?;
-    let mut resp = (StatusCode::OK, prometheus(&snap)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    Ok(resp)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsQuery {
-    days: Option<u32>,
-}
-
-/// `GET /v1/metrics?days=N` (default 30, at most 366).
-pub async fn json_handler(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<MetricsQuery>,
-) -> ApiResult<Response> {
-    s.require_admin(&headers)?;
-    let days = q.days.unwrap_or(30);
+/// The numbers of the last `days` days (1 to [`MAX_DAYS`], default 30).
+pub async fn per_day(s: &AppState, days: Option<u32>) -> DomainResult<Metrics> {
+    let days = days.unwrap_or(30);
     if days == 0 || days > MAX_DAYS {
-        return Err(ApiError::bad_request(format!(
+        return Err(DomainError::invalid(format!(
             "days must be 1 to {MAX_DAYS}"
         )));
     }
-    let snap = s.inner.metrics.get(&s).await?;
-    Ok(axum::Json(json_view(&snap, days)).into_response())
+    let snap = s.inner.metrics.get(s).await?;
+    Ok(json_view(&snap, days))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn prometheus_sums_days_and_escapes_labels() {
@@ -332,7 +381,7 @@ mod tests {
         assert!(text.contains("parley_reports_total 2\n"));
         assert!(text.contains("parley_appeals_decided_total{outcome=\"overturned\"} 2\n"));
         assert!(text.contains("parley_appeal_overturn_ratio 0.5\n"));
-        let v = json_view(&snap, 2);
+        let v = serde_json::to_value(json_view(&snap, 2)).unwrap();
         let days = v["days"].as_array().unwrap();
         assert_eq!(days.len(), 2);
         assert_eq!(days[0]["date"], "1970-01-03");
@@ -342,7 +391,7 @@ mod tests {
         assert_eq!(days[1]["reports"], 2);
         assert_eq!(days[1]["overturn_rate"], json!(1.0 / 3.0));
         assert_eq!(days[0]["overturn_rate"], json!(1.0));
-        let three = json_view(&snap, 3);
+        let three = serde_json::to_value(json_view(&snap, 3)).unwrap();
         assert_eq!(three["days"][0]["date"], "1970-01-02");
         assert_eq!(three["days"][0]["overturn_rate"], Value::Null);
         assert_eq!(v["overturn_rate_all_time"], json!(0.5));

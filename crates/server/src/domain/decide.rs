@@ -1,9 +1,11 @@
-//! Applying the detector and the policy to what a user writes.
+//! Applying the detector and the policy to what a user writes: one decision per recipient
+//! (the strictest wins), completed by the sender's history and, for messages, by the
+//! sender's recent messages (see [`crate::domain::split`]).
 
 use crate::cache::SendContext;
+use crate::domain::error::{DomainError, DomainResult, Violation};
 use crate::window::Split;
-use crate::{ApiError, ApiResult, AppState};
-use axum::http::StatusCode;
+use crate::AppState;
 use parley_policy::{Action, Context, Decision, History, Purpose, Stage, Surface};
 use parley_store::{DecisionInput, MemberStage, Role, StoreError};
 use serde_json::{json, Value};
@@ -63,18 +65,24 @@ impl Checked {
             decision: self.record_json(),
         }
     }
-    /// The 422 answer for a blocked text.
-    pub fn violation_error(&self) -> ApiError {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "policy_violation",
-            self.decision.explanation.clone(),
-        )
-        .with_extra(json!({
-            "action": self.decision.action.as_str(),
-            "findings": self.findings_json(None),
-            "explanation": self.decision.explanation,
+    /// The refusal of a blocked (or held) text.
+    pub fn violation_error(&self) -> DomainError {
+        DomainError::PolicyViolation(Box::new(Violation {
+            action: self.decision.action.as_str().to_string(),
+            findings: self.findings_json(None),
+            explanation: self.decision.explanation.clone(),
         }))
+    }
+    /// The decision as its author sees it (`this`: the decided message's id once stored).
+    pub fn summary(&self, this: Option<i64>) -> crate::domain::views::DecisionSummary {
+        crate::domain::views::DecisionSummary {
+            action: json!(self.decision.action.as_str()),
+            violation: json!(self.decision.violation),
+            explanation: json!(self.decision.explanation),
+            findings: self.findings_json(this),
+            recipient_notice: json!(self.decision.recipient_notice),
+            stage: json!(self.stage.as_str()),
+        }
     }
 }
 
@@ -87,19 +95,19 @@ fn policy_stage(s: parley_store::Stage) -> Stage {
 }
 
 /// Parses a declared purpose (`scoping_access:GitHub`, `legal_document`).
-pub fn parse_purpose(p: Option<&str>) -> ApiResult<Option<Purpose>> {
+pub fn parse_purpose(p: Option<&str>) -> DomainResult<Option<Purpose>> {
     match p.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s
             .parse::<Purpose>()
             .map(Some)
-            .map_err(|e| ApiError::bad_request(e.to_string())),
+            .map_err(|e| DomainError::invalid(e.to_string())),
     }
 }
 
 impl AppState {
     /// Plan of an organisation ("" when none or unknown).
-    pub async fn plan_of(&self, org_id: Option<&str>) -> ApiResult<String> {
+    pub async fn plan_of(&self, org_id: Option<&str>) -> DomainResult<String> {
         let Some(org) = org_id else {
             return Ok(String::new());
         };
@@ -195,7 +203,7 @@ impl AppState {
         sender: &str,
         text: &str,
         purpose: Option<Purpose>,
-    ) -> ApiResult<Checked> {
+    ) -> DomainResult<Checked> {
         let findings = self.inner.detector.scan(text);
         self.decide_message_findings(conversation_id, sender, text, &findings, purpose)
             .await
@@ -209,7 +217,7 @@ impl AppState {
         text: &str,
         findings: &[parley_detect::Finding],
         purpose: Option<Purpose>,
-    ) -> ApiResult<Checked> {
+    ) -> DomainResult<Checked> {
         let ctx = self.send_context(conversation_id, sender).await?;
         let mut worst: Option<Checked> = None;
         for (stage, plan) in &ctx.pairs {
@@ -247,7 +255,7 @@ impl AppState {
         if !worst.decision.violation {
             return Ok(worst);
         }
-        let history = crate::moderation::history_of(self, sender).await?;
+        let history = crate::domain::standing::history_of(self, sender).await?;
         if history == History::default() {
             return Ok(worst);
         }
@@ -263,7 +271,7 @@ impl AppState {
         &self,
         conversation_id: &str,
         sender: &str,
-    ) -> ApiResult<Arc<SendContext>> {
+    ) -> DomainResult<Arc<SendContext>> {
         let ticket = match self.inner.caches.context(conversation_id, sender) {
             Ok(c) => return Ok(c),
             Err(t) => t,
@@ -295,7 +303,7 @@ impl AppState {
         &self,
         sender: &parley_store::User,
         m: &MemberStage,
-    ) -> ApiResult<(Stage, String)> {
+    ) -> DomainResult<(Stage, String)> {
         if m.same_org {
             let plan = self.plan_of(sender.org_id.as_deref()).await?;
             return Ok((Stage::ActiveContract, plan));

@@ -2,18 +2,20 @@
 //! sign-in (`GET /v1/demo/users`, `POST /v1/demo/users/{id}/session`), which answers 404 unless
 //! the server runs in demo mode ([`crate::Config::demo`]).
 
-use crate::error::Json;
-use crate::handlers::{post_message_as, PostBody};
-use crate::moderation::{file_appeal_as, file_report_as};
-use crate::{ApiError, ApiResult, AppState};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use crate::domain::appeals::{AppealBody, EnforcementRef};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{ConversationId, TextId, UserId};
+use crate::domain::messages::PostBody;
+use crate::domain::reports::ReportBody;
+use crate::domain::users::{card, UserCard};
+use crate::domain::{appeals, messages, reports};
+use crate::AppState;
 use parley_store::{
     ContractInput, ContractStatus, ConversationRef, InviteInput, JobInput, NewConversation,
     OrgInput, ProfileInput, ProposalInput, RefKind, Role, StoreError, UserInput,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The demo's people: (id, name, org, roles).
 pub const USERS: &[(&str, &str, Option<&str>, &[Role])] = &[
@@ -43,7 +45,7 @@ fn locale_of(id: &str) -> (Option<String>, Option<String>) {
 }
 
 /// Whether the database already holds data (then the demo leaves it alone).
-pub async fn is_empty(s: &AppState) -> Result<bool, ApiError> {
+pub async fn is_empty(s: &AppState) -> DomainResult<bool> {
     for org in ["northwind", "contoso"] {
         match s.store().get_org(org).await {
             Ok(_) => return Ok(false),
@@ -69,11 +71,13 @@ async fn say(
     who: &str,
     n: usize,
     body: &str,
-) -> Result<Option<i64>, ApiError> {
-    let r = post_message_as(
+) -> DomainResult<Option<i64>> {
+    let conv = ConversationId::parse(conv)?;
+    let who = UserId::parse(who)?;
+    let r = messages::post(
         s,
-        conv,
-        who,
+        &conv,
+        &who,
         PostBody {
             body: body.into(),
             client_id: format!("demo-{n}"),
@@ -82,25 +86,20 @@ async fn say(
     )
     .await;
     match r {
-        Ok((_, v)) => Ok(v["message"]["id"].as_i64()),
+        Ok((_, posted)) => Ok(Some(posted.message.id)),
         // A blocked demo line is part of the story (the sender saw the explanation).
-        Err(e) if e.code == "policy_violation" => Ok(None),
+        Err(DomainError::PolicyViolation(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 /// A failure while seeding the demo (reported by `parley demo` at start).
-fn demo_error(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-}
-
-/// A request body of the API (the demo files reports and appeals as the API does).
-fn body<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| demo_error(format!("demo request: {e}")))
+fn demo_error(message: impl Into<String>) -> DomainError {
+    DomainError::Internal(message.into())
 }
 
 /// Seeds the demo marketplace. Returns false (and changes nothing) if the database is not empty.
-pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
+pub async fn seed(s: &AppState) -> DomainResult<bool> {
     if !is_empty(s).await? {
         return Ok(false);
     }
@@ -254,13 +253,13 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
         .map(|(e, _)| e)
         .find(|e| e.kind == "block")
         .ok_or_else(|| demo_error("demo: no block enforcement for diego"))?;
-    file_appeal_as(
+    appeals::file(
         s,
-        "diego",
-        body(json!({
-            "enforcement_id": block.id,
-            "statement": "I only meant to send the portfolio files; I did not know emails are hidden before a contract.",
-        }))?,
+        &UserId::parse("diego")?,
+        AppealBody {
+            enforcement_id: EnforcementRef::Number(block.id),
+            statement: "I only meant to send the portfolio files; I did not know emails are hidden before a contract.".into(),
+        },
     )
     .await?;
     // Blocked, not appealed (Diego may still appeal it from his Notices).
@@ -290,14 +289,16 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
     )
     .await?
     .ok_or_else(|| demo_error("demo: the reported line was blocked"))?;
-    file_report_as(
+    reports::file(
         s,
-        "avery",
-        body(json!({
-            "message_id": pushy,
-            "reason": "off_platform",
-            "note": "Suggests paying outside the platform.",
-        }))?,
+        &UserId::parse("avery")?,
+        ReportBody {
+            message_id: Some(pushy),
+            user_id: None,
+            conversation_id: None,
+            reason: "off_platform".into(),
+            note: Some("Suggests paying outside the platform.".into()),
+        },
     )
     .await?;
     // Active contract: Avery and Mei may share contact details.
@@ -358,77 +359,71 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
 /// Lifetime of a demo sign-in token, milliseconds (one day).
 const DEMO_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-fn require_demo(s: &AppState) -> ApiResult<()> {
+/// Outside demo mode the demo's routes do not exist.
+fn require_demo(s: &AppState) -> DomainResult<()> {
     if s.inner.config.demo {
         Ok(())
     } else {
-        // Outside demo mode the routes do not exist.
-        Err(ApiError::not_found("route"))
+        Err(DomainError::not_found("route"))
     }
 }
 
-/// A user as the web UI shows it: id, display name, roles, organisation (name and plan), locale.
-pub async fn user_card(s: &AppState, u: &parley_store::User) -> ApiResult<Value> {
-    let org = match u.org_id.as_deref() {
-        None => Value::Null,
-        Some(id) => match s.store().get_org(id).await {
-            Ok(o) => json!({"id": o.id, "name": o.name, "plan": o.plan}),
-            Err(StoreError::NotFound(_)) => json!({"id": id, "name": id, "plan": null}),
-            Err(e) => return Err(e.into()),
-        },
-    };
-    Ok(json!({
-        "id": u.id,
-        "name": u.name,
-        "roles": u.roles,
-        "org": org,
-        "country": u.country,
-        "time_zone": u.time_zone,
-    }))
+/// `GET /v1/demo/users`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DemoUsers {
+    pub users: Vec<UserCard>,
 }
 
-/// `GET /v1/demo/users`: the demo's people (display name, roles, organisation). 404 unless demo.
-pub async fn list_users(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    require_demo(&s)?;
+/// The demo's people in the demo's own order (clients, freelancers, moderator). NotFound unless
+/// demo mode.
+pub async fn users(s: &AppState) -> DomainResult<DemoUsers> {
+    require_demo(s)?;
     let ids: Vec<String> = USERS.iter().map(|(id, ..)| id.to_string()).collect();
     let users = s.store().get_users(&ids).await?;
     let mut out = Vec::with_capacity(users.len());
-    // In the demo's own order (clients, freelancers, moderator).
     for (id, ..) in USERS {
         if let Some(u) = users.iter().find(|u| u.id == *id) {
-            out.push(user_card(&s, u).await?);
+            out.push(card(s, u).await?);
         }
     }
-    Ok(Json(json!({ "users": out })))
+    Ok(DemoUsers { users: out })
 }
 
-/// `POST /v1/demo/users/{id}/session`: signs in as a demo person -> 201 `{token, expires_at, user}`.
-/// Only the demo's own people; 404 otherwise and unless demo.
-pub async fn create_session(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    require_demo(&s)?;
+/// A demo sign-in.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: UserCard,
+}
+
+/// Signs in as a demo person (only the demo's own people; NotFound otherwise and unless demo
+/// mode). `allowed`: asks the caller's rate limit (`None` when it says no).
+pub async fn sign_in(
+    s: &AppState,
+    id: &str,
+    allowed: impl FnOnce() -> bool,
+) -> DomainResult<Option<Session>> {
+    require_demo(s)?;
     if !USERS.iter().any(|(u, ..)| *u == id) {
-        return Err(ApiError::not_found("demo user"));
+        return Err(DomainError::not_found("demo user"));
     }
-    if !s.inner.key_rate.allow("demo-sign-in") {
-        return Err(ApiError::rate_limited());
+    if !allowed() {
+        return Ok(None);
     }
-    let user = s.store().get_user(&id).await?;
+    let user = s.store().get_user(id).await?;
     let t = s
         .store()
         .create_token(
-            &id,
+            id,
             parley_store::now_ms().saturating_add(DEMO_TOKEN_TTL_MS),
             Some("demo-ui"),
         )
         .await?;
     tracing::info!(user = %id, "demo sign-in");
-    let card = user_card(&s, &user).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"token": t.token, "expires_at": t.info.expires_at, "user": card})),
-    )
-        .into_response())
+    Ok(Some(Session {
+        token: t.token,
+        expires_at: t.info.expires_at,
+        user: card(s, &user).await?,
+    }))
 }

@@ -1,0 +1,30 @@
+//! The domain layer: one module per concept. Each operation takes typed inputs and the
+//! caller's identity (validated by the routes), applies the detector and the policy, performs
+//! the writes it implies through the store, tells the bus whom to wake, and returns a typed
+//! result or a [`DomainError`]. Nothing here knows about HTTP.
+
+pub mod appeals;
+pub mod clock;
+pub mod conversations;
+pub mod decide;
+pub mod demo;
+pub mod directory;
+pub mod enforcement;
+pub mod error;
+pub mod events;
+pub mod exports;
+pub mod ids;
+pub mod listings;
+pub mod messages;
+pub mod metrics;
+pub mod moderation;
+pub mod policy_audit;
+pub mod queue;
+pub mod reports;
+pub mod split;
+pub mod standing;
+pub mod statements;
+pub mod users;
+pub mod views;
+
+pub use error::{DomainError, DomainResult};
