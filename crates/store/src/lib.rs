@@ -20,23 +20,42 @@
 //!   within a conversation message id order is commit order; event sequence numbers are allocated
 //!   from the user row under its lock (recipients locked in sorted order: no deadlocks).
 
-#[macro_use]
-mod audit;
 mod error;
 mod model;
+// Macros first (textual scope): the backend dispatch, columns and rows, the audit chain, the
+// building blocks of write transactions.
 #[macro_use]
-mod ops;
+mod sql;
+mod check;
+#[macro_use]
+mod rows;
+#[macro_use]
+mod audit;
+#[macro_use]
+mod tx;
+// One module per concept.
+mod accounts;
+mod conversations;
+mod decisions;
+mod events;
+mod export;
+mod marketplace;
+mod messages;
+mod metrics;
+mod post;
 mod safety;
+mod tokens;
 mod writer;
 
 pub use audit::{
-    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditKindCount, AuditVerification,
-    CategoryCount, DecisionCount, GENESIS_HASH, MAX_AUDIT_DATA,
+    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
+    MAX_AUDIT_DATA,
 };
 pub use error::{BackendError, Result, StoreError};
+pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
-pub use ops::token_hash;
 pub use safety::*;
+pub use tokens::token_hash;
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -10,7 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{BackendError, Result, StoreError};
 use crate::model::{Millis, NewMessage, Posted};
-use crate::ops::{post_message_sqlite, BeginWrite};
+use crate::post::post_message_sqlite;
+use crate::sql::BeginWrite;
 
 const MAX_BATCH: usize = 64;
 const QUEUE: usize = 4096;
