@@ -22,7 +22,7 @@ impl Store {
         check_name("plan", &input.plan, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let existed = sqlx::query("SELECT id FROM orgs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -71,7 +71,7 @@ impl Store {
         let roles = roles_text(&input.roles);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             if let Some(org) = input.org_id.as_deref() {
                 if sqlx::query("SELECT id FROM orgs WHERE id = $1")
                     .bind(org)
@@ -136,7 +136,7 @@ impl Store {
         check_text("bio", &input.bio)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             if sqlx::query("SELECT id FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)

@@ -371,7 +371,7 @@ impl Store {
     ) -> Result<i64> {
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let seq = audit_append!(tx, kind, actor, subject, data, now);
             tx.commit().await?;
             Ok(seq)

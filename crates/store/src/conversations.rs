@@ -33,7 +33,7 @@ impl Store {
         let id = format!("c_{}", random_hex(10)?);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let mut title = None;
             if let Some(r) = &input.reference {
                 let sql = match r.kind {
@@ -256,7 +256,7 @@ impl Store {
     ) -> Result<ReadMarker> {
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let current: Option<i64> = sqlx::query_scalar(
                 "SELECT last_read_message_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
             )

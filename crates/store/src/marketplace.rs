@@ -20,7 +20,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let existed = sqlx::query("SELECT id FROM jobs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -78,7 +78,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let existed = sqlx::query("SELECT id FROM proposals WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -137,7 +137,7 @@ impl Store {
         check_name("status", status, MAX_SHORT)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let existed = sqlx::query("SELECT id FROM invites WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -199,7 +199,7 @@ impl Store {
         check_opt_id("job_id", input.job_id.as_deref())?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let existed = sqlx::query("SELECT id FROM contracts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)

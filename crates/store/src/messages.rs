@@ -120,7 +120,7 @@ impl Store {
         let decision = json_text(&edit.decision.decision)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let (conv, old) = lock_message_for!(tx, id, editor);
             if old.author_id != editor {
                 return Err(StoreError::Forbidden("only the author can edit a message"));
@@ -187,7 +187,7 @@ impl Store {
     pub async fn delete_message(&self, id: i64, actor: &str) -> Result<Message> {
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let (conv, old) = lock_message_for!(tx, id, actor);
             if old.author_id != actor {
                 return Err(StoreError::Forbidden(
@@ -248,7 +248,7 @@ impl Store {
         let decision_json = json_text(&decision.decision)?;
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let message = review_in_tx!(
                 tx,
                 id,

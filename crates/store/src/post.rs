@@ -1,119 +1,14 @@
-//! Posting a message: the hottest write, with one path per backend (SQLite's group-committed
-//! writer, PostgreSQL's single statement).
+//! Posting a message: the hottest write. SQLite's path is the group-committed writer's
+//! (`writer.rs`); PostgreSQL's is here, one statement after the conversation's lock.
 
 use crate::check::*;
-use crate::error::{BackendError, Result, StoreError};
+use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::rows::*;
 use crate::sql::{json_text, BeginWrite, Get};
+use crate::txn::Conn;
 use crate::{Backend, Store};
-
-/// SQLite's path for the hottest write: one writer connection serialises writes, so no row
-/// locks are needed: the insert checks membership and the idempotency key, and everything
-/// after it runs as one multi-statement round trip with set-based event fan-out (2 round trips
-/// per message in a group-committed batch).
-/// Runs inside the caller's transaction (or savepoint) on the writer connection.
-pub(crate) async fn post_message_sqlite(
-    tx: &mut sqlx::SqliteConnection,
-    m: &NewMessage,
-    decision: &str,
-    now: Millis,
-) -> Result<Posted> {
-    // The insert checks membership and the idempotency key itself: one round trip in the
-    // common case; only when it inserts nothing does a second query tell why.
-    let row = sqlx::query(concat!(
-        "INSERT INTO messages (conversation_id, author_id, client_id, purpose, state, original, \
-         delivered, decision, version, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 1, $9 \
-         WHERE EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) \
-         AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND author_id = $2 AND client_id = $3) \
-         RETURNING ",
-        cols!(message)
-    ))
-    .bind(m.conversation_id.as_str())
-    .bind(m.author_id.as_str())
-    .bind(m.client_id.as_str())
-    .bind(m.purpose.as_deref())
-    .bind(m.state.as_str())
-    .bind(m.original.as_str())
-    .bind(m.delivered.as_deref())
-    .bind(decision)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        let row = sqlx::query(concat!(
-            "SELECT k.is_member, ",
-            cols!(message as x),
-            " FROM (SELECT COUNT(*) AS is_member FROM conversation_members \
-             WHERE conversation_id = $1 AND user_id = $2) AS k \
-             LEFT JOIN messages x ON x.conversation_id = $1 AND x.author_id = $2 AND x.client_id = $3"
-        ))
-        .bind(m.conversation_id.as_str())
-        .bind(m.author_id.as_str())
-        .bind(m.client_id.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        if row.i("is_member")? == 0 {
-            return Err(StoreError::NotFound("conversation"));
-        }
-        if row.oi("id")?.is_none() {
-            // Nothing inserted, yet a member and no earlier message: cannot happen with one
-            // writer; say so rather than guess.
-            return Err(StoreError::Backend(BackendError::msg(
-                "message insert skipped without a reason",
-            )));
-        }
-        return Ok(Posted {
-            message: message_of(&row, "")?,
-            created: false,
-            event_seqs: Vec::new(),
-        });
-    };
-    let message = message_of(&row, "")?;
-    let delivered = m.state == MessageState::Delivered;
-    // The only statement that returns rows is the recipients' sequence update.
-    let seqs = sqlx::query(
-        "INSERT INTO message_versions (message_id, version, kind, state, original, delivered, decision, actor_id, created_at) \
-         VALUES ($1, 1, 'created', $2, $3, $4, $5, $6, $7); \
-         INSERT INTO decisions (subject_kind, subject_id, conversation_id, message_id, message_version, \
-         actor_id, surface, action, automated, decision, created_at) \
-         VALUES ('message', $8, $9, $1, 1, $6, $10, $11, $12, $5, $7); \
-         UPDATE conversations SET last_message_id = $1, updated_at = $7 WHERE id = $9 AND $13; \
-         UPDATE users SET event_seq = event_seq + 1 WHERE id IN \
-         (SELECT user_id FROM conversation_members WHERE conversation_id = $9 AND ($13 OR user_id = $6)) \
-         RETURNING id, event_seq; \
-         INSERT INTO events (user_id, seq, kind, conversation_id, message_id, data, created_at) \
-         SELECT u.id, u.event_seq, 'message.created', $9, $1, NULL, $7 \
-         FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
-         WHERE cm.conversation_id = $9 AND ($13 OR cm.user_id = $6);",
-    )
-    .bind(message.id)
-    .bind(m.state.as_str())
-    .bind(m.original.as_str())
-    .bind(m.delivered.as_deref())
-    .bind(decision)
-    .bind(m.author_id.as_str())
-    .bind(now)
-    .bind(message.id.to_string())
-    .bind(m.conversation_id.as_str())
-    .bind(m.decision.surface.as_str())
-    .bind(m.decision.action.as_str())
-    .bind(m.decision.automated)
-    .bind(delivered)
-    .fetch_all(&mut *tx)
-    .await?;
-    audit_post!(tx, m, message, decision, now);
-    let event_seqs = seqs
-        .iter()
-        .map(|r| Ok((r.s("id")?, r.i("event_seq")?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Posted {
-        message,
-        created: true,
-        event_seqs,
-    })
-}
+use sqlx::Postgres;
 
 /// PostgreSQL's path for posting (5 round trips, commit included): lock the conversation row
 /// (serialises posts per conversation, so message ids are in commit order and duplicate
@@ -121,8 +16,8 @@ pub(crate) async fn post_message_sqlite(
 /// one statement inserts the message, its first version and decision, updates the
 /// conversation, and appends the events, locking recipients' user rows in byte order (the
 /// order every other writer uses).
-async fn post_message_pg(
-    tx: &mut sqlx::PgConnection,
+pub(crate) async fn post_message_pg(
+    tx: &mut Conn<Postgres>,
     m: &NewMessage,
     decision: &str,
     now: Millis,
@@ -200,37 +95,42 @@ async fn post_message_pg(
     })
 }
 
+/// Checks a new message; returns its decision as JSON text and its time.
+pub(crate) fn check_new_message(m: &NewMessage) -> Result<(String, Millis)> {
+    check_id("client_id", &m.client_id)?;
+    check_text("body", &m.original)?;
+    if let Some(d) = m.delivered.as_deref() {
+        check_text("delivered text", d)?;
+    }
+    check_opt_short("purpose", m.purpose.as_deref())?;
+    match (m.state, m.delivered.is_some()) {
+        (MessageState::Delivered, true) | (MessageState::Held, _) => {}
+        (MessageState::Delivered, false) => {
+            return Err(StoreError::Invalid(
+                "a delivered message needs its delivered text".into(),
+            ))
+        }
+        (MessageState::Rejected, _) => {
+            return Err(StoreError::Invalid(
+                "a new message is delivered or held".into(),
+            ))
+        }
+    }
+    let decision = json_text(&m.decision.decision)?;
+    Ok((decision, m.created_at.unwrap_or_else(now_ms)))
+}
+
 impl Store {
     /// Stores a message (and its first version and decision) and appends `message.created` to
     /// every member's event log (only the author's when held). Idempotent on
     /// (conversation, author, client_id): a retry returns the stored message with
     /// `created == false`. NotFound unless the author is a member.
     pub async fn post_message(&self, m: &NewMessage) -> Result<Posted> {
-        check_id("client_id", &m.client_id)?;
-        check_text("body", &m.original)?;
-        if let Some(d) = m.delivered.as_deref() {
-            check_text("delivered text", d)?;
-        }
-        check_opt_short("purpose", m.purpose.as_deref())?;
-        match (m.state, m.delivered.is_some()) {
-            (MessageState::Delivered, true) | (MessageState::Held, _) => {}
-            (MessageState::Delivered, false) => {
-                return Err(StoreError::Invalid(
-                    "a delivered message needs its delivered text".into(),
-                ))
-            }
-            (MessageState::Rejected, _) => {
-                return Err(StoreError::Invalid(
-                    "a new message is delivered or held".into(),
-                ))
-            }
-        }
-        let decision = json_text(&m.decision.decision)?;
-        let now = m.created_at.unwrap_or_else(now_ms);
+        let (decision, now) = check_new_message(m)?;
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.post(m, decision, now).await,
             Backend::Postgres(p) => {
-                let mut tx = p.begin_write().await?;
+                let mut tx = p.begin_write(&self.faults).await?;
                 let r = post_message_pg(&mut tx, m, &decision, now).await?;
                 tx.commit().await?;
                 Ok(r)

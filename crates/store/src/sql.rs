@@ -2,10 +2,13 @@
 //! dispatch (a body written once, type-checked against each driver), write transactions
 //! ([`BeginWrite`]), typed column access ([`Get`]) and a few small conversions.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use sqlx::Row;
 
 use crate::error::{BackendError, Result, StoreError};
+use crate::txn::{Faults, Tx};
 
 /// Runs `$body` with `$p` bound to the pool that takes writes.
 macro_rules! on_write {
@@ -29,32 +32,27 @@ macro_rules! on_read {
 
 /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so
 /// another process writing the same file makes us wait `busy_timeout` instead of failing the
-/// transaction half-way), a plain `BEGIN` on PostgreSQL.
+/// transaction half-way), a plain `BEGIN` on PostgreSQL. `faults` is the store's fault plan
+/// (see [`crate::txn`]).
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-           + Send;
+        faults: &Arc<Faults>,
+    ) -> impl std::future::Future<Output = Result<Tx<Self::Db>, sqlx::Error>> + Send;
 }
 
 impl BeginWrite for sqlx::SqlitePool {
     type Db = sqlx::Sqlite;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-           + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    async fn begin_write(&self, faults: &Arc<Faults>) -> Result<Tx<Self::Db>, sqlx::Error> {
+        Ok(Tx::new(self.begin_with("BEGIN IMMEDIATE").await?, faults))
     }
 }
 
 impl BeginWrite for sqlx::PgPool {
     type Db = sqlx::Postgres;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-           + Send {
-        self.begin()
+    async fn begin_write(&self, faults: &Arc<Faults>) -> Result<Tx<Self::Db>, sqlx::Error> {
+        Ok(Tx::new(self.begin().await?, faults))
     }
 }
 

@@ -29,7 +29,7 @@ impl Store {
         let hash = token_hash(&token);
         let now = now_ms();
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             if sqlx::query("SELECT id FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)

@@ -137,19 +137,27 @@ macro_rules! insert_message_decision {
     };
 }
 
+/// The id of the decision a post stored with message `$id` (its version 1).
+macro_rules! post_decision_id {
+    ($tx:ident, $id:expr) => {{
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM decisions WHERE message_id = $1 AND message_version = 1 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
 /// The audit entry of a message post's decision (the post paths insert the decision in inline
 /// SQL). Only when the action is not `allow`: clean messages stay out of the chain, which keeps
 /// the hot path at 5 round trips; their decisions remain in `decisions` and `message_versions`.
 macro_rules! audit_post {
     ($tx:ident, $m:expr, $message:expr, $decision:expr, $now:expr) => {{
         if $m.decision.action != "allow" {
-            let decision_id: i64 = sqlx::query_scalar(
-                "SELECT id FROM decisions WHERE message_id = $1 AND message_version = 1 \
-                 ORDER BY id DESC LIMIT 1",
-            )
-            .bind($message.id)
-            .fetch_one(&mut *$tx)
-            .await?;
+            let decision_id = post_decision_id!($tx, $message.id);
             let id_text = $message.id.to_string();
             let data = crate::audit::decision_data(
                 decision_id,

@@ -21,7 +21,7 @@ impl Store {
         check_id("appellant_id", appellant_id)?;
         check_name("statement", statement, MAX_NOTE)?;
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let row = sqlx::query(concat!(
                 "SELECT ",
                 cols!(enforcement),

@@ -16,14 +16,8 @@ impl Store {
             .map(check_enforcement)
             .collect::<Result<Vec<_>>>()?;
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
-            let mut out = Vec::with_capacity(list.len());
-            for (e, st) in list.iter().zip(&statements) {
-                out.push(insert_enforcement!(tx, e, st.as_str(), None::<i64>));
-            }
-            // The users hear of them live (`enforcement.created`), in the same transaction.
-            let now = out.iter().map(|e| e.created_at).max().unwrap_or(0);
-            emit_enforcements!(tx, "enforcement.created", out, false, now);
+            let mut tx = p.begin_write(&self.faults).await?;
+            let out = record_enforcements_in_tx!(tx, list, statements);
             tx.commit().await?;
             Ok(out)
         })

@@ -28,6 +28,7 @@ mod reports;
 mod resolve;
 mod stats;
 
+pub(crate) use rows::{check_enforcement, enforcement_event_data, enforcement_of, fill_draft};
 pub use stats::utc_day;
 
 /// `Conflict` message when a queue item is already resolved (the server maps it to its own code).

@@ -17,7 +17,7 @@ impl Store {
         check_name("reason", &r.reason, MAX_SHORT)?;
         check_note("note", r.note.as_deref())?;
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             let (target_kind, target_id, subject, conv, message_id) = match &r.target {
                 ReportTarget::Message(id) => {
                     let row = sqlx::query(

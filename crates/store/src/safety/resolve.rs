@@ -46,7 +46,7 @@ impl Store {
         };
         let now = d.now;
         on_write!(self, |p| {
-            let mut tx = p.begin_write().await?;
+            let mut tx = p.begin_write(&self.faults).await?;
             // Lock order as every message write: the conversation first, then the item
             // (PostgreSQL row locks; SQLite has one writer).
             let conv: Option<Option<String>> =

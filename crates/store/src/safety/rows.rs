@@ -261,3 +261,35 @@ macro_rules! emit_enforcements {
         }
     }};
 }
+
+/// An enforcement drafted before the decision it enforces exists, completed inside the
+/// transaction that creates that decision: `decision_id` when `None`, and for a `message`
+/// subject the `message_id` (and `subject_id`, its text form) when `None`.
+pub(crate) fn fill_draft(
+    e: &NewEnforcement,
+    decision_id: i64,
+    message_id: Option<i64>,
+) -> NewEnforcement {
+    let mut e = e.clone();
+    e.decision_id.get_or_insert(decision_id);
+    if let (Some(m), "message") = (message_id, e.subject_kind.as_str()) {
+        e.message_id.get_or_insert(m);
+        e.subject_id.get_or_insert_with(|| m.to_string());
+    }
+    e
+}
+
+/// Records enforcements `$list` (with their strikes and audit entries; `$statements` from
+/// [`check_enforcement`], in the same order) and appends `enforcement.created` for each to its
+/// user's event log, in the caller's transaction. Evaluates to the stored enforcements.
+macro_rules! record_enforcements_in_tx {
+    ($tx:ident, $list:expr, $statements:expr) => {{
+        let mut out = Vec::with_capacity($list.len());
+        for (e, st) in $list.iter().zip($statements.iter()) {
+            out.push(insert_enforcement!($tx, e, st.as_str(), None::<i64>));
+        }
+        let now = out.iter().map(|e| e.created_at).max().unwrap_or(0);
+        emit_enforcements!($tx, "enforcement.created", out, false, now);
+        out
+    }};
+}
