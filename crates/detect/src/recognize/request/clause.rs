@@ -94,7 +94,9 @@ pub(super) fn statement(text: &str, start: usize, end: usize, off_platform: bool
     let question = sentence.contains(['?', '¿']);
     let benefit = BENEFIT.any(&words);
     let rule_talk = RULE_TALK.any(&words);
-    if rule_talk && !first && !benefit && !(question && !off_platform) {
+    // A question about the rule ("Can users pay outside the platform?") stays
+    // rule talk for an off-platform phrase; other rules need none.
+    if rule_talk && !first && !benefit && (!question || off_platform) {
         return true;
     }
     if !off_platform {
