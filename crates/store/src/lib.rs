@@ -26,6 +26,7 @@ mod error;
 mod model;
 #[macro_use]
 mod ops;
+mod reach;
 mod safety;
 mod writer;
 
