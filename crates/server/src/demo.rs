@@ -104,6 +104,15 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
     if !is_empty(s).await? {
         return Ok(false);
     }
+    // The mark that this database is the demo's (demo sign-in works only on such a database).
+    s.store()
+        .append_audit(
+            "demo",
+            None,
+            DEMO_SUBJECT,
+            &json!({"created": "parley demo"}),
+        )
+        .await?;
     let st = s.store();
     st.put_org(
         "northwind",
@@ -358,8 +367,18 @@ pub async fn seed(s: &AppState) -> Result<bool, ApiError> {
 /// Lifetime of a demo sign-in token, milliseconds (one day).
 const DEMO_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-fn require_demo(s: &AppState) -> ApiResult<()> {
-    if s.inner.config.demo {
+/// The audit subject of the entry [`seed`] appends when it creates the demo marketplace.
+const DEMO_SUBJECT: &str = "demo";
+
+/// Whether this database was created by [`seed`] (its audit trail says so).
+pub async fn created_by_demo(s: &AppState) -> ApiResult<bool> {
+    Ok(s.store().latest_audit_entry(DEMO_SUBJECT).await?.is_some())
+}
+
+/// Demo sign-in hands out tokens for anyone: only in demo mode, and only on a database the
+/// demo created (never on a real one opened with `parley demo`).
+async fn require_demo(s: &AppState) -> ApiResult<()> {
+    if s.inner.config.demo && created_by_demo(s).await? {
         Ok(())
     } else {
         // Outside demo mode the routes do not exist.
@@ -389,7 +408,7 @@ pub async fn user_card(s: &AppState, u: &parley_store::User) -> ApiResult<Value>
 
 /// `GET /v1/demo/users`: the demo's people (display name, roles, organisation). 404 unless demo.
 pub async fn list_users(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    require_demo(&s)?;
+    require_demo(&s).await?;
     let ids: Vec<String> = USERS.iter().map(|(id, ..)| id.to_string()).collect();
     let users = s.store().get_users(&ids).await?;
     let mut out = Vec::with_capacity(users.len());
@@ -408,7 +427,7 @@ pub async fn create_session(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    require_demo(&s)?;
+    require_demo(&s).await?;
     if !USERS.iter().any(|(u, ..)| *u == id) {
         return Err(ApiError::not_found("demo user"));
     }

@@ -70,6 +70,7 @@ pub async fn put_org(
 ) -> ApiResult<Response> {
     s.require_admin(&headers)?;
     check_len("name", &b.name, MAX_NAME)?;
+    crate::ident::check_name("name", &b.name)?;
     check_len("plan", &b.plan, MAX_ID)?;
     let u = s
         .store()
@@ -104,6 +105,7 @@ pub async fn put_user(
 ) -> ApiResult<Response> {
     s.require_admin(&headers)?;
     check_len("name", &b.name, MAX_NAME)?;
+    crate::ident::check_name("name", &b.name)?;
     let u = s
         .store()
         .put_user(
@@ -509,8 +511,10 @@ pub async fn create_conversation(
     Json(b): Json<ConversationBody>,
 ) -> ApiResult<Response> {
     s.require_admin(&headers)?;
-    if b.members.len() > 100 {
-        return Err(ApiError::bad_request("at most 100 members"));
+    if b.members.is_empty() || b.members.len() > 100 {
+        return Err(ApiError::bad_request(
+            "a conversation needs 1 to 100 members",
+        ));
     }
     if let Some(subj) = &b.subject {
         check_len("subject", subj, MAX_NAME)?;
@@ -1037,6 +1041,9 @@ pub async fn typing(
 pub(crate) async fn send_typing(s: &AppState, conv: &str, me: &str) -> ApiResult<()> {
     if !s.store().is_member(conv, me).await? {
         return Err(ApiError::not_found("conversation"));
+    }
+    if !s.inner.typing.allow(conv, me) {
+        return Ok(()); // coalesced: the members heard this typing less than a second ago
     }
     for m in s.store().conversation_members(conv).await? {
         if m.user_id != me {

@@ -1158,6 +1158,7 @@ pub async fn file_report_as(s: &AppState, me: &str, b: ReportBody) -> ApiResult<
             ))
         }
     };
+    crate::reach::ensure_may_report(s, me, &target).await?;
     let reason = s
         .inner
         .config

@@ -45,6 +45,7 @@ mod marketplace;
 mod messages;
 mod metrics;
 mod post;
+mod reach;
 #[macro_use]
 mod safety;
 mod tokens;
