@@ -146,55 +146,60 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         false_alarms: Vec::new(),
         errors: Vec::new(),
     };
-    input::for_each_line(&args.file.display().to_string(), reader, |line, _| {
-        let ex = match line
-            .value
-            .and_then(|v| parse_example(&v, args.detector.max_bytes))
-        {
-            Ok(ex) => ex,
-            Err(e) => {
+    input::for_each_line(
+        &args.file.display().to_string(),
+        reader,
+        input::line_cap(args.detector.max_bytes),
+        |line, _| {
+            let ex = match line
+                .value
+                .and_then(|v| parse_example(&v, args.detector.max_bytes))
+            {
+                Ok(ex) => ex,
+                Err(e) => {
+                    report
+                        .errors
+                        .push(format!("{}: {}: {}", line.source, e.code, e.message));
+                    return Ok(());
+                }
+            };
+            let findings = detector.scan(&ex.text);
+            let predicted = policy.decide(&ex.text, &findings, &ex.context).violation;
+            report.examples += 1;
+            report.overall.add(ex.violation, predicted);
+            for tag in &ex.tags {
                 report
-                    .errors
-                    .push(format!("{}: {}: {}", line.source, e.code, e.message));
-                return Ok(());
+                    .tags
+                    .entry(tag.clone())
+                    .or_default()
+                    .add(ex.violation, predicted);
             }
-        };
-        let findings = detector.scan(&ex.text);
-        let predicted = policy.decide(&ex.text, &findings, &ex.context).violation;
-        report.examples += 1;
-        report.overall.add(ex.violation, predicted);
-        for tag in &ex.tags {
-            report
-                .tags
-                .entry(tag.clone())
-                .or_default()
-                .add(ex.violation, predicted);
-        }
-        if ex.violation {
-            for c in &ex.categories {
-                let e = report.category_recall.entry(*c).or_default();
-                e.1 += 1;
-                if findings
-                    .iter()
-                    .any(|f| f.category == *c && f.is_contact_info())
-                {
-                    e.0 += 1;
+            if ex.violation {
+                for c in &ex.categories {
+                    let e = report.category_recall.entry(*c).or_default();
+                    e.1 += 1;
+                    if findings
+                        .iter()
+                        .any(|f| f.category == *c && f.is_contact_info())
+                    {
+                        e.0 += 1;
+                    }
                 }
             }
-        }
-        let mistake = || Mistake {
-            id: ex.id.clone(),
-            text: ex.text.clone(),
-            expected: ex.categories.clone(),
-            findings: findings.clone(),
-        };
-        match (ex.violation, predicted) {
-            (true, false) => report.misses.push(mistake()),
-            (false, true) => report.false_alarms.push(mistake()),
-            _ => {}
-        }
-        Ok(())
-    })?;
+            let mistake = || Mistake {
+                id: ex.id.clone(),
+                text: ex.text.clone(),
+                expected: ex.categories.clone(),
+                findings: findings.clone(),
+            };
+            match (ex.violation, predicted) {
+                (true, false) => report.misses.push(mistake()),
+                (false, true) => report.false_alarms.push(mistake()),
+                _ => {}
+            }
+            Ok(())
+        },
+    )?;
     report.recall = report.overall.recall();
     report.false_positive_rate = report.overall.fpr();
     report.precision = report.overall.precision();

@@ -87,12 +87,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         for path in &files {
             let (reader, len) = input::open(path)?;
             let bar = progress_bar(len);
-            input::for_each_line(&path.display().to_string(), reader, |line, read| {
-                if let Some(b) = &bar {
-                    b.set_position(read);
-                }
-                printer.one(&mut out, line, &mut errors)
-            })?;
+            input::for_each_line(
+                &path.display().to_string(),
+                reader,
+                input::line_cap(args.detector.max_bytes),
+                |line, read| {
+                    if let Some(b) = &bar {
+                        b.set_position(read);
+                    }
+                    printer.one(&mut out, line, &mut errors)
+                },
+            )?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }

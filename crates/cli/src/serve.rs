@@ -85,6 +85,15 @@ async fn serve(c: Config, demo: bool) -> Result<ExitCode> {
         let seeded = parley_server::demo::seed(&state)
             .await
             .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
+        let ours = parley_server::demo::created_by_demo(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the audit trail: {e}"))?;
+        if !ours {
+            anyhow::bail!(
+                "this database was not created by `parley demo` (demo sign-in would hand out its users' tokens): \
+                 use `parley serve` for it, or give `parley demo` a new --database"
+            );
+        }
         println!("Parley demo at {url}  (open it in a browser and pick a person; API page: {url}/v1/docs)");
         println!(
             "{}",

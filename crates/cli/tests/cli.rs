@@ -380,3 +380,77 @@ fn audit_verify_export_checks_the_digest_of_json_and_html() {
     let out = parley(&["audit", "verify-export", junk.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Runs `parley ARGS` with `stdin` fed from a thread by `feed`, and returns its output and its
+/// peak resident set size in KiB (from `wait4`, for this child only).
+fn parley_peak_rss(
+    args: &[&str],
+    feed: impl FnOnce(&mut dyn Write) + Send + 'static,
+) -> (Output, i64) {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parley starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || feed(&mut stdin));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        stdout.read_to_end(&mut v).expect("read stdout");
+        v
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        stderr.read_to_end(&mut v).expect("read stderr");
+        v
+    });
+    writer.join().expect("writer");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let out = Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(status),
+        stdout: reader.join().expect("reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    };
+    assert!(code.is_some(), "parley exited normally");
+    (out, usage.ru_maxrss)
+}
+
+#[test]
+fn scan_skips_a_50_mb_line_without_holding_it() {
+    const LINE: usize = 50 * 1024 * 1024;
+    let (out, peak_kib) = parley_peak_rss(&["scan"], |w| {
+        w.write_all(b"{\"id\":\"big\",\"text\":\"").expect("write");
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..LINE >> 20 {
+            w.write_all(&chunk).expect("write");
+        }
+        w.write_all(b"\"}\n{\"id\":\"next\",\"text\":\"call me at 312 555 0148\"}\n")
+            .expect("write");
+    });
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["error"]["code"], "text_too_long", "{}", lines[0]);
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[1]["id"], "next");
+    assert_eq!(lines[1]["violation"], true, "{}", lines[1]);
+    assert_eq!(out.status.code(), Some(1));
+    eprintln!(
+        "peak RSS of parley scan on a 50 MB line: {} MiB",
+        peak_kib / 1024
+    );
+    assert!(
+        peak_kib < 150 * 1024,
+        "peak RSS {peak_kib} KiB is over 150 MiB"
+    );
+}

@@ -99,6 +99,47 @@ fn case_tables() {
     );
 }
 
+/// Prose about contact rules, privacy and marketplaces (policy text, help
+/// pages, forum talk, headings; `tests/data/rule_talk.jsonl`, written for this
+/// project in five languages): a statement about the rule is not a request to
+/// leave, and none of it is contact information. Gate: at most 0.5% of the
+/// texts get any finding.
+#[test]
+fn rule_talk_corpus_has_few_false_alarms() {
+    let detector = Detector::builder()
+        .build()
+        .expect("default detector builds");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rule_talk.jsonl");
+    let body = std::fs::read_to_string(&path).expect("rule_talk.jsonl is UTF-8");
+    let mut alarms = Vec::new();
+    let mut count = 0usize;
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("rule_talk line is JSON");
+        assert_eq!(
+            v["violation"], false,
+            "rule_talk holds negatives only: {line}"
+        );
+        let text = v["text"].as_str().expect("text");
+        count += 1;
+        let found = detector.scan(text);
+        if !found.is_empty() {
+            alarms.push(format!(
+                "{text:?}: {:?}",
+                found.iter().map(describe).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(count >= 300, "the corpus has {count} texts, needs 300");
+    let fpr = alarms.len() as f64 / count as f64;
+    assert!(
+        fpr <= 0.005,
+        "{} of {count} texts ({:.2}%) got findings:\n{}",
+        alarms.len(),
+        fpr * 100.0,
+        alarms.join("\n")
+    );
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const ADMIN: &str = "loadgen-admin";
+const ADMIN: &str = "loadgen-admin-key-that-is-32-bytes-long";
 const PER_SOURCE_IP: usize = 20_000;
 
 fn main() {
@@ -48,6 +48,10 @@ async fn serve_child() {
         user_rate_per_sec: 1e12,
         key_burst: 1e12,
         key_rate_per_sec: 1e12,
+        // Every socket comes from loopback addresses (20,000 per address).
+        max_connections_per_ip: 1_000_000,
+        // Idle sockets are left alone (their pings unanswered) for the whole run.
+        ws_dead_peer_secs: 24 * 3600,
         ..Config::default()
     };
     let state = AppState::new(config).await.expect("server state");

@@ -5,7 +5,7 @@
 use crate::cache::{Caches, Invalidation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
@@ -98,6 +98,10 @@ pub enum Signal {
         seq: i64,
         message: Arc<parley_store::Message>,
     },
+    /// The user's tokens or standing may have changed (a revocation, or a node that missed bus
+    /// messages): the socket checks its token and the user's suspension again, closes if
+    /// either forbids it, and re-reads the event log.
+    Recheck,
 }
 
 /// Capacity of one socket's signal queue. A full queue already holds a signal that makes the
@@ -105,7 +109,10 @@ pub enum Signal {
 /// ephemeral anyway.
 const SOCKET_QUEUE: usize = 32;
 
-type Sockets = HashMap<String, Vec<(u64, mpsc::Sender<Signal>)>>;
+/// One socket in the [`Hub`]: its id, its signal queue, and its "check again" flag (set
+/// before a [`Signal::Recheck`] is queued, so a full queue cannot lose a revocation).
+type Entry = (u64, mpsc::Sender<Signal>, Arc<AtomicBool>);
+type Sockets = HashMap<String, Vec<Entry>>;
 
 /// This node's open sockets by user: one task reads the bus and wakes only the sockets of the
 /// user an event is for (a socket per bus subscription would wake every socket for every
@@ -121,13 +128,22 @@ pub struct Registration {
     hub: Arc<Hub>,
     user_id: String,
     id: u64,
+    recheck: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// True once if the socket was asked to check its token and standing again since the
+    /// last call (see [`Signal::Recheck`]).
+    pub fn take_recheck(&self) -> bool {
+        self.recheck.swap(false, Ordering::AcqRel)
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut m = self.hub.lock();
         if let Some(v) = m.get_mut(&self.user_id) {
-            v.retain(|(id, _)| *id != self.id);
+            v.retain(|(id, ..)| *id != self.id);
             if v.is_empty() {
                 m.remove(&self.user_id);
             }
@@ -145,15 +161,17 @@ impl Hub {
     pub fn register(self: &Arc<Self>, user_id: &str) -> (Registration, mpsc::Receiver<Signal>) {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let recheck = Arc::new(AtomicBool::new(false));
         self.lock()
             .entry(user_id.to_string())
             .or_default()
-            .push((id, tx));
+            .push((id, tx, recheck.clone()));
         (
             Registration {
                 hub: self.clone(),
                 user_id: user_id.to_string(),
                 id,
+                recheck,
             },
             rx,
         )
@@ -166,17 +184,22 @@ impl Hub {
 
     fn send_to(&self, user_id: &str, signal: Signal) {
         if let Some(v) = self.lock().get(user_id) {
-            for (_, tx) in v {
+            for (_, tx, recheck) in v {
+                if signal == Signal::Recheck {
+                    recheck.store(true, Ordering::Release);
+                }
                 let _ = tx.try_send(signal.clone());
             }
         }
     }
 
-    /// Wakes every socket (after missed bus messages: each re-reads its event log).
+    /// Wakes every socket (after missed bus messages: each checks its token again, as a
+    /// revocation may have been missed, and re-reads its event log).
     fn wake_all(&self) {
         for v in self.lock().values() {
-            for (_, tx) in v {
-                let _ = tx.try_send(Signal::Events);
+            for (_, tx, recheck) in v {
+                recheck.store(true, Ordering::Release);
+                let _ = tx.try_send(Signal::Recheck);
             }
         }
     }
@@ -207,7 +230,13 @@ impl Hub {
                     message: Arc::from(message),
                 },
             ),
-            BusEvent::Invalidate { what } => caches.invalidate(&what),
+            BusEvent::Invalidate { what } => {
+                caches.invalidate(&what);
+                // A revocation closes the sockets of the revoked tokens.
+                if let Invalidation::UserTokens { user_id } = &what {
+                    self.send_to(user_id, Signal::Recheck);
+                }
+            }
         }
     }
 
@@ -280,5 +309,36 @@ mod tests {
             );
         }
         assert_eq!(rb.try_recv().unwrap(), Signal::Events);
+    }
+
+    #[test]
+    fn a_revocation_reaches_a_socket_with_a_full_queue() {
+        let hub = Arc::new(Hub::default());
+        let caches = Caches::new(Duration::from_secs(1), 10);
+        let (reg, mut rx) = hub.register("u");
+        for _ in 0..SOCKET_QUEUE {
+            hub.dispatch(
+                BusEvent::Events {
+                    user_id: "u".into(),
+                },
+                &caches,
+            );
+        }
+        assert!(!reg.take_recheck());
+        hub.dispatch(
+            BusEvent::Invalidate {
+                what: Invalidation::UserTokens {
+                    user_id: "u".into(),
+                },
+            },
+            &caches,
+        );
+        let mut queued = Vec::new();
+        while let Ok(s) = rx.try_recv() {
+            queued.push(s);
+        }
+        assert!(!queued.contains(&Signal::Recheck), "the queue was full");
+        assert!(reg.take_recheck(), "the flag carries it");
+        assert!(!reg.take_recheck());
     }
 }

@@ -103,9 +103,17 @@ impl Caches {
 
     /// The user of a token hash, if cached, fresh and not expired at `now_ms`.
     pub fn token(&self, hash: &str, now_ms: i64) -> Result<String, Ticket> {
+        self.token_entry(hash, now_ms).map(|(user, _)| user)
+    }
+
+    /// The user of a token hash and the token's expiry (Unix ms), if cached, fresh and not
+    /// expired at `now_ms`.
+    pub fn token_entry(&self, hash: &str, now_ms: i64) -> Result<(String, i64), Ticket> {
         let m = lock(&self.tokens);
         match m.entries.get(hash) {
-            Some((e, at)) if self.fresh(*at) && e.expires_at > now_ms => Ok(e.user_id.clone()),
+            Some((e, at)) if self.fresh(*at) && e.expires_at > now_ms => {
+                Ok((e.user_id.clone(), e.expires_at))
+            }
             _ => Err(Ticket(m.generation)),
         }
     }

@@ -53,6 +53,27 @@ pub struct Config {
     pub window_secs: u64,
     /// How many (conversation, sender) windows are kept in memory.
     pub window_max_entries: usize,
+    /// Time to receive a request's headers, seconds, counted from the moment the connection
+    /// is ready for a request: on a new connection and between the requests of a keep-alive
+    /// connection (so it is also the keep-alive idle timeout).
+    pub header_read_timeout_secs: u64,
+    /// Time to receive a whole request body once the headers are in, seconds.
+    pub body_read_timeout_secs: u64,
+    /// Open connections (WebSockets included) per client IP address. Over the cap a
+    /// connection is served one request and closed, and only `/v1/health` answers on it.
+    pub max_connections_per_ip: usize,
+    /// A WebSocket is pinged after this many seconds without a frame from the client...
+    pub ws_ping_secs: u64,
+    /// ... and closed when nothing (a pong or any frame) came from it for this long.
+    pub ws_dead_peer_secs: u64,
+    /// Client frames refused by the user's rate limit before the socket is closed (4008).
+    pub ws_flood_frames: u32,
+    /// At most one typing fan-out per (conversation, sender) per this many milliseconds.
+    pub typing_interval_ms: u64,
+    /// Failed authentications per client IP: sustained per second and burst; beyond them a
+    /// failure answers 429 instead of 401.
+    pub auth_failures_per_sec: f64,
+    pub auth_failure_burst: f64,
 }
 
 /// One reason a user can give when reporting.
@@ -116,6 +137,15 @@ impl Default for Config {
             window_messages: 4,
             window_secs: 300,
             window_max_entries: 100_000,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            max_connections_per_ip: 512,
+            ws_ping_secs: 25,
+            ws_dead_peer_secs: 60,
+            ws_flood_frames: 100,
+            typing_interval_ms: 1000,
+            auth_failures_per_sec: 1.0,
+            auth_failure_burst: 20.0,
         }
     }
 }
@@ -129,7 +159,35 @@ const REMOVED_STRIKES_HINT: &str = " (strikes_for_integration_texts moved to the
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// The shortest operator key the server accepts, bytes.
+pub const MIN_ADMIN_KEY_BYTES: usize = 32;
+
 impl Config {
+    /// Refuses settings that would make the server unsafe or unable to work: an operator key
+    /// shorter than [`MIN_ADMIN_KEY_BYTES`], zero timeouts or caps.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(k) = &self.admin_key {
+            if k.len() < MIN_ADMIN_KEY_BYTES {
+                return Err(ConfigError(format!(
+                    "admin_key is {} bytes; it must be at least {MIN_ADMIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)",
+                    k.len()
+                )));
+            }
+        }
+        for (key, v) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
+            ("ws_ping_secs", self.ws_ping_secs),
+            ("ws_dead_peer_secs", self.ws_dead_peer_secs),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("{key} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+
     /// Defaults, then the TOML file if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut c = match file {
@@ -179,6 +237,15 @@ impl Config {
             "window_messages",
             "window_secs",
             "window_max_entries",
+            "header_read_timeout_secs",
+            "body_read_timeout_secs",
+            "max_connections_per_ip",
+            "ws_ping_secs",
+            "ws_dead_peer_secs",
+            "ws_flood_frames",
+            "typing_interval_ms",
+            "auth_failures_per_sec",
+            "auth_failure_burst",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -229,6 +296,15 @@ impl Config {
             "window_messages" => self.window_messages = num(v)?,
             "window_secs" => self.window_secs = num(v)?,
             "window_max_entries" => self.window_max_entries = num(v)?,
+            "header_read_timeout_secs" => self.header_read_timeout_secs = num(v)?,
+            "body_read_timeout_secs" => self.body_read_timeout_secs = num(v)?,
+            "max_connections_per_ip" => self.max_connections_per_ip = num(v)?,
+            "ws_ping_secs" => self.ws_ping_secs = num(v)?,
+            "ws_dead_peer_secs" => self.ws_dead_peer_secs = num(v)?,
+            "ws_flood_frames" => self.ws_flood_frames = num(v)?,
+            "typing_interval_ms" => self.typing_interval_ms = num(v)?,
+            "auth_failures_per_sec" => self.auth_failures_per_sec = num(v)?,
+            "auth_failure_burst" => self.auth_failure_burst = num(v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())
@@ -245,12 +321,15 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:1");
         c.apply_env(|k| match k {
             "PARLEY_LISTEN" => Some("127.0.0.1:2".into()),
-            "PARLEY_ADMIN_KEY" => Some("k".into()),
+            "PARLEY_ADMIN_KEY" => Some("k".repeat(32)),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:2");
-        assert_eq!(c.admin_key.as_deref(), Some("k"));
+        assert_eq!(c.admin_key.as_deref(), Some("k".repeat(32).as_str()));
+        assert!(c.validate().is_ok());
+        c.set("admin_key", "short").unwrap();
+        assert!(c.validate().unwrap_err().0.contains("at least 32"));
         assert_eq!(c.user_burst, 3.0);
         c.set("listen", "127.0.0.1:3").unwrap();
         assert_eq!(c.listen, "127.0.0.1:3");

@@ -31,6 +31,11 @@ pub const MAX_EXPORT_MESSAGES: usize = 10_000;
 pub const EXPORT_FORMAT: &str = "parley.export.v1";
 const HTML_MARKER: &str = r#"<script type="application/json" id="parley-export">"#;
 
+/// The exported page's own policy, so a saved copy opened from disk runs nothing and loads
+/// nothing (its data block is JSON, never executed). Pages exported before it was added
+/// verify without it.
+const PAGE_CSP_META: &str = "\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">\n";
+
 /// `sha256:<hex>` over the canonical JSON of `doc` without its top-level `digest` field.
 pub fn digest(doc: &Value) -> String {
     let text = match doc {
@@ -92,7 +97,9 @@ pub fn verify_text(text: &str) -> Result<String, String> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     // Line ends are compared as `\n` on both sides: the page may have been saved with CR LF,
     // and a message text with CR LF is shown as written in the page.
-    if !trimmed.starts_with('{') && html(&doc).replace("\r\n", "\n") != text.replace("\r\n", "\n") {
+    let page = html(&doc).replace("\r\n", "\n");
+    let given = text.replace("\r\n", "\n");
+    if !trimmed.starts_with('{') && page != given && page.replacen(PAGE_CSP_META, "", 1) != given {
         return Err(
             "the digest of the embedded data matches, but the printable page was changed \
              (it is not the rendering of its data)"
@@ -251,7 +258,7 @@ pub fn html(doc: &Value) -> String {
     }
     body.push_str("</table>\n");
     format!(
-        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>\
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>{PAGE_CSP_META}\
 <title>Parley export {title}</title>\n<style>\
 body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}}\
 h1{{font-size:1.4em}}h2{{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #999}}\

@@ -17,6 +17,10 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod guard;
+pub mod ident;
+pub mod limits;
+pub mod listen;
 pub mod rate;
 pub mod routes;
 pub mod window;
@@ -63,6 +67,10 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     /// Recent messages per (conversation, sender), for split contact details.
     pub windows: window::Windows,
+    /// Typing fan-outs, at most one per (conversation, sender) per `typing_interval_ms`.
+    pub typing: limits::TypingGate,
+    /// Failed authentications per client address.
+    pub auth_failures: limits::AuthFailures,
 }
 
 /// Why the server could not start.
@@ -74,6 +82,8 @@ pub enum StartError {
     Detector(String),
     #[error("database: {0}")]
     Store(#[from] parley_store::StoreError),
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
 }
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
@@ -117,6 +127,7 @@ impl AppState {
         policy: Policy,
         bus: Arc<dyn Bus>,
     ) -> Result<AppState, StartError> {
+        config.validate()?;
         if config.appeal_window_days < 180 {
             tracing::warn!(
                 days = config.appeal_window_days,
@@ -146,6 +157,13 @@ impl AppState {
                     config.window_messages,
                     config.window_secs,
                     config.window_max_entries,
+                ),
+                typing: limits::TypingGate::new(std::time::Duration::from_millis(
+                    config.typing_interval_ms,
+                )),
+                auth_failures: limits::AuthFailures::new(
+                    config.auth_failures_per_sec,
+                    config.auth_failure_burst,
                 ),
                 user_rate: rate::RateLimiter::new(config.user_rate_per_sec, config.user_burst),
                 key_rate: rate::RateLimiter::new(config.key_rate_per_sec, config.key_burst),
@@ -188,13 +206,27 @@ impl AppState {
     /// The user of a token, rate limited per user. Cached for `cache_ttl_secs` (by the token's
     /// hash); revocation through the API empties the user's entries at once on every node.
     pub async fn authenticate(&self, token: &str) -> ApiResult<String> {
+        self.authenticate_until(token).await.map(|(user, _)| user)
+    }
+
+    /// [`AppState::authenticate`], and when the token expires (Unix ms).
+    pub async fn authenticate_until(&self, token: &str) -> ApiResult<(String, i64)> {
+        let (user_id, expires_at) = self.identify(token).await?;
+        if !self.inner.user_rate.allow(&user_id) {
+            return Err(ApiError::rate_limited());
+        }
+        Ok((user_id, expires_at))
+    }
+
+    /// The user of a token and its expiry (Unix ms), without charging the user's rate limit.
+    pub async fn identify(&self, token: &str) -> ApiResult<(String, i64)> {
         if token.is_empty() || token.len() > 256 {
             return Err(ApiError::unauthorized());
         }
         let now = parley_store::now_ms();
         let hash = parley_store::token_hash(token);
-        let user_id = match self.inner.caches.token(&hash, now) {
-            Ok(u) => u,
+        match self.inner.caches.token_entry(&hash, now) {
+            Ok(hit) => Ok(hit),
             Err(ticket) => {
                 let info = match self.inner.store.authenticate(token, now).await {
                     Ok(i) => i,
@@ -207,13 +239,24 @@ impl AppState {
                 self.inner
                     .caches
                     .put_token(ticket, hash, info.user_id.clone(), info.expires_at);
-                info.user_id
+                Ok((info.user_id, info.expires_at))
             }
-        };
-        if !self.inner.user_rate.allow(&user_id) {
-            return Err(ApiError::rate_limited());
         }
-        Ok(user_id)
+    }
+
+    /// Whether `given` is the operator key or a live user token (nothing charged); errors
+    /// only when the store cannot answer.
+    pub async fn credential_is_valid(&self, given: &str) -> ApiResult<bool> {
+        if let Some(key) = self.inner.config.admin_key.as_deref() {
+            if constant_time_eq(given.as_bytes(), key.as_bytes()) {
+                return Ok(true);
+            }
+        }
+        match self.identify(given).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Drops cached entries on this node now, and on the others through the bus.
@@ -325,14 +368,19 @@ pub fn app(state: AppState) -> Router {
     let cors = cors_layer(&state.inner.config.cors_origins);
     let (router, _) = routes::router().split_for_parts();
     let router = router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::before_handler,
+        ))
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state);
-    match cors {
+    let router = match cors {
         Some(c) => router.layer(c),
         None => router,
-    }
+    };
+    router.layer(axum::middleware::from_fn(guard::security_headers))
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
@@ -361,7 +409,8 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(layer.allow_origin(AllowOrigin::list(list)))
 }
 
-/// Serves until `shutdown` completes (then finishes in-flight requests).
+/// Serves until `shutdown` completes (then finishes in-flight requests), with the timeouts
+/// and the per-address connection cap of the configuration (see [`listen`]).
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -370,7 +419,10 @@ pub async fn run(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "parley server listening");
     }
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let c = &state.inner.config;
+    let opts = listen::ListenOptions {
+        header_read_timeout: std::time::Duration::from_secs(c.header_read_timeout_secs),
+        max_connections_per_ip: c.max_connections_per_ip,
+    };
+    listen::serve(listener, app(state), opts, shutdown).await
 }

@@ -22,8 +22,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
-use crate::model::{now_ms, DecisionRecord, Message, MessageVersion, Millis};
-use crate::ops::{decision_of, message_of, version_of, BeginWrite};
+use crate::model::{now_ms, Millis};
+use crate::sql::BeginWrite;
 use crate::{Backend, Store};
 
 /// `prev_hash` of the first entry: 64 zeros.
@@ -42,7 +42,7 @@ const VERIFY_PAGE: i64 = 1000;
 /// either backend (`$tx` is a `sqlx::Transaction` or `&mut` connection of SQLite or PostgreSQL):
 ///
 /// ```ignore
-/// audit_append!(tx, kind: &str, actor: Option<&str>, subject: &str, data: &serde_json::Value, now: i64) -> i64
+/// audit_append!(tx, kind: &str, actor: Option<&str>, subject: &str or String, data: &serde_json::Value, now: i64) -> i64
 /// ```
 ///
 /// `Invalid` when the kind, actor, subject or data are malformed or too large (nothing written).
@@ -50,7 +50,8 @@ macro_rules! audit_append {
     ($tx:expr, $kind:expr, $actor:expr, $subject:expr, $data:expr, $now:expr) => {{
         let audit_kind: &str = $kind;
         let audit_actor: ::std::option::Option<&str> = $actor;
-        let audit_subject: &str = $subject;
+        let audit_subject_text = $subject;
+        let audit_subject: &str = ::std::convert::AsRef::<str>::as_ref(&audit_subject_text);
         let audit_data: &::serde_json::Value = $data;
         let audit_at: i64 = $now;
         let audit_text =
@@ -307,22 +308,6 @@ fn entry_of(r: RawEntry) -> AuditEntry {
 
 const ENTRY_COLS: &str = "seq, at, kind, actor_id, subject, data, prev_hash, hash";
 
-/// Runs `$body` once per backend with `$p` bound to the pool for writes / reads.
-macro_rules! audit_pool {
-    ($self:expr, write, |$p:ident| $body:block) => {
-        match &$self.backend {
-            Backend::Sqlite { write: $p, .. } => $body,
-            Backend::Postgres($p) => $body,
-        }
-    };
-    ($self:expr, read, |$p:ident| $body:block) => {
-        match &$self.backend {
-            Backend::Sqlite { read: $p, .. } => $body,
-            Backend::Postgres($p) => $body,
-        }
-    };
-}
-
 /// Checks a page of stored entries against the chain so far.
 struct Verifier {
     next_seq: i64,
@@ -385,8 +370,8 @@ impl Store {
         data: &Value,
     ) -> Result<i64> {
         let now = now_ms();
-        audit_pool!(self, write, |p| {
-            let mut tx = p.begin_write().await?;
+        on_write!(self, |p| {
+            let mut tx = p.begin_write(&self.faults).await?;
             let seq = audit_append!(tx, kind, actor, subject, data, now);
             tx.commit().await?;
             Ok(seq)
@@ -401,7 +386,7 @@ impl Store {
         };
         let sql =
             format!("SELECT {ENTRY_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        audit_pool!(self, read, |p| {
+        on_read!(self, |p| {
             let rows: Vec<RawEntry> = sqlx::query_as(&sql)
                 .bind(after_seq)
                 .bind(limit)
@@ -416,7 +401,7 @@ impl Store {
         let sql = format!(
             "SELECT {ENTRY_COLS} FROM audit_log WHERE subject = $1 ORDER BY seq DESC LIMIT 1"
         );
-        audit_pool!(self, read, |p| {
+        on_read!(self, |p| {
             let row: Option<RawEntry> =
                 sqlx::query_as(&sql).bind(subject).fetch_optional(p).await?;
             Ok(row.map(entry_of))
@@ -426,7 +411,7 @@ impl Store {
     /// The last `seq` and `hash` of the log (`(0, GENESIS_HASH)` when empty), as recorded in
     /// the head row.
     pub async fn audit_head(&self) -> Result<(i64, String)> {
-        audit_pool!(self, read, |p| {
+        on_read!(self, |p| {
             let head: (i64, String) =
                 sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                     .fetch_one(p)
@@ -466,7 +451,7 @@ impl Store {
         };
         // Entries stored with seq < 1 (impossible through the store) are reported too.
         loop {
-            let page: Vec<RawEntry> = audit_pool!(self, read, |p| {
+            let page: Vec<RawEntry> = on_read!(self, |p| {
                 sqlx::query_as(&sql)
                     .bind(if v.next_seq == 1 {
                         i64::MIN
@@ -508,245 +493,6 @@ impl Store {
             return Ok(done(v, Some(bad)));
         }
         Ok(done(v, None))
-    }
-}
-
-/// Reads for evidence export and moderation (no access check: the caller decides who may see
-/// what). Each is bounded by `limit` (at most 1,000 rows per call).
-impl Store {
-    /// Every message of a conversation (any state, deleted ones included) with `id > after_id`,
-    /// oldest first.
-    pub async fn conversation_messages_all(
-        &self,
-        conversation_id: &str,
-        after_id: i64,
-        limit: u32,
-    ) -> Result<Vec<Message>> {
-        let limit = i64::from(limit.clamp(1, 1000));
-        audit_pool!(self, read, |p| {
-            let rows = sqlx::query(
-                "SELECT * FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            )
-            .bind(conversation_id)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(p)
-            .await?;
-            rows.iter().map(|r| message_of(r, "")).collect()
-        })
-    }
-
-    /// Every version of the conversation's messages with `after_id < message_id <= upto_id`,
-    /// by message then version.
-    pub async fn conversation_versions(
-        &self,
-        conversation_id: &str,
-        after_id: i64,
-        upto_id: i64,
-    ) -> Result<Vec<MessageVersion>> {
-        audit_pool!(self, read, |p| {
-            let rows = sqlx::query(
-                "SELECT v.* FROM message_versions v JOIN messages m ON m.id = v.message_id \
-                 WHERE m.conversation_id = $1 AND v.message_id > $2 AND v.message_id <= $3 \
-                 ORDER BY v.message_id, v.version",
-            )
-            .bind(conversation_id)
-            .bind(after_id)
-            .bind(upto_id)
-            .fetch_all(p)
-            .await?;
-            rows.iter().map(version_of).collect()
-        })
-    }
-
-    /// Decisions recorded in a conversation (message posts, edits, reviews, refused attempts)
-    /// with `id > after_id`, oldest first.
-    pub async fn conversation_decisions(
-        &self,
-        conversation_id: &str,
-        after_id: i64,
-        limit: u32,
-    ) -> Result<Vec<DecisionRecord>> {
-        let limit = i64::from(limit.clamp(1, 1000));
-        audit_pool!(self, read, |p| {
-            let rows = sqlx::query(
-                "SELECT * FROM decisions WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            )
-            .bind(conversation_id)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(p)
-            .await?;
-            rows.iter().map(decision_of).collect()
-        })
-    }
-}
-
-/// Decisions of one day (UTC, days since 1970-01-01) with one surface, action and automated flag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecisionCount {
-    pub day: i64,
-    pub surface: String,
-    pub action: String,
-    pub automated: bool,
-    pub count: i64,
-}
-
-/// Decisions of one day, surface and action whose reasons include one category (a decision
-/// with reasons of two categories counts once in each).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CategoryCount {
-    pub day: i64,
-    pub surface: String,
-    pub action: String,
-    pub category: String,
-    pub count: i64,
-}
-
-/// Audit entries of one day and kind (`decision`, `report`, `appeal`, `export`, `policy`...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditKindCount {
-    pub day: i64,
-    pub kind: String,
-    pub count: i64,
-}
-
-/// Aggregates for the operator's metrics (computed in the database: correct across nodes).
-impl Store {
-    /// Decisions recorded at or after `since` (ms), per day, surface, action, automated.
-    pub async fn decision_counts(&self, since: Millis) -> Result<Vec<DecisionCount>> {
-        audit_pool!(self, read, |p| {
-            let rows: Vec<(i64, String, String, bool, i64)> = sqlx::query_as(
-                "SELECT created_at / 86400000 AS day, surface, action, automated, COUNT(*) AS n \
-                 FROM decisions WHERE created_at >= $1 \
-                 GROUP BY created_at / 86400000, surface, action, automated \
-                 ORDER BY day, surface, action, automated",
-            )
-            .bind(since)
-            .fetch_all(p)
-            .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(day, surface, action, automated, count)| DecisionCount {
-                    day,
-                    surface,
-                    action,
-                    automated,
-                    count,
-                })
-                .collect())
-        })
-    }
-
-    /// Decisions at or after `since` per day, surface, action and category of their reasons
-    /// (the server's decision JSON: `decision.reasons[].category`).
-    pub async fn decision_category_counts(&self, since: Millis) -> Result<Vec<CategoryCount>> {
-        type Row = (i64, String, String, String, i64);
-        let rows: Vec<Row> = match &self.backend {
-            Backend::Sqlite { read, .. } => {
-                sqlx::query_as(
-                    "SELECT d.created_at / 86400000 AS day, d.surface, d.action, \
-                     CAST(json_extract(r.value, '$.category') AS TEXT) AS category, \
-                     COUNT(DISTINCT d.id) AS n \
-                     FROM decisions d, json_each(d.decision, '$.decision.reasons') r \
-                     WHERE d.created_at >= $1 AND d.action <> 'allow' \
-                     AND json_type(d.decision, '$.decision.reasons') = 'array' \
-                     AND json_extract(r.value, '$.category') IS NOT NULL \
-                     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-                )
-                .bind(since)
-                .fetch_all(read)
-                .await?
-            }
-            Backend::Postgres(p) => {
-                sqlx::query_as(
-                    "SELECT d.created_at / 86400000 AS day, d.surface, d.action, \
-                     r.value->>'category' AS category, COUNT(DISTINCT d.id) AS n \
-                     FROM decisions d CROSS JOIN LATERAL jsonb_array_elements( \
-                       CASE WHEN jsonb_typeof(d.decision::jsonb->'decision'->'reasons') = 'array' \
-                       THEN d.decision::jsonb->'decision'->'reasons' ELSE '[]'::jsonb END) AS r(value) \
-                     WHERE d.created_at >= $1 AND d.action <> 'allow' \
-                     AND r.value->>'category' IS NOT NULL \
-                     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-                )
-                .bind(since)
-                .fetch_all(p)
-                .await?
-            }
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(day, surface, action, category, count)| CategoryCount {
-                day,
-                surface,
-                action,
-                category,
-                count,
-            })
-            .collect())
-    }
-
-    /// Audit entries of one `kind` at or after `since` (ms), per day and value of one top-level
-    /// field of their data (e.g. kind `appeal.decided`, field `outcome`); entries without the
-    /// field count under `""`. `field` is a plain name (a-z, 0-9, `_`).
-    pub async fn audit_field_counts(
-        &self,
-        kind: &str,
-        field: &str,
-        since: Millis,
-    ) -> Result<Vec<(i64, String, i64)>> {
-        if field.is_empty()
-            || field.len() > 64
-            || !field
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(StoreError::Invalid("field must be a plain name".into()));
-        }
-        let rows: Vec<(i64, String, i64)> = match &self.backend {
-            Backend::Sqlite { read, .. } => {
-                sqlx::query_as(
-                    "SELECT at / 86400000 AS day, \
-                     COALESCE(CAST(json_extract(data, '$.' || $2) AS TEXT), '') AS v, COUNT(*) AS n \
-                     FROM audit_log WHERE kind = $1 AND at >= $3 GROUP BY 1, 2 ORDER BY 1, 2",
-                )
-                .bind(kind)
-                .bind(field)
-                .bind(since)
-                .fetch_all(read)
-                .await?
-            }
-            Backend::Postgres(p) => {
-                sqlx::query_as(
-                    "SELECT at / 86400000 AS day, COALESCE((data::jsonb)->>$2, '') AS v, \
-                     COUNT(*) AS n FROM audit_log WHERE kind = $1 AND at >= $3 \
-                     GROUP BY 1, 2 ORDER BY 1, 2",
-                )
-                .bind(kind)
-                .bind(field)
-                .bind(since)
-                .fetch_all(p)
-                .await?
-            }
-        };
-        Ok(rows)
-    }
-
-    /// Audit entries at or after `since` (ms), per day and kind.
-    pub async fn audit_counts(&self, since: Millis) -> Result<Vec<AuditKindCount>> {
-        audit_pool!(self, read, |p| {
-            let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-                "SELECT at / 86400000 AS day, kind, COUNT(*) AS n FROM audit_log \
-                 WHERE at >= $1 GROUP BY at / 86400000, kind ORDER BY day, kind",
-            )
-            .bind(since)
-            .fetch_all(p)
-            .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(day, kind, count)| AuditKindCount { day, kind, count })
-                .collect())
-        })
     }
 }
 

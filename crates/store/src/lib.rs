@@ -20,23 +20,49 @@
 //!   within a conversation message id order is commit order; event sequence numbers are allocated
 //!   from the user row under its lock (recipients locked in sorted order: no deadlocks).
 
-#[macro_use]
-mod audit;
 mod error;
 mod model;
+// Macros first (textual scope): the backend dispatch, columns and rows, the audit chain, the
+// building blocks of write transactions.
+mod txn;
 #[macro_use]
-mod ops;
+mod sql;
+mod check;
+#[macro_use]
+mod rows;
+#[macro_use]
+mod audit;
+#[macro_use]
+mod tx;
+// One module per concept.
+mod accounts;
+mod conversations;
+#[macro_use]
+mod decisions;
+mod events;
+mod export;
+mod marketplace;
+mod messages;
+mod metrics;
+mod post;
+mod reach;
+#[macro_use]
 mod safety;
+mod tokens;
 mod writer;
+// Operations that commit a decision with its enforcements (after `safety` and `writer`).
+mod enforced;
 
 pub use audit::{
-    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditKindCount, AuditVerification,
-    CategoryCount, DecisionCount, GENESIS_HASH, MAX_AUDIT_DATA,
+    canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
+    MAX_AUDIT_DATA,
 };
+pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
+pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
-pub use ops::token_hash;
 pub use safety::*;
+pub use tokens::token_hash;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -103,6 +129,8 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Faults planned by tests (feature `fault-injection`), shared by clones.
+    pub(crate) faults: std::sync::Arc<txn::Faults>,
 }
 
 impl std::fmt::Debug for Store {
@@ -255,6 +283,7 @@ impl Store {
     /// [`Store::connect`] with explicit options.
     pub async fn connect_with(url: &str, opts: &StoreOptions) -> Result<Store> {
         let max = opts.max_connections.max(1);
+        let faults = std::sync::Arc::new(txn::Faults::default());
         let backend = match parse_url(url)? {
             Target::SqliteMemory => {
                 // One connection, kept forever: each SQLite memory connection is its own database.
@@ -271,7 +300,7 @@ impl Store {
                     .connect_with(o)
                     .await?;
                 Backend::Sqlite {
-                    writer: writer::Writer::spawn(pool.clone()),
+                    writer: writer::Writer::spawn(pool.clone(), faults.clone()),
                     write: pool.clone(),
                     read: pool,
                     _alive: std::sync::Arc::new(()),
@@ -304,7 +333,7 @@ impl Store {
                     std::sync::Arc::downgrade(&alive),
                 ));
                 Backend::Sqlite {
-                    writer: writer::Writer::spawn(write.clone()),
+                    writer: writer::Writer::spawn(write.clone(), faults.clone()),
                     write,
                     read,
                     _alive: alive,
@@ -319,7 +348,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        let store = Store { backend };
+        let store = Store { backend, faults };
         store.migrate().await?;
         Ok(store)
     }
@@ -363,6 +392,25 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Test hook (feature `fault-injection`): the `n`-th statement (1-based, commits included)
+    /// that this store's write transactions (or its clones') run from now on fails with
+    /// `StoreError::Unavailable`, and its transaction rolls back; `0` cancels. Counted across
+    /// transactions, so an operation that commits in two steps is caught failing in the second.
+    /// After the operation, [`Store::injected_fault_fired`] says whether the fault happened
+    /// (false: the operation ran fewer statements and committed). Reads outside write
+    /// transactions are not counted. A SQLite group-committed batch of several posts that fails
+    /// is written again one post per transaction: plan faults with one post in flight.
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_write_statement(&self, n: u32) {
+        self.faults.arm(n);
+    }
+
+    /// Whether the fault planned by [`Store::fail_write_statement`] happened.
+    #[cfg(feature = "fault-injection")]
+    pub fn injected_fault_fired(&self) -> bool {
+        self.faults.fired()
     }
 
     /// Closes every connection (waits for in-flight queries).

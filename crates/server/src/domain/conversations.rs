@@ -25,7 +25,7 @@ pub struct RefBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConversationBody {
-    /// The members' user ids (at most 100; each must exist).
+    /// The members' user ids (1 to 100; each must exist).
     pub members: Vec<UserId>,
     /// At most 200 bytes.
     pub subject: Option<String>,
@@ -43,8 +43,10 @@ pub struct Created {
 
 /// Creates a conversation (operator).
 pub async fn create(s: &AppState, b: NewConversationBody) -> DomainResult<Created> {
-    if b.members.len() > MAX_MEMBERS {
-        return Err(DomainError::invalid("at most 100 members"));
+    if b.members.is_empty() || b.members.len() > MAX_MEMBERS {
+        return Err(DomainError::invalid(
+            "a conversation needs 1 to 100 members",
+        ));
     }
     if let Some(subj) = &b.subject {
         if subj.len() > MAX_SUBJECT {

@@ -15,6 +15,7 @@ use parley_store::{
     OrgInput, ProfileInput, ProposalInput, RefKind, Role, StoreError, UserInput,
 };
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 /// The demo's people: (id, name, org, roles).
@@ -103,6 +104,15 @@ pub async fn seed(s: &AppState) -> DomainResult<bool> {
     if !is_empty(s).await? {
         return Ok(false);
     }
+    // The mark that this database is the demo's (demo sign-in works only on such a database).
+    s.store()
+        .append_audit(
+            "demo",
+            None,
+            DEMO_SUBJECT,
+            &json!({"created": "parley demo"}),
+        )
+        .await?;
     let st = s.store();
     st.put_org(
         "northwind",
@@ -359,9 +369,19 @@ pub async fn seed(s: &AppState) -> DomainResult<bool> {
 /// Lifetime of a demo sign-in token, milliseconds (one day).
 const DEMO_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-/// Outside demo mode the demo's routes do not exist.
-fn require_demo(s: &AppState) -> DomainResult<()> {
-    if s.inner.config.demo {
+/// The audit subject of the entry [`seed`] appends when it creates the demo marketplace.
+const DEMO_SUBJECT: &str = "demo";
+
+/// Whether this database was created by [`seed`] (its audit trail says so).
+pub async fn created_by_demo(s: &AppState) -> DomainResult<bool> {
+    Ok(s.store().latest_audit_entry(DEMO_SUBJECT).await?.is_some())
+}
+
+/// Demo sign-in hands out tokens for anyone: only in demo mode, and only on a database the
+/// demo created (never on a real one opened with `parley demo`). Otherwise the demo's routes
+/// do not exist.
+async fn require_demo(s: &AppState) -> DomainResult<()> {
+    if s.inner.config.demo && created_by_demo(s).await? {
         Ok(())
     } else {
         Err(DomainError::not_found("route"))
@@ -377,7 +397,7 @@ pub struct DemoUsers {
 /// The demo's people in the demo's own order (clients, freelancers, moderator). NotFound unless
 /// demo mode.
 pub async fn users(s: &AppState) -> DomainResult<DemoUsers> {
-    require_demo(s)?;
+    require_demo(s).await?;
     let ids: Vec<String> = USERS.iter().map(|(id, ..)| id.to_string()).collect();
     let users = s.store().get_users(&ids).await?;
     let mut out = Vec::with_capacity(users.len());
@@ -404,7 +424,7 @@ pub async fn sign_in(
     id: &str,
     allowed: impl FnOnce() -> bool,
 ) -> DomainResult<Option<Session>> {
-    require_demo(s)?;
+    require_demo(s).await?;
     if !USERS.iter().any(|(u, ..)| *u == id) {
         return Err(DomainError::not_found("demo user"));
     }

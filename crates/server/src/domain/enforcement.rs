@@ -31,7 +31,8 @@ pub struct AutomatedSubject<'a> {
 
 /// The enforcements an automated mask or block implies for `user` (with the strike the policy
 /// gives, and the restriction the escalation reaches): none for other actions. Nothing is
-/// written; the caller commits them with the decision.
+/// written: the caller commits these drafts with the decision, in one store transaction
+/// (`post_message_enforced`, `record_decision_enforced`).
 pub async fn automated_enforcements(
     s: &AppState,
     user: &str,
@@ -91,29 +92,6 @@ pub async fn automated_enforcements(
         list.push(r);
     }
     Ok(list)
-}
-
-/// Records the enforcement of an automated mask or block ([`automated_enforcements`]).
-pub async fn record_automated(
-    s: &AppState,
-    user: &str,
-    subject: AutomatedSubject<'_>,
-    c: &Checked,
-) -> DomainResult<()> {
-    let list = automated_enforcements(s, user, &subject, c).await?;
-    record(s, user, &list).await
-}
-
-/// Records enforcements and tells their users (each gets `enforcement.created` in its event
-/// log, in the same transaction).
-pub async fn record(s: &AppState, user: &str, list: &[NewEnforcement]) -> DomainResult<()> {
-    if list.is_empty() {
-        return Ok(());
-    }
-    let stored = s.store().record_enforcements(list).await?;
-    s.notify(stored.iter().map(|e| e.user_id.clone()));
-    tracing::info!(user = %user, enforcements = stored.len(), "automated enforcement");
-    Ok(())
 }
 
 /// An enforcement as its user (or a moderator) sees it.

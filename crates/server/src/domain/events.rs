@@ -169,19 +169,3 @@ pub async fn since(s: &AppState, me: &UserId, q: EventsParams) -> DomainResult<E
         cursor: next,
     })
 }
-
-/// Every event of `me` after `cursor`, moving the cursor (a socket's replay).
-pub async fn drain(s: &AppState, me: &str, cursor: &mut i64) -> DomainResult<Vec<EventView>> {
-    let mut out = Vec::new();
-    loop {
-        let evs = s.store().events_with_messages(me, *cursor, 200).await?;
-        let n = evs.len();
-        for (e, m) in &evs {
-            out.push(EventView::of(me, e, m.as_ref()));
-            *cursor = e.seq;
-        }
-        if n < 200 {
-            return Ok(out);
-        }
-    }
-}

@@ -5,7 +5,7 @@
 
 use crate::domain::decide::Checked;
 use crate::domain::directory::Upserted;
-use crate::domain::enforcement::{record_automated, AutomatedSubject};
+use crate::domain::enforcement::{automated_enforcements, AutomatedSubject};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{ObjectId, OrgId, UserId};
 use crate::AppState;
@@ -57,36 +57,7 @@ async fn check_texts(s: &AppState, t: Texts<'_>, texts: &mut [&mut String]) -> D
         }
     }
     if w.action() != Action::Allow {
-        let decision_id = s
-            .store()
-            .record_decision(&NewDecision {
-                subject_kind: t.kind.into(),
-                subject_id: Some(t.id.into()),
-                conversation_id: None,
-                message_id: None,
-                message_version: None,
-                actor_id: t.actor.map(str::to_string),
-                decision: w.input(t.surface.as_str()),
-            })
-            .await?;
-        if let Some(user) = t.actor {
-            let subject = AutomatedSubject {
-                kind: t.kind,
-                id: Some(t.id.into()),
-                conversation_id: None,
-                message_id: None,
-                decision_id: Some(decision_id),
-                blocked: None,
-            };
-            match record_automated(s, user, subject, &w).await {
-                // An actor the store does not know (a job's author not synced yet): the text is
-                // still refused or masked; there is nobody to hold the enforcement against.
-                Err(DomainError::Store(StoreError::Invalid(_))) => {
-                    tracing::warn!(kind = t.kind, "enforcement not recorded: unknown actor")
-                }
-                r => r?,
-            }
-        }
+        record(s, &t, &w).await?;
     }
     if matches!(w.action(), Action::Block | Action::HoldForReview) {
         return Err(w.violation_error());
@@ -95,6 +66,47 @@ async fn check_texts(s: &AppState, t: Texts<'_>, texts: &mut [&mut String]) -> D
         if let Some(m) = m {
             **text = m;
         }
+    }
+    Ok(())
+}
+
+/// Records the decision on an object's text with its enforcement (the author's, with its
+/// strike and the restriction it reaches), in one transaction.
+async fn record(s: &AppState, t: &Texts<'_>, w: &Checked) -> DomainResult<()> {
+    let decision = NewDecision {
+        subject_kind: t.kind.into(),
+        subject_id: Some(t.id.into()),
+        conversation_id: None,
+        message_id: None,
+        message_version: None,
+        actor_id: t.actor.map(str::to_string),
+        decision: w.input(t.surface.as_str()),
+    };
+    let drafts = match t.actor {
+        Some(user) => {
+            let subject = AutomatedSubject {
+                kind: t.kind,
+                id: Some(t.id.into()),
+                conversation_id: None,
+                message_id: None,
+                decision_id: None,
+                blocked: None,
+            };
+            automated_enforcements(s, user, &subject, w).await?
+        }
+        None => Vec::new(),
+    };
+    let decided = match s.store().record_decision_enforced(&decision, &drafts).await {
+        // An actor the store does not know (a job's author not synced yet): the text is still
+        // refused or masked; there is nobody to hold the enforcement against.
+        Err(StoreError::Invalid(_)) if !drafts.is_empty() => {
+            tracing::warn!(kind = t.kind, "enforcement not recorded: unknown actor");
+            s.store().record_decision_enforced(&decision, &[]).await?
+        }
+        r => r?,
+    };
+    if !decided.enforcements.is_empty() {
+        s.notify(decided.enforcements.iter().map(|e| e.user_id.clone()));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! typing, and checking a draft.
 
 use crate::domain::decide::{parse_purpose, Checked};
-use crate::domain::enforcement::{automated_enforcements, record, AutomatedSubject};
+use crate::domain::enforcement::{automated_enforcements, AutomatedSubject};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{ConversationId, MessageId, UserId, MAX_ID};
 use crate::domain::standing::ensure_may_post;
@@ -65,9 +65,10 @@ async fn decide_new(
         .await
 }
 
-/// Posts a message as `me`. A block stores the decision and its enforcement and answers the
-/// violation; a hold stores the message for review; otherwise the message is delivered to
-/// every member (masked when the policy says so, with the mask's enforcement).
+/// Posts a message as `me`. A block stores the decision and its enforcement (one transaction)
+/// and answers the violation; a hold stores the message for review; otherwise the message is
+/// delivered to every member (masked when the policy says so, committed with the mask's
+/// enforcement in one transaction).
 pub async fn post(
     s: &AppState,
     conversation: &ConversationId,
@@ -87,57 +88,79 @@ pub async fn post(
     ensure_may_post(s, me).await?;
     let c = decide_new(s, conv, me, &b.body, Some(&b.client_id), purpose).await?;
     if c.action() == Action::Block {
-        let decision_id = s
-            .store()
-            .record_decision(&NewDecision {
-                subject_kind: "message".into(),
-                subject_id: None,
-                conversation_id: Some(conv.into()),
-                message_id: None,
-                message_version: None,
-                actor_id: Some(me.into()),
-                decision: c.input("message"),
-            })
-            .await?;
+        // The decision and the block's enforcement (its strike, the restriction it reaches)
+        // commit together; the blocked text is kept in the enforcement for an appeal.
         let subject = AutomatedSubject {
             kind: "message",
             id: None,
             conversation_id: Some(conv),
             message_id: None,
-            decision_id: Some(decision_id),
+            decision_id: None,
             blocked: Some((&b.body, b.purpose.as_deref())),
         };
-        let list = automated_enforcements(s, me, &subject, &c).await?;
-        record(s, me, &list).await?;
+        let drafts = automated_enforcements(s, me, &subject, &c).await?;
+        let decided = s
+            .store()
+            .record_decision_enforced(
+                &NewDecision {
+                    subject_kind: "message".into(),
+                    subject_id: None,
+                    conversation_id: Some(conv.into()),
+                    message_id: None,
+                    message_version: None,
+                    actor_id: Some(me.into()),
+                    decision: c.input("message"),
+                },
+                &drafts,
+            )
+            .await?;
+        notify_enforced(s, &decided.enforcements);
         tracing::info!(conversation = %conv, user = %me, "message blocked");
         return Err(c.violation_error());
     }
     let held = c.action() == Action::HoldForReview;
-    let posted = s
+    // A masked message commits with its enforcement (the store links it to the message and
+    // to the decision stored with it).
+    let drafts = if c.action() == Action::Mask {
+        let subject = AutomatedSubject {
+            kind: "message",
+            id: None,
+            conversation_id: Some(conv),
+            message_id: None,
+            decision_id: None,
+            blocked: None,
+        };
+        automated_enforcements(s, me, &subject, &c).await?
+    } else {
+        Vec::new()
+    };
+    let out = s
         .store()
-        .post_message(&NewMessage {
-            conversation_id: conv.into(),
-            author_id: me.into(),
-            client_id: b.client_id,
-            purpose: b.purpose.filter(|p| !p.trim().is_empty()),
-            delivered: (!held).then(|| c.delivered(&b.body)),
-            original: b.body,
-            state: if held {
-                MessageState::Held
-            } else {
-                MessageState::Delivered
+        .post_message_enforced(
+            &NewMessage {
+                conversation_id: conv.into(),
+                author_id: me.into(),
+                client_id: b.client_id,
+                purpose: b.purpose.filter(|p| !p.trim().is_empty()),
+                delivered: (!held).then(|| c.delivered(&b.body)),
+                original: b.body,
+                state: if held {
+                    MessageState::Held
+                } else {
+                    MessageState::Delivered
+                },
+                decision: c.input("message"),
+                created_at: None,
             },
-            decision: c.input("message"),
-            created_at: None,
-        })
+            &drafts,
+        )
         .await?;
+    let posted = out.posted;
     let m = &posted.message;
     if posted.created {
         s.remember_for_window(m);
         fan_out(s, conv, me, m, &posted.event_seqs).await;
-        if c.action() == Action::Mask {
-            mask_enforcement(s, conv, me, m, &c).await;
-        }
+        notify_enforced(s, &out.enforcements);
     }
     tracing::info!(
         conversation = %conv,
@@ -166,32 +189,11 @@ pub async fn post(
     ))
 }
 
-/// The enforcement of a masked message, linked to the decision the post stored.
-async fn mask_enforcement(s: &AppState, conv: &str, me: &str, m: &Message, c: &Checked) {
-    let decision_id = match s.store().decisions_for("message", &m.id.to_string()).await {
-        Ok(d) => d.first().map(|d| d.id),
-        Err(_) => None,
-    };
-    let subject = AutomatedSubject {
-        kind: "message",
-        id: Some(m.id.to_string()),
-        conversation_id: Some(conv),
-        message_id: Some(m.id),
-        decision_id,
-        blocked: None,
-    };
-    // The message is stored and delivered: a failure here must not turn its acknowledgement
-    // into an error (a retry would not record it either).
-    let r = match automated_enforcements(s, me, &subject, c).await {
-        Ok(list) => record(s, me, &list).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = r {
-        tracing::error!(
-            code = e.code(),
-            message_id = m.id,
-            "mask enforcement not recorded"
-        );
+/// Tells the users of new enforcements (each has `enforcement.created` in its event log).
+fn notify_enforced(s: &AppState, list: &[parley_store::Enforcement]) {
+    if !list.is_empty() {
+        s.notify(list.iter().map(|e| e.user_id.clone()));
+        tracing::info!(enforcements = list.len(), "automated enforcement");
     }
 }
 
@@ -387,6 +389,9 @@ pub async fn mark_read(
 pub async fn typing(s: &AppState, conv: &str, me: &str) -> DomainResult<()> {
     if !s.store().is_member(conv, me).await? {
         return Err(DomainError::not_found("conversation"));
+    }
+    if !s.inner.typing.allow(conv, me) {
+        return Ok(()); // coalesced: the members heard this typing less than a second ago
     }
     for m in s.store().conversation_members(conv).await? {
         if m.user_id != me {

@@ -96,6 +96,7 @@ pub async fn file(s: &AppState, me: &UserId, b: ReportBody) -> DomainResult<File
             ))
         }
     };
+    ensure_may_report(s, me.as_str(), &target).await?;
     let reason = s
         .inner
         .config
@@ -143,4 +144,16 @@ pub async fn file(s: &AppState, me: &UserId, b: ReportBody) -> DomainResult<File
         },
         merged: filed.merged,
     })
+}
+
+/// A user reports only people they share a conversation with (reports of a message or a
+/// conversation already need its membership, checked by the store). A stranger's id and an
+/// unknown id answer alike (NotFound "user"), so ids cannot be enumerated through reports.
+async fn ensure_may_report(s: &AppState, me: &str, target: &ReportTarget) -> DomainResult<()> {
+    if let ReportTarget::User(user) = target {
+        if user != me && !s.store().share_a_conversation(me, user).await? {
+            return Err(DomainError::not_found("user"));
+        }
+    }
+    Ok(())
 }

@@ -48,6 +48,7 @@ pub async fn put_org(
 ) -> ApiResult<(StatusCode, Json<OrgView>)> {
     auth::operator(&s, &headers)?;
     let id = auth::new_id(id)?;
+    crate::ident::check_name("name", &b.name)?;
     Ok(upserted(directory::put_org(&s, &id, b).await?))
 }
 
@@ -68,6 +69,7 @@ pub async fn put_user(
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     auth::operator(&s, &headers)?;
     let id = auth::new_id(id)?;
+    crate::ident::check_name("name", &b.name)?;
     Ok(upserted(directory::put_user(&s, &id, b).await?))
 }
 

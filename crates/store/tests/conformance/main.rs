@@ -181,6 +181,9 @@ conformance!(
     conversation_ref_titles,
 );
 
+/// The one-transaction rule under injected faults.
+mod fault;
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(

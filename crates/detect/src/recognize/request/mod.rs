@@ -1,0 +1,265 @@
+//! Requests for contact details and proposals to continue off the platform.
+//!
+//! A small grammar, per enabled language, over three word classes: *asking*
+//! phrases ("what's your", "send me your", "cuál es tu", "qual é o seu",
+//! "quel est ton", "wie ist deine", "какой у тебя") followed by a *channel*
+//! noun (`data/request/channels.txt`: email, number, WhatsApp, correo,
+//! Telefonnummer, почта...); *contact/move* verbs with a channel ("let's move
+//! to Skype", "can we talk on WhatsApp", "add me on Skype", "escríbeme por
+//! WhatsApp", "schreib mir per WhatsApp"); and off-platform cues ("off the
+//! platform", "contact me directly", "to avoid fees", "fuera de la
+//! plataforma", "außerhalb der Plattform", "вне платформы"). A match is
+//! dropped when its clause is negated or a rule reminder ("don't share your
+//! number", "please keep all communication on this platform", "no", "nicht",
+//! "не") or when the channel noun is a topic of work ("email marketing",
+//! "contact form", "phone number validation").
+
+mod clause;
+mod grammar;
+mod prefilter;
+
+use prefilter::Prefilter;
+
+use super::util::{data_lines, is_word_boundary, push, windows, word_alt, Hit};
+use super::Recognizer;
+use crate::views::Views;
+use crate::{Category, Finding};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+use std::collections::HashSet;
+
+const CHANNELS: &str = include_str!("../../../data/request/channels.txt");
+const NOT_CHANNEL: &str = include_str!("../../../data/request/not_channel.txt");
+
+/// Off-platform cue words that, with the channel nouns, anchor the windows the
+/// grammar runs in.
+const TRIGGERS: &[&str] = &[
+    "platform",
+    "site",
+    "upwork",
+    "fiverr",
+    "freelancer",
+    "marketplace",
+    "website",
+    "fee",
+    "fees",
+    "commission",
+    "cut",
+    "charge",
+    "charges",
+    "offline",
+    "elsewhere",
+    "directly",
+    "privately",
+    "personally",
+    "outside",
+    "text",
+    "sms",
+    "cv",
+    "resume",
+    "résumé",
+    "plataforma",
+    "página",
+    "pagina",
+    "web",
+    "comisión",
+    "comision",
+    "comisiones",
+    "tarifa",
+    "tarifas",
+    "directamente",
+    "taxa",
+    "comissão",
+    "comissao",
+    "plateforme",
+    "frais",
+    "directement",
+    "plattform",
+    "gebühren",
+    "gebuhren",
+    "provision",
+    "direkt",
+    "платформе",
+    "платформу",
+    "сайта",
+    "комисси",
+];
+
+#[derive(Debug)]
+pub(crate) struct RequestRecognizer {
+    /// Channel nouns and off-platform cues: where to look.
+    trigger: AhoCorasick,
+    /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
+    rules: Vec<(&'static str, Regex)>,
+    /// The keyword prefilter: every literal a match of some rule starts with.
+    keywords: AhoCorasick,
+    /// For each keyword, the rule it belongs to.
+    keyword_rule: Vec<usize>,
+    /// Rules without a usable literal prefix: run in every window.
+    always: Vec<usize>,
+    not_channel: HashSet<String>,
+}
+
+impl RequestRecognizer {
+    pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
+        let ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
+        let mut cues: Vec<String> = data_lines(CHANNELS).map(str::to_lowercase).collect();
+        cues.extend(TRIGGERS.iter().map(|t| t.to_string()));
+        let trigger = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&cues)
+            .expect("trigger automaton");
+        let ch = format!(r"(?P<ch>{})", word_alt(&ch));
+        let pats = grammar::patterns(languages, &ch);
+        let prefilter = Prefilter::new(&pats);
+        RequestRecognizer {
+            trigger,
+            keywords: prefilter.keywords,
+            keyword_rule: prefilter.keyword_rule,
+            always: prefilter.always,
+            rules: pats
+                .into_iter()
+                .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
+                .collect(),
+            not_channel: data_lines(NOT_CHANNEL)
+                .flat_map(|l| l.split_whitespace())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+impl Recognizer for RequestRecognizer {
+    fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let full = view.text();
+        let anchors = self
+            .trigger
+            .find_iter(full)
+            .filter(|m| {
+                is_word_boundary(full, m.start(), m.end()) || !full[m.start()..m.end()].is_ascii()
+            })
+            .map(|m| (m.start(), m.end()));
+        for (ws, we) in windows(full, anchors, 96, 48) {
+            self.scan_window(views, ws, we, out);
+        }
+    }
+}
+
+impl RequestRecognizer {
+    fn scan_window(&self, views: &Views<'_>, ws: usize, we: usize, out: &mut Vec<Finding>) {
+        let view = &views.folded;
+        let Some(text) = view.text().get(ws..we) else {
+            return;
+        };
+        // Which rules may match here: those with one of their keywords in
+        // the window (overlapping search, so a keyword inside another still
+        // counts), and those without keywords.
+        let mut run = vec![false; self.rules.len()];
+        for &i in &self.always {
+            run[i] = true;
+        }
+        for k in self.keywords.find_overlapping_iter(text) {
+            if let Some(&i) = self.keyword_rule.get(k.pattern().as_usize()) {
+                run[i] = true;
+            }
+        }
+        let chosen = run.iter().enumerate().filter(|(_, r)| **r).map(|(i, _)| i);
+        for (rule, re) in chosen.filter_map(|i| self.rules.get(i)) {
+            for c in re.captures_iter(text) {
+                let Some(m) = c.get(0) else {
+                    continue;
+                };
+                if let Some(ch) = c.name("ch") {
+                    if !is_word_boundary(text, ch.start(), ch.end())
+                        || clause::topic(&self.not_channel, text, ch.as_str(), ch.end())
+                    {
+                        continue;
+                    }
+                }
+                if clause::negated(text, m.start(), *rule == "request.off_platform")
+                    || clause::statement(text, m.start(), m.end(), *rule == "request.off_platform")
+                    || clause::stays_here(text, m.end())
+                    || clause::withdrawn(text, m.end())
+                {
+                    continue;
+                }
+                push(
+                    views.original,
+                    view,
+                    m.start() + ws,
+                    m.end() + ws,
+                    Hit {
+                        category: Category::Request,
+                        kind: None,
+                        normalized: None,
+                        confidence: 0.8,
+                        rule,
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> bool {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        let r = RequestRecognizer::new(&langs);
+        let views = Views::new(text);
+        let mut out = Vec::new();
+        r.scan(&views, &mut out);
+        !out.is_empty()
+    }
+
+    #[test]
+    fn requests() {
+        for t in [
+            "What's your email?",
+            "Can we talk on WhatsApp instead?",
+            "Send me your phone number please",
+            "Add me on Skype so we can chat",
+            "Let's move off the platform to save on fees",
+            "Do you use Telegram or Signal?",
+            "Email your CV to our recruiter directly",
+            "¿Cuál es tu correo?",
+            "Drop me your IG and I'll DM you",
+            "Please include your WhatsApp number in your proposal",
+            "text me so we skip the fee",
+            "contact me directly",
+            "qual é o seu whatsapp?",
+            "quel est ton numéro ?",
+            "Wie ist deine Telefonnummer?",
+            "какой у тебя телеграм?",
+            "escríbeme por whatsapp",
+            "lass uns auf WhatsApp schreiben",
+        ] {
+            assert!(found(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn not_requests() {
+        for t in [
+            "Please keep all communication on this platform until we start.",
+            "Don't share your phone number here.",
+            "Please do not send me your email, use the chat.",
+            "Looking for someone to write 5 cold email sequences for SaaS outreach.",
+            "We need an email marketing expert.",
+            "Add a contact-us form with reCAPTCHA to the Webflow site.",
+            "Can you add your phone number validation to the form?",
+            "Let's do the interview on an Upwork call at 4pm GMT.",
+            "I'll message you here once the draft is ready.",
+            "What's your number of years of experience?",
+        ] {
+            assert!(!found(t), "{t}");
+        }
+    }
+}
