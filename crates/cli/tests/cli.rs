@@ -383,6 +383,7 @@ fn audit_verify_export_checks_the_digest_of_json_and_html() {
 
 /// Runs `parley ARGS` with `stdin` fed from a thread by `feed`, and returns its output and its
 /// peak resident set size in KiB (from `wait4`, for this child only).
+#[allow(clippy::zombie_processes)] // the child is reaped by `wait4` below (with its rusage)
 fn parley_peak_rss(
     args: &[&str],
     feed: impl FnOnce(&mut dyn Write) + Send + 'static,
