@@ -53,6 +53,8 @@ pub struct Config {
     pub window_secs: u64,
     /// How many (conversation, sender) windows are kept in memory.
     pub window_max_entries: usize,
+    /// Files in conversations (`[files]`; see [`crate::files_config`]).
+    pub files: crate::files_config::FilesConfig,
 }
 
 /// One reason a user can give when reporting.
@@ -116,6 +118,7 @@ impl Default for Config {
             window_messages: 4,
             window_secs: 300,
             window_max_entries: 100_000,
+            files: Default::default(),
         }
     }
 }
@@ -186,6 +189,7 @@ impl Config {
                     .map_err(|e| ConfigError(format!("{var}: {}", e.0)))?;
             }
         }
+        self.files.apply_env(&get)?;
         Ok(())
     }
 
@@ -229,6 +233,7 @@ impl Config {
             "window_messages" => self.window_messages = num(v)?,
             "window_secs" => self.window_secs = num(v)?,
             "window_max_entries" => self.window_max_entries = num(v)?,
+            k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

@@ -11,19 +11,23 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blob;
 pub mod bus;
 pub mod cache;
 pub mod check;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod export;
+pub mod files_config;
 mod handlers;
 pub mod metrics;
 pub mod moderation;
 pub mod openapi;
 pub mod policy_audit;
 pub mod rate;
+pub mod routes;
 pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
@@ -68,6 +72,8 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     /// Recent messages per (conversation, sender), for split contact details.
     pub windows: window::Windows,
+    /// File storage, uploads being written, the download signing key.
+    pub files: domain::uploads::Files,
 }
 
 /// Why the server could not start.
@@ -79,6 +85,8 @@ pub enum StartError {
     Detector(String),
     #[error("database: {0}")]
     Store(#[from] parley_store::StoreError),
+    #[error("files: {0}")]
+    Files(String),
 }
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
@@ -136,6 +144,8 @@ impl AppState {
             std::time::Duration::from_secs(config.cache_ttl_secs),
             config.cache_max_entries,
         ));
+        let files = domain::uploads::Files::new(&config.files, &config.database)
+            .map_err(StartError::Files)?;
         let hub = Arc::new(Hub::default());
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -143,8 +153,9 @@ impl AppState {
             }
             Err(_) => tracing::warn!("no tokio runtime: live delivery and bus invalidations off"),
         }
-        Ok(AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
+                files,
                 caches,
                 hub,
                 windows: window::Windows::new(
@@ -161,7 +172,9 @@ impl AppState {
                 bus,
                 metrics: metrics::Cache::default(),
             }),
-        })
+        };
+        domain::uploads::spawn_collector(&state);
+        Ok(state)
     }
 
     pub fn store(&self) -> &Store {
@@ -371,6 +384,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/conversations/{id}/export", get(export::export))
         .route("/metrics", get(metrics::prometheus_handler))
         .route("/v1/metrics", get(metrics::json_handler))
+        .merge(routes::uploads::router())
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -2974,3 +2974,6 @@ on_both_backends!(
     Some(MODERATION_POLICY),
     enforcement_events_flow
 );
+
+#[path = "api/uploads.rs"]
+mod uploads;

@@ -26,6 +26,8 @@ mod error;
 mod model;
 #[macro_use]
 mod ops;
+// After `ops`: uses its macros.
+mod files;
 mod safety;
 mod writer;
 
@@ -34,6 +36,7 @@ pub use audit::{
     CategoryCount, DecisionCount, GENESIS_HASH, MAX_AUDIT_DATA,
 };
 pub use error::{BackendError, Result, StoreError};
+pub use files::*;
 pub use model::*;
 pub use ops::token_hash;
 pub use safety::*;
@@ -134,6 +137,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "account events",
         include_str!("../migrations/sqlite/0004_account_events.sql"),
     ),
+    (
+        5,
+        "files",
+        include_str!("../migrations/sqlite/0005_files.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -155,6 +163,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "account events",
         include_str!("../migrations/postgres/0004_account_events.sql"),
+    ),
+    (
+        5,
+        "files",
+        include_str!("../migrations/postgres/0005_files.sql"),
     ),
 ];
 

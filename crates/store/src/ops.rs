@@ -760,7 +760,7 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn random_hex(n_bytes: usize) -> Result<String> {
+pub(crate) fn random_hex(n_bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; n_bytes];
     getrandom::getrandom(&mut buf).map_err(|e| {
         StoreError::Backend(BackendError::msg(format!("no system randomness: {e}")))

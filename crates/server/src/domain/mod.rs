@@ -1,0 +1,6 @@
+//! The domain layer: one module per concept, typed inputs and outputs, each decision and its
+//! consequences in one store transaction.
+
+pub mod scan;
+pub mod tus;
+pub mod uploads;
