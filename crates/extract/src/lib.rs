@@ -179,3 +179,63 @@ pub(crate) fn extract_kind(
 
 #[cfg(test)]
 mod tests;
+
+/// The extractor process (`parley extract FILE --name NAME --type TYPE [--max-memory BYTES]`):
+/// limits its own address space, reads the file, and prints one JSON object on stdout:
+/// `{"ok": Extracted}` or `{"error": {"code", "message"}}` (exit 0 either way: both are
+/// verdicts). A panic in a parser is caught and reported as `malformed`. Exit 2 on bad usage.
+pub fn run_cli(args: &[String]) -> i32 {
+    let mut file = None;
+    let (mut name, mut declared, mut memory) = (None, String::new(), None::<u64>);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--name" => name = it.next().cloned(),
+            "--type" => declared = it.next().cloned().unwrap_or_default(),
+            "--max-memory" => memory = it.next().and_then(|v| v.parse().ok()),
+            _ if file.is_none() && !a.starts_with("--") => file = Some(a.clone()),
+            _ => {
+                eprintln!(
+                    "usage: parley extract FILE [--name NAME] [--type TYPE] [--max-memory BYTES]"
+                );
+                return 2;
+            }
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("usage: parley extract FILE [--name NAME] [--type TYPE] [--max-memory BYTES]");
+        return 2;
+    };
+    if let Some(m) = memory {
+        if let Err(e) = rlimit::setrlimit(rlimit::Resource::AS, m, m) {
+            eprintln!("parley extract: cannot limit memory: {e}");
+            return 2;
+        }
+    }
+    let name = name.unwrap_or_else(|| {
+        std::path::Path::new(&file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("parley extract: {file}: {e}");
+            return 2;
+        }
+    };
+    let limits = Limits::default();
+    let out = std::panic::catch_unwind(|| extract(&bytes, &name, &declared, &limits))
+        .unwrap_or_else(|_| {
+            Err(ExtractError::Malformed(
+                "the parser failed on this file".into(),
+            ))
+        });
+    let v = match out {
+        Ok(x) => serde_json::json!({ "ok": x }),
+        Err(e) => serde_json::json!({ "error": e }),
+    };
+    println!("{v}");
+    0
+}

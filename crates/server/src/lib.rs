@@ -385,6 +385,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::prometheus_handler))
         .route("/v1/metrics", get(metrics::json_handler))
         .merge(routes::uploads::router())
+        .merge(routes::files::router())
         .fallback(h::fallback)
         .method_not_allowed_fallback(h::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -2977,3 +2977,6 @@ on_both_backends!(
 
 #[path = "api/uploads.rs"]
 mod uploads;
+
+#[path = "api/files.rs"]
+mod files;

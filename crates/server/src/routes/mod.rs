@@ -1,3 +1,4 @@
 //! HTTP routes, one module per resource, each exposing `router()`.
 
+pub mod files;
 pub mod uploads;

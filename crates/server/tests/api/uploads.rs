@@ -39,6 +39,7 @@ pub(crate) async fn start_files(
     let s = start(database, None, |c| {
         c.files.storage = storage;
         c.files.max_upload_bytes = 1024 * 1024;
+        c.files.extract_command = vec![env!("CARGO_BIN_EXE_parley-extract").to_string()];
         tweak(c);
     })
     .await;
