@@ -13,7 +13,8 @@
 //! let out = parley_extract::extract(b"Call me: +1 415 555 0100", "note.txt", "text/plain",
 //!     &parley_extract::Limits::default()).unwrap();
 //! assert_eq!(out.kind, "text");
-//! assert!(out.parts[0].text.contains("555 0100"));
+//! assert_eq!(out.parts[0].place, "file name");
+//! assert!(out.parts[1].text.contains("555 0100"));
 //! ```
 
 mod office;

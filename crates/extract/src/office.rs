@@ -86,7 +86,7 @@ pub(crate) fn xml_text(xml: &[u8], place: &str, sink: &mut Sink) -> Result<(), E
                     local,
                     b"p" | b"br" | b"tab" | b"tr" | b"row" | b"c" | b"h" | b"si" | b"table-cell"
                 ) {
-                    text.push('\n');
+                    text.push_str("\n\n");
                 }
                 for a in e.attributes().flatten() {
                     let key = a.key.local_name();

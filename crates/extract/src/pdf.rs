@@ -26,6 +26,29 @@ fn decode_pdf_string(b: &[u8]) -> String {
     b.iter().map(|&c| c as char).collect()
 }
 
+/// Every `/URI` in an object, looking into inline dictionaries and arrays (an annotation's
+/// action is usually inline), a few levels deep.
+fn uris(obj: &Object, sink: &mut Sink, depth: u8) {
+    if depth > 4 {
+        return;
+    }
+    match obj {
+        Object::Dictionary(d) => {
+            for (k, v) in d.iter() {
+                if k.as_slice() == b"URI" {
+                    if let Some(s) = string_of(v) {
+                        sink.push("link", s);
+                    }
+                } else {
+                    uris(v, sink, depth + 1);
+                }
+            }
+        }
+        Object::Array(a) => a.iter().for_each(|v| uris(v, sink, depth + 1)),
+        _ => {}
+    }
+}
+
 pub(crate) fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
     let doc = Document::load_mem(bytes).map_err(|e| ExtractError::Malformed(e.to_string()))?;
     // Document information: who made it.
@@ -47,13 +70,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<
     }
     // Links: every /URI (link annotations and URI actions, wherever they sit).
     for obj in doc.objects.values() {
-        if let Ok(dict) = obj.as_dict() {
-            if let Ok(uri) = dict.get(b"URI") {
-                if let Some(s) = string_of(uri) {
-                    sink.push("link", s);
-                }
-            }
-        }
+        uris(obj, sink, 0);
     }
     let pages = doc.get_pages();
     if pages.len() > limits.max_pages {
