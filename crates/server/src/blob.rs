@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// A store of immutable blobs keyed by lowercase hex SHA-256.
 pub trait BlobStore: Send + Sync {
-    /// Takes the finished file at `staged` in under `key` (it is moved or deleted: the caller
-    /// no longer owns it). A blob already stored under `key` is kept (same bytes).
+    /// Stores the finished file at `staged` under `key`, durably, leaving `staged` in place (the
+    /// caller deletes it once the database knows the blob, so a crash in between can retry).
+    /// A blob already stored under `key` is kept (same bytes).
     fn put_file(&self, key: &str, staged: &Path) -> impl Future<Output = io::Result<()>> + Send;
     /// The blob's size, or `NotFound`.
     fn size(&self, key: &str) -> impl Future<Output = io::Result<u64>> + Send;
@@ -63,12 +64,17 @@ impl BlobStore for LocalDisk {
     async fn put_file(&self, key: &str, staged: &Path) -> io::Result<()> {
         let dest = self.path(key)?;
         if tokio::fs::try_exists(&dest).await? {
-            return tokio::fs::remove_file(staged).await;
+            return Ok(());
         }
         let dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::rename(staged, &dest).await?;
-        // The rename is durable once the directory entry is synced.
+        // A second name for the same bytes (the staging directory is on the same file system);
+        // a concurrent put of the same key is fine: the bytes are the same.
+        match tokio::fs::hard_link(staged, &dest).await {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        // The new name is durable once the directory entry is synced.
         tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
             .await
             .map_err(io::Error::other)?
@@ -175,7 +181,7 @@ mod tests {
         let staged = scratch.join("one");
         std::fs::write(&staged, b"hello, world").unwrap();
         store.put_file(&key, &staged).await.unwrap();
-        assert!(!staged.exists(), "the staged file is taken");
+        assert!(staged.exists(), "the staged file is left to the caller");
         assert_eq!(store.size(&key).await.unwrap(), 12);
         let mut out = String::new();
         store
@@ -186,10 +192,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out, "world");
-        // Stored once: a second put of the same key keeps the first bytes, takes the file.
-        std::fs::write(&staged, b"hello, world").unwrap();
-        store.put_file(&key, &staged).await.unwrap();
-        assert!(!staged.exists());
+        // Stored once: a second put of the same key keeps the first bytes.
+        std::fs::write(scratch.join("two"), b"hello, world").unwrap();
+        store.put_file(&key, &scratch.join("two")).await.unwrap();
+        assert_eq!(store.size(&key).await.unwrap(), 12);
         store.delete(&key).await.unwrap();
         store.delete(&key).await.unwrap();
         assert!(store.size(&key).await.is_err());

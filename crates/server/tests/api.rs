@@ -48,6 +48,11 @@ async fn start(
         config.policy = Some(path.display().to_string());
     }
     tweak(&mut config);
+    if config.files.storage.is_empty() {
+        // Not `parley-files/` in the working directory (the default beside a PostgreSQL database).
+        let files = std::env::temp_dir().join(format!("parley-test-files-{}", unique()));
+        config.files.storage = files.display().to_string();
+    }
     let state = AppState::new(config).await.expect("server state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

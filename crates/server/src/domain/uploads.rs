@@ -349,6 +349,9 @@ async fn finish(s: &AppState, up: &Upload) -> Result<StoredFile, UploadError> {
         .store()
         .complete_upload(&up.id, &sha, &up.filetype, s.now_ms())
         .await?;
+    // The database knows the blob now: the staging file can go (a crash before this line
+    // leaves the upload at full offset with its staging file, and the next PATCH finishes it).
+    remove_staging(files, &up.id).await?;
     s.notify([file.owner_id.clone()]);
     super::scan::start(s.clone(), file.clone());
     Ok(file)
