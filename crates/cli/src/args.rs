@@ -27,6 +27,24 @@ pub enum Command {
     /// Check the audit trail's hash chain, or an evidence export's digest.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Extract a file's text, links and metadata as JSON (what the server runs, out of
+    /// process, on every uploaded file).
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// The file to read.
+    pub file: String,
+    /// The file's name as uploaded (default: the path's file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The declared media type.
+    #[arg(long = "type", default_value = "")]
+    pub declared: String,
+    /// Limit this process's address space, bytes.
+    #[arg(long)]
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,7 @@ fn main() -> std::process::ExitCode {
         args::Command::Serve(a) => serve::run(a, false),
         args::Command::Demo(a) => serve::run(a, true),
         args::Command::Audit(c) => audit::run(c),
+        args::Command::Extract(a) => Ok(extract(a)),
     };
     match result {
         Ok(code) => code,
@@ -29,6 +30,18 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// `parley extract`: the extractor process (see `parley_extract::run_cli`).
+fn extract(a: args::ExtractArgs) -> std::process::ExitCode {
+    let mut v = vec![a.file, "--type".into(), a.declared];
+    if let Some(n) = a.name {
+        v.extend(["--name".into(), n]);
+    }
+    if let Some(m) = a.max_memory {
+        v.extend(["--max-memory".into(), m.to_string()]);
+    }
+    std::process::ExitCode::from(u8::try_from(parley_extract::run_cli(&v)).unwrap_or(2))
 }
 
 /// Whether the error is a closed standard output (`parley scan | head`), which

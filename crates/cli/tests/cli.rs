@@ -455,3 +455,52 @@ fn scan_skips_a_50_mb_line_without_holding_it() {
         "peak RSS {peak_kib} KiB is over 150 MiB"
     );
 }
+
+#[test]
+fn extract_prints_text_links_and_verdicts_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        "<p>Hi</p><a href=\"mailto:jo@example.org\">write</a>",
+    )
+    .unwrap();
+    let out = parley(
+        &[
+            "extract",
+            page.to_str().unwrap(),
+            "--type",
+            "text/html",
+            "--max-memory",
+            "2000000000",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"]["kind"], "html", "{v}");
+    let parts = v["ok"]["parts"].as_array().unwrap();
+    assert!(
+        parts
+            .iter()
+            .any(|p| p["place"] == "link" && p["text"] == "mailto:jo@example.org"),
+        "{v}"
+    );
+    // A verdict is not a failure of the command: exit 0 with the error object.
+    let fake = dir.path().join("invoice.pdf");
+    std::fs::write(&fake, "plain text").unwrap();
+    let out = parley(
+        &["extract", fake.to_str().unwrap(), "--name", "invoice.pdf"],
+        b"",
+    );
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "type_mismatch", "{v}");
+    // A missing file is a usage error.
+    let out = parley(&["extract", dir.path().join("nope").to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+}

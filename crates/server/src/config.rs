@@ -74,6 +74,8 @@ pub struct Config {
     /// failure answers 429 instead of 401.
     pub auth_failures_per_sec: f64,
     pub auth_failure_burst: f64,
+    /// Files in conversations (`[files]`; see [`crate::files_config`]).
+    pub files: crate::files_config::FilesConfig,
 }
 
 /// One reason a user can give when reporting.
@@ -146,6 +148,7 @@ impl Default for Config {
             typing_interval_ms: 1000,
             auth_failures_per_sec: 1.0,
             auth_failure_burst: 20.0,
+            files: Default::default(),
         }
     }
 }
@@ -253,6 +256,7 @@ impl Config {
                     .map_err(|e| ConfigError(format!("{var}: {}", e.0)))?;
             }
         }
+        self.files.apply_env(&get)?;
         Ok(())
     }
 
@@ -305,6 +309,7 @@ impl Config {
             "typing_interval_ms" => self.typing_interval_ms = num(v)?,
             "auth_failures_per_sec" => self.auth_failures_per_sec = num(v)?,
             "auth_failure_burst" => self.auth_failure_burst = num(v)?,
+            k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

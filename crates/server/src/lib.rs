@@ -11,12 +11,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blob;
 pub mod bus;
 pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod files_config;
 pub mod guard;
 pub mod ident;
 pub mod limits;
@@ -71,6 +73,8 @@ pub struct Inner {
     pub typing: limits::TypingGate,
     /// Failed authentications per client address.
     pub auth_failures: limits::AuthFailures,
+    /// File storage, uploads being written, the download signing key.
+    pub files: domain::uploads::Files,
 }
 
 /// Why the server could not start.
@@ -84,6 +88,8 @@ pub enum StartError {
     Store(#[from] parley_store::StoreError),
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error("files: {0}")]
+    Files(String),
 }
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
@@ -142,6 +148,8 @@ impl AppState {
             std::time::Duration::from_secs(config.cache_ttl_secs),
             config.cache_max_entries,
         ));
+        let files = domain::uploads::Files::new(&config.files, &config.database)
+            .map_err(StartError::Files)?;
         let hub = Arc::new(Hub::default());
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -149,8 +157,9 @@ impl AppState {
             }
             Err(_) => tracing::warn!("no tokio runtime: live delivery and bus invalidations off"),
         }
-        Ok(AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
+                files,
                 caches,
                 hub,
                 windows: window::Windows::new(
@@ -174,7 +183,9 @@ impl AppState {
                 bus,
                 metrics: metrics::Cache::default(),
             }),
-        })
+        };
+        domain::uploads::spawn_collector(&state);
+        Ok(state)
     }
 
     pub fn store(&self) -> &Store {
@@ -372,6 +383,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             guard::before_handler,
         ))
+        // Files and uploads authenticate in their handlers: tus answers OPTIONS without
+        // credentials and a signed download link is its own credential.
+        .merge(routes::uploads::router())
+        .merge(routes::files::router())
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

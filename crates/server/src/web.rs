@@ -44,6 +44,9 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("composer.js", JS),
     asset!("moderation.js", JS),
     asset!("account.js", JS),
+    asset!("files.js", JS),
+    // tus-js-client 4.3.1 from npm (MIT, license in web/vendor/tus-js-client.LICENSE).
+    asset!("vendor/tus.min.js", JS),
 ];
 
 /// FNV-1a, enough to tell two versions of a file apart for `ETag`.

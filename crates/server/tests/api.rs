@@ -53,6 +53,11 @@ async fn start(
         config.policy = Some(path.display().to_string());
     }
     tweak(&mut config);
+    if config.files.storage.is_empty() {
+        // Not `parley-files/` in the working directory (the default beside a PostgreSQL database).
+        let files = std::env::temp_dir().join(format!("parley-test-files-{}", unique()));
+        config.files.storage = files.display().to_string();
+    }
     let state = AppState::new(config).await.expect("server state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -2979,3 +2984,9 @@ on_both_backends!(
     Some(MODERATION_POLICY),
     enforcement_events_flow
 );
+
+#[path = "api/uploads.rs"]
+mod uploads;
+
+#[path = "api/files.rs"]
+mod files;

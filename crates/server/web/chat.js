@@ -5,6 +5,7 @@ import { api, ApiError, download } from './api.js';
 import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
 import { app } from './app.js';
 import { createComposer } from './composer.js';
+import { createFiles } from './files.js';
 import { reportReasons, reportDialog } from './account.js';
 
 const PAGE = 30;
@@ -112,6 +113,7 @@ export async function renderChat(pane, id) {
     },
   });
 
+  const files = createFiles({ conversationId: id, me });
   const banner = info.rulesApply ? h('aside', { class: 'banner', 'aria-label': 'How contact details work here' },
     h('p', {}, h('strong', {}, 'Keep it on Parley until the contract starts: '),
       'phone numbers, emails and outside links are hidden or held back until then. ',
@@ -143,7 +145,8 @@ export async function renderChat(pane, id) {
           },
         }, fmt === 'json' ? 'JSON (with digest)' : 'printable page')),
         exportStatus)),
-    banner, scroller, typing, composer.el);
+    banner, scroller, typing, files.el, files.input, composer.el);
+  files.acceptDrops(pane);
 
   function nearBottom() {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
@@ -307,6 +310,7 @@ export async function renderChat(pane, id) {
 
   const offEvents = app.live.on((ev) => {
     if (ev.conversation_id !== id) return;
+    files.onEvent(ev);
     if (ev.type === 'message.created' || ev.type === 'message.updated' || ev.type === 'message.deleted') {
       if (ev.message) {
         upsert(ev.message);

@@ -46,6 +46,7 @@ mod messages;
 mod metrics;
 mod post;
 mod reach;
+mod files;
 #[macro_use]
 mod safety;
 mod tokens;
@@ -59,6 +60,7 @@ pub use audit::{
 };
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
+pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use safety::*;
@@ -162,6 +164,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "account events",
         include_str!("../migrations/sqlite/0004_account_events.sql"),
     ),
+    (
+        5,
+        "files",
+        include_str!("../migrations/sqlite/0005_files.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -183,6 +190,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "account events",
         include_str!("../migrations/postgres/0004_account_events.sql"),
+    ),
+    (
+        5,
+        "files",
+        include_str!("../migrations/postgres/0005_files.sql"),
     ),
 ];
 

@@ -11,12 +11,14 @@ pub mod conversations;
 pub mod docs;
 pub mod enforcements;
 pub mod exports;
+pub mod files;
 pub mod integration;
 pub mod listings;
 pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod uploads;
 pub mod users;
 pub mod web;
 

@@ -1,0 +1,333 @@
+//! Scanning a finished file before anyone else may open it: the extractor runs in its own
+//! process (time and memory limits), then the detector and the policy decide on everything it
+//! found (the `attachment` surface, per recipient, strictest wins), and the file moves from
+//! `scanning` to `clean`, `held`, `blocked` or `scan_failed` in one transaction with its events.
+//! Every decision is recorded (and so audited), declared legal documents included.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use parley_extract::{ExtractError, Extracted};
+use parley_policy::{Action, Stage, Surface};
+use parley_store::{DecisionInput, FileState, FileTransition, NewDecision, StoredFile};
+use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
+
+use crate::blob::BlobStore;
+use crate::domain::decide::Checked;
+use crate::files_config::FilesConfig;
+use crate::AppState;
+
+/// Most JSON read back from the extractor, bytes.
+const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
+
+/// Why a scan could not read the file (each ends as `scan_failed`, or `blocked`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// `type_mismatch`, `refused`, `malformed`, `bomb`, `timeout`, `extractor_failed`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The extractor's program and leading arguments (see [`FilesConfig::extract_command`]).
+pub fn extractor(cfg: &FilesConfig) -> Option<(PathBuf, Vec<String>)> {
+    if let Some((prog, args)) = cfg.extract_command.split_first() {
+        return Some((PathBuf::from(prog), args.to_vec()));
+    }
+    let exe = std::env::current_exe().ok()?;
+    if exe.file_stem().is_some_and(|n| n == "parley") {
+        return Some((exe, vec!["extract".into()]));
+    }
+    let sibling = exe.with_file_name("parley-extract");
+    sibling.exists().then(|| (sibling, Vec::new()))
+}
+
+/// Runs the extractor on `path` within the configured limits.
+pub async fn run_extractor(
+    cfg: &FilesConfig,
+    path: &Path,
+    name: &str,
+    declared: &str,
+) -> Result<Extracted, Failure> {
+    let fail = |code: &str, message: String| Failure {
+        code: code.into(),
+        message,
+    };
+    let Some((prog, args)) = extractor(cfg) else {
+        return Err(fail(
+            "extractor_failed",
+            "no extractor configured (files.extract_command)".into(),
+        ));
+    };
+    let mut child = tokio::process::Command::new(&prog)
+        .args(&args)
+        .arg(path)
+        .args(["--name", name, "--type", declared, "--max-memory"])
+        .arg(cfg.extract_memory_bytes.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            fail(
+                "extractor_failed",
+                format!("cannot start the extractor: {e}"),
+            )
+        })?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(fail(
+            "extractor_failed",
+            "no output from the extractor".into(),
+        ));
+    };
+    let work = async {
+        let mut out = Vec::new();
+        stdout.take(MAX_OUTPUT).read_to_end(&mut out).await?;
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>((out, status))
+    };
+    let limit = Duration::from_secs(cfg.extract_timeout_secs.max(1));
+    let (out, status) = match tokio::time::timeout(limit, work).await {
+        Err(_) => {
+            return Err(fail(
+                "timeout",
+                format!("reading the file took longer than {} s", limit.as_secs()),
+            ))
+        }
+        Ok(Err(e)) => return Err(fail("extractor_failed", e.to_string())),
+        Ok(Ok(r)) => r,
+    };
+    if !status.success() {
+        return Err(fail(
+            "extractor_failed",
+            format!("the extractor ended with {status} (memory limit, crash or bad file)"),
+        ));
+    }
+    let v: Value = serde_json::from_slice(&out)
+        .map_err(|_| fail("extractor_failed", "unreadable extractor output".into()))?;
+    if let Some(ok) = v.get("ok") {
+        return serde_json::from_value(ok.clone())
+            .map_err(|_| fail("extractor_failed", "unreadable extractor output".into()));
+    }
+    let err: ExtractError = v
+        .get("error")
+        .cloned()
+        .and_then(|e| serde_json::from_value(e).ok())
+        .ok_or_else(|| fail("extractor_failed", "unreadable extractor output".into()))?;
+    let code = match &err {
+        ExtractError::Malformed(_) => "malformed",
+        ExtractError::Bomb(_) => "bomb",
+        ExtractError::TypeMismatch(_) => "type_mismatch",
+        ExtractError::Refused(_) => "refused",
+    };
+    Err(fail(code, err.to_string()))
+}
+
+/// Starts the scan of a file in the background.
+pub fn start(s: AppState, file: StoredFile) {
+    tokio::spawn(async move {
+        if let Err(e) = scan(&s, &file).await {
+            tracing::error!(file = %file.id, error = ?e, "file scan");
+        }
+    });
+}
+
+/// The text the detector reads: every part, separated, with where each begins.
+fn joined(x: &Extracted) -> (String, Vec<(usize, String)>) {
+    let mut text = String::new();
+    let mut places = Vec::with_capacity(x.parts.len());
+    for p in &x.parts {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        places.push((text.len(), p.place.clone()));
+        text.push_str(&p.text);
+    }
+    (text, places)
+}
+
+fn place_of(places: &[(usize, String)], offset: usize) -> (String, usize) {
+    let i = places.partition_point(|(start, _)| *start <= offset);
+    match i.checked_sub(1).and_then(|i| places.get(i)) {
+        Some((start, place)) => (place.clone(), offset - start),
+        None => (String::new(), offset),
+    }
+}
+
+/// Scans one file and moves it out of `scanning`.
+pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFile> {
+    let cfg = &s.inner.files.config;
+    let path = s
+        .inner
+        .files
+        .storage
+        .blobs()
+        .local_path(&file.sha256)
+        .await
+        .map_err(|e| crate::ApiError::bad_request(e.to_string()))?;
+    let (state, reason, record, checked) = match run_extractor(
+        cfg,
+        &path,
+        &file.name,
+        &file.content_type,
+    )
+    .await
+    {
+        Ok(x) => decide(s, file, &x).await?,
+        Err(f) => {
+            let state = match f.code.as_str() {
+                "type_mismatch" | "refused" => FileState::Blocked,
+                _ => FileState::ScanFailed,
+            };
+            let explanation = match state {
+                    FileState::Blocked => format!("This file was not shared: {}.", f.message),
+                    _ => format!(
+                        "This file could not be checked ({}); a moderator will look at it before anyone else can open it.",
+                        f.message
+                    ),
+                };
+            let record =
+                json!({"explanation": explanation, "failure": f.code, "detail": f.message});
+            (state, f.code, record, None)
+        }
+    };
+    let t = FileTransition {
+        id: &file.id,
+        from: &[FileState::Scanning],
+        to: state,
+        reason: (state != FileState::Clean).then_some(reason.as_str()),
+        scan: Some(&record),
+        reviewer_id: None,
+    };
+    let Some(done) = s.store().transition_file(&t, s.now_ms()).await? else {
+        return Ok(s.store().get_file(&file.id).await?);
+    };
+    let decision = match checked {
+        Some(c) => c.input(Surface::Attachment.as_str()),
+        None => DecisionInput {
+            surface: Surface::Attachment.as_str().into(),
+            action: match state {
+                FileState::Blocked => Action::Block,
+                _ => Action::HoldForReview,
+            }
+            .as_str()
+            .into(),
+            automated: state == FileState::Blocked,
+            decision: record.clone(),
+        },
+    };
+    s.store()
+        .record_decision(&NewDecision {
+            subject_kind: "file".into(),
+            subject_id: Some(file.id.clone()),
+            conversation_id: Some(file.conversation_id.clone()),
+            message_id: None,
+            message_version: None,
+            actor_id: Some(file.owner_id.clone()),
+            decision,
+        })
+        .await?;
+    let members = s
+        .store()
+        .conversation_members(&file.conversation_id)
+        .await?;
+    s.notify(members.into_iter().map(|m| m.user_id));
+    Ok(done)
+}
+
+/// Detector and policy on what the extractor found.
+async fn decide(
+    s: &AppState,
+    file: &StoredFile,
+    x: &Extracted,
+) -> crate::ApiResult<(FileState, String, Value, Option<Checked>)> {
+    let (text, places) = joined(x);
+    let detector = s.clone();
+    let scan_text = text.clone();
+    let findings = tokio::task::spawn_blocking(move || detector.inner.detector.scan(&scan_text))
+        .await
+        .map_err(|_| crate::ApiError::bad_request("the detector failed"))?;
+    let purpose = crate::domain::decide::parse_purpose(file.purpose.as_deref())?;
+    let ctx = s
+        .send_context(&file.conversation_id, &file.owner_id)
+        .await?;
+    let mut worst: Option<Checked> = None;
+    for (stage, plan) in &ctx.pairs {
+        let c = s.decide_findings(
+            &text,
+            &findings,
+            Surface::Attachment,
+            *stage,
+            plan,
+            purpose.clone(),
+        );
+        if worst.as_ref().is_none_or(|w| c.action() > w.action()) {
+            worst = Some(c);
+        }
+    }
+    let c = match worst {
+        Some(c) => c,
+        None => s.decide_findings(
+            &text,
+            &findings,
+            Surface::Attachment,
+            Stage::PreContract,
+            &ctx.own_plan,
+            purpose,
+        ),
+    };
+    let evidence: Vec<Value> = c
+        .decision
+        .reasons
+        .iter()
+        .map(|r| {
+            let (place, offset) = place_of(&places, r.start);
+            json!({"rule": r.rule, "category": r.category, "matched": r.matched,
+                   "place": place, "offset": offset, "action": r.action})
+        })
+        .collect();
+    let (state, reason) = match c.action() {
+        Action::Allow | Action::AllowWithNotice => (FileState::Clean, String::new()),
+        Action::Mask | Action::HoldForReview => (FileState::Held, "contact_details".into()),
+        Action::Block => (FileState::Blocked, "contact_details".into()),
+    };
+    let record = json!({
+        "explanation": c.decision.explanation,
+        "action": c.action().as_str(),
+        "findings": evidence,
+        "recorded_exceptions": c.decision.recorded_exceptions,
+        "extracted": {"kind": x.kind, "sniffed": x.sniffed, "parts": x.parts.len(), "truncated": x.truncated},
+    });
+    Ok((state, reason, record, Some(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_map_offsets() {
+        let x = Extracted {
+            kind: "text".into(),
+            sniffed: None,
+            parts: vec![
+                parley_extract::Part {
+                    place: "file name".into(),
+                    text: "a.txt".into(),
+                },
+                parley_extract::Part {
+                    place: "page 2".into(),
+                    text: "mail me".into(),
+                },
+            ],
+            truncated: false,
+        };
+        let (text, places) = joined(&x);
+        assert_eq!(text, "a.txt\n\nmail me");
+        assert_eq!(place_of(&places, 7), ("page 2".to_string(), 0));
+        assert_eq!(place_of(&places, 12), ("page 2".to_string(), 5));
+        assert_eq!(place_of(&places, 1), ("file name".to_string(), 1));
+    }
+}

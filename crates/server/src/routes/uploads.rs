@@ -1,0 +1,299 @@
+//! `/v1/uploads`: tus 1.0.0 (core, creation, creation-with-upload, expiration, checksum,
+//! termination), authenticated by the user's token. Thin: headers in, domain call, headers out.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+use crate::domain::tus::{self, HeaderError};
+use crate::domain::uploads::{self, UploadError};
+use crate::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/uploads", post(create).options(options))
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(head)
+                .patch(patch)
+                .delete(terminate)
+                .options(options),
+        )
+        // Upload bodies are streamed to disk and bounded by Upload-Length, not by the JSON limit.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// An error answered the tus way: the API's JSON error with `Tus-Resumable` (and
+/// `Tus-Version` on a version mismatch).
+pub struct TusError(ApiError);
+
+impl IntoResponse for TusError {
+    fn into_response(self) -> Response {
+        let version_mismatch = self.0.code == "tus_version";
+        let mut r = self.0.into_response();
+        let h = r.headers_mut();
+        h.insert("tus-resumable", HeaderValue::from_static(tus::VERSION));
+        if version_mismatch {
+            h.insert("tus-version", HeaderValue::from_static(tus::VERSION));
+        }
+        r
+    }
+}
+
+impl From<ApiError> for TusError {
+    fn from(e: ApiError) -> TusError {
+        TusError(e)
+    }
+}
+
+impl From<HeaderError> for TusError {
+    fn from(e: HeaderError) -> TusError {
+        TusError(ApiError::bad_request(e.to_string()))
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> ApiError {
+        let m = e.to_string();
+        match e {
+            UploadError::NotFound => ApiError::not_found("upload"),
+            UploadError::ConversationNotFound => ApiError::not_found("conversation"),
+            UploadError::Expired => ApiError::new(StatusCode::GONE, "upload_expired", m),
+            UploadError::OffsetMismatch { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "offset_mismatch", m)
+            }
+            UploadError::TooLarge(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m)
+            }
+            UploadError::OverQuota { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", m)
+            }
+            UploadError::TooManyPending(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", m)
+            }
+            UploadError::ChecksumMismatch => ApiError::new(
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+                "checksum_mismatch",
+                m,
+            ),
+            UploadError::Busy => ApiError::new(StatusCode::CONFLICT, "upload_busy", m),
+            UploadError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
+            UploadError::Store(e) => e.into(),
+            UploadError::Io(e) => {
+                tracing::error!(error = %e, "file storage");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "file storage error",
+                )
+            }
+        }
+    }
+}
+
+impl From<UploadError> for TusError {
+    fn from(e: UploadError) -> TusError {
+        TusError(e.into())
+    }
+}
+
+type TusResult = Result<Response, TusError>;
+
+fn text<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, TusError> {
+    match h.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.trim()))
+            .map_err(|_| ApiError::bad_request(format!("{name} is not ASCII")).into()),
+    }
+}
+
+/// `Tus-Resumable: 1.0.0` on every request but OPTIONS, else 412.
+fn check_version(h: &HeaderMap) -> Result<(), TusError> {
+    match text(h, "tus-resumable")? {
+        Some(tus::VERSION) => Ok(()),
+        Some(v) => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "tus_version",
+            format!("tus version {v:?} is not supported (supported: 1.0.0)"),
+        )
+        .into()),
+        None => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "tus_version",
+            "Tus-Resumable: 1.0.0 is required",
+        )
+        .into()),
+    }
+}
+
+fn is_offset_stream(h: &HeaderMap) -> Result<bool, TusError> {
+    Ok(text(h, "content-type")?.is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case(tus::OFFSET_OCTET_STREAM))
+    }))
+}
+
+fn checksum(h: &HeaderMap) -> Result<Option<tus::Checksum>, TusError> {
+    match text(h, "upload-checksum")? {
+        None => Ok(None),
+        Some(v) => Ok(Some(tus::parse_checksum(v)?)),
+    }
+}
+
+fn http_date(ms: i64) -> HeaderValue {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    HeaderValue::from_str(&httpdate::fmt_http_date(t))
+        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+fn set(r: &mut Response, name: &'static str, v: impl ToString) {
+    if let Ok(v) = HeaderValue::from_str(&v.to_string()) {
+        r.headers_mut().insert(HeaderName::from_static(name), v);
+    }
+}
+
+fn answer(status: StatusCode) -> Response {
+    let mut r = status.into_response();
+    set(&mut r, "tus-resumable", tus::VERSION);
+    r
+}
+
+/// `OPTIONS`: what this server supports (no authentication, no `Tus-Resumable`).
+pub async fn options(State(s): State<AppState>) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    set(&mut r, "tus-version", tus::VERSION);
+    set(&mut r, "tus-extension", tus::EXTENSIONS);
+    set(
+        &mut r,
+        "tus-max-size",
+        s.inner.files.config.max_upload_bytes,
+    );
+    set(&mut r, "tus-checksum-algorithm", tus::CHECKSUM_ALGORITHMS);
+    r
+}
+
+/// `POST /v1/uploads`: creation (and creation-with-upload when a body comes with it).
+pub async fn create(State(s): State<AppState>, h: HeaderMap, body: Body) -> TusResult {
+    check_version(&h)?;
+    let user = s.require_user(&h).await?;
+    if text(&h, "upload-defer-length")?.is_some() {
+        return Err(ApiError::bad_request("Upload-Defer-Length is not supported").into());
+    }
+    let length = text(&h, "upload-length")?
+        .ok_or_else(|| ApiError::bad_request("Upload-Length is required"))?;
+    let length = tus::parse_length("Upload-Length", length)?;
+    let max = s.inner.files.config.max_upload_bytes;
+    if length > max {
+        return Err(UploadError::TooLarge(format!(
+            "Upload-Length {length} is over the limit of {max} bytes"
+        ))
+        .into());
+    }
+    let meta = tus::parse_metadata(text(&h, "upload-metadata")?.unwrap_or(""))?;
+    let meta = tus::upload_meta(&meta)?;
+    let with_body = is_offset_stream(&h)?;
+    let sum = if with_body { checksum(&h)? } else { None };
+    let up = uploads::create(&s, &user, length, meta).await?;
+    let up = if with_body {
+        uploads::write_chunk(&s, &user, &up.id, 0, sum, body.into_data_stream()).await?
+    } else {
+        uploads::finish_if_empty(&s, &up).await?;
+        up
+    };
+    let mut r = answer(StatusCode::CREATED);
+    set(&mut r, "location", format!("/v1/uploads/{}", up.id));
+    set(
+        &mut r,
+        "upload-expires",
+        http_date(up.expires_at).to_str().unwrap_or(""),
+    );
+    if with_body {
+        set(&mut r, "upload-offset", up.received);
+    }
+    Ok(r)
+}
+
+/// `HEAD /v1/uploads/{id}`: the offset, never cached.
+pub async fn head(State(s): State<AppState>, Path(id): Path<String>, h: HeaderMap) -> TusResult {
+    check_version(&h)?;
+    let user = s.require_user(&h).await?;
+    let up = uploads::get(&s, &user, &id).await?;
+    let mut r = answer(StatusCode::OK);
+    set(&mut r, "upload-offset", up.received);
+    set(&mut r, "upload-length", up.length);
+    set(&mut r, "upload-metadata", metadata_header(&up));
+    set(
+        &mut r,
+        "upload-expires",
+        http_date(up.expires_at).to_str().unwrap_or(""),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// The metadata given at creation, as validated (tus: HEAD repeats it).
+fn metadata_header(up: &parley_store::Upload) -> String {
+    use base64::Engine;
+    let b = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    let mut parts = vec![
+        format!("filename {}", b(&up.filename)),
+        format!("filetype {}", b(&up.filetype)),
+        format!("conversation_id {}", b(&up.conversation_id)),
+    ];
+    if let Some(p) = &up.purpose {
+        parts.push(format!("purpose {}", b(p)));
+    }
+    parts.join(",")
+}
+
+/// `PATCH /v1/uploads/{id}`: appends a chunk at `Upload-Offset`.
+pub async fn patch(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Body,
+) -> TusResult {
+    check_version(&h)?;
+    let user = s.require_user(&h).await?;
+    if !is_offset_stream(&h)? {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "PATCH needs Content-Type: application/offset+octet-stream",
+        )
+        .into());
+    }
+    let offset = text(&h, "upload-offset")?
+        .ok_or_else(|| ApiError::bad_request("Upload-Offset is required"))?;
+    let offset = tus::parse_length("Upload-Offset", offset)?;
+    let sum = checksum(&h)?;
+    let up = uploads::write_chunk(&s, &user, &id, offset, sum, body.into_data_stream()).await?;
+    let mut r = answer(StatusCode::NO_CONTENT);
+    set(&mut r, "upload-offset", up.received);
+    set(
+        &mut r,
+        "upload-expires",
+        http_date(up.expires_at).to_str().unwrap_or(""),
+    );
+    Ok(r)
+}
+
+/// `DELETE /v1/uploads/{id}`: termination.
+pub async fn terminate(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> TusResult {
+    check_version(&h)?;
+    let user = s.require_user(&h).await?;
+    uploads::terminate(&s, &user, &id).await?;
+    Ok(answer(StatusCode::NO_CONTENT))
+}
