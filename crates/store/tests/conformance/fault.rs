@@ -18,6 +18,7 @@ conformance!(
     moderator_decision_is_one_transaction,
     appeal_filing_and_decision_are_one_transaction,
     the_harness_catches_two_transactions,
+    concurrent_masked_posts_keep_their_enforcements,
 );
 
 const USERS: &[&str] = &["avery", "sam", "priya", "mei", "diego", "morgan", "jordan"];
@@ -376,5 +377,35 @@ pub mod checks {
             Ok(p)
         };
         assert!(some_failure_leaves_something(s, &c, two_steps).await);
+    }
+
+    /// Masked posts sent at once (on SQLite, group-committed by the writer in shared
+    /// transactions) each get their own enforcement, linked to their own message and decision.
+    pub async fn concurrent_masked_posts_keep_their_enforcements(_db: &TestDb, s: &Store) {
+        let c = seeded_conv(s).await;
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let s = s.clone();
+            let m = NewMessage {
+                client_id: format!("c{i}"),
+                ..masked(&c)
+            };
+            let mut mask = enforcement("mei", "mask", now);
+            mask.strike = Some(strike(now));
+            tasks.push(tokio::spawn(async move {
+                s.post_message_enforced(&m, &[mask]).await.unwrap()
+            }));
+        }
+        for t in tasks {
+            let p = t.await.unwrap();
+            let id = p.posted.message.id;
+            let decision_id = s.decisions_for("message", &id.to_string()).await.unwrap()[0].id;
+            assert_eq!(p.enforcements.len(), 1);
+            assert_eq!(p.enforcements[0].message_id, Some(id));
+            assert_eq!(p.enforcements[0].decision_id, Some(decision_id));
+        }
+        assert_eq!(s.strikes_of("mei").await.unwrap().len(), 24);
+        assert_eq!(s.verify_audit().await.unwrap().first_bad, None);
     }
 }
