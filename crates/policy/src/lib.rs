@@ -39,13 +39,16 @@
 
 mod context;
 mod decide;
+mod decision;
+mod escalation;
 mod file;
 mod model;
 
 pub use context::{
     Context, History, ParseContextError, Plan, Purpose, Stage, Strike, Surface, UnixSeconds,
 };
-pub use decide::{Decision, Escalation, EscalationLevel, ExceptionKind, Reason, RecordedException};
+pub use decision::{Decision, ExceptionKind, Reason, RecordedException};
+pub use escalation::{Escalation, EscalationLevel};
 pub use file::{PolicyFileError, Problem};
 pub use model::{
     Action, ActionTable, EscalationRules, Exceptions, LinkRules, Policy, Target, Texts, Tier,

@@ -201,7 +201,11 @@ async fn write_batch(ctx: &Ctx, batch: &[Job]) -> Result<Vec<Result<(Posted, Vec
     for job in batch {
         match write_job(&mut tx, job).await {
             Ok(p) => out.push(Ok(p)),
-            Err(StoreError::NotFound(what)) => out.push(Err(StoreError::NotFound(what))),
+            // Only a plain post's NotFound (not a member) is sure to come before any write; a
+            // post with enforcements that fails anywhere aborts the batch, and is retried alone.
+            Err(StoreError::NotFound(what)) if job.enforcements.is_empty() => {
+                out.push(Err(StoreError::NotFound(what)))
+            }
             Err(e) => return Err(e),
         }
     }

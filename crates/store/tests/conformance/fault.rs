@@ -12,27 +12,13 @@ use std::future::Future;
 use super::checks::*;
 use super::*;
 
-/// One `#[tokio::test]` per check, on every backend (as `conformance!`).
-macro_rules! fault_checks {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for db in TestDb::all(stringify!($name)).await {
-                eprintln!("{} on {}", stringify!($name), db.label);
-                let store = db.open().await;
-                checks::$name(&store).await;
-                db.finish(store).await;
-            }
-        }
-    )*};
-}
-
-fault_checks!(
+conformance!(
     masked_post_commits_with_its_enforcement,
     blocked_decision_commits_with_its_enforcement,
     moderator_decision_is_one_transaction,
     appeal_filing_and_decision_are_one_transaction,
     the_harness_catches_two_transactions,
+    concurrent_masked_posts_keep_their_enforcements,
 );
 
 const USERS: &[&str] = &["avery", "sam", "priya", "mei", "diego", "morgan", "jordan"];
@@ -150,14 +136,19 @@ pub mod checks {
         }
     }
 
-    pub async fn masked_post_commits_with_its_enforcement(s: &Store) {
-        let c = seeded_conv(s).await;
-        let now = now_ms();
-        let m = NewMessage {
+    /// Mei's message with a phone number, masked.
+    fn masked(c: &str) -> NewMessage {
+        NewMessage {
             delivered: Some("call me at [phone number hidden]".into()),
             decision: decision("mask"),
-            ..msg(&c, "mei", "m1", "call me at 415 555 0134")
-        };
+            ..msg(c, "mei", "m1", "call me at 415 555 0134")
+        }
+    }
+
+    pub async fn masked_post_commits_with_its_enforcement(_db: &TestDb, s: &Store) {
+        let c = seeded_conv(s).await;
+        let now = now_ms();
+        let m = masked(&c);
         // The mask (with its strike) and the restriction the escalation reached.
         let mut mask = enforcement("mei", "mask", now);
         mask.conversation_id = Some(c.clone());
@@ -217,7 +208,7 @@ pub mod checks {
         assert_eq!(s.enforcements_of("mei", 50).await.unwrap().len(), 2);
     }
 
-    pub async fn blocked_decision_commits_with_its_enforcement(s: &Store) {
+    pub async fn blocked_decision_commits_with_its_enforcement(_db: &TestDb, s: &Store) {
         let c = seeded_conv(s).await;
         let now = now_ms();
         let mut block = enforcement("mei", "block", now);
@@ -260,7 +251,7 @@ pub mod checks {
         );
     }
 
-    pub async fn moderator_decision_is_one_transaction(s: &Store) {
+    pub async fn moderator_decision_is_one_transaction(_db: &TestDb, s: &Store) {
         let (c, h) = seeded_held_message(s).await;
         let item = s
             .moderation_queue(&QueueQuery {
@@ -314,7 +305,7 @@ pub mod checks {
         ));
     }
 
-    pub async fn appeal_filing_and_decision_are_one_transaction(s: &Store) {
+    pub async fn appeal_filing_and_decision_are_one_transaction(_db: &TestDb, s: &Store) {
         let c = seeded_conv(s).await;
         s.put_user(
             "jordan",
@@ -373,14 +364,10 @@ pub mod checks {
     /// The old way of storing a masked message (the post, then its enforcement in a second
     /// transaction) leaves a message without its strike when the second write fails: the
     /// checks above would see it.
-    pub async fn the_harness_catches_two_transactions(s: &Store) {
+    pub async fn the_harness_catches_two_transactions(_db: &TestDb, s: &Store) {
         let c = seeded_conv(s).await;
         let now = now_ms();
-        let m = NewMessage {
-            delivered: Some("call me at [phone number hidden]".into()),
-            decision: decision("mask"),
-            ..msg(&c, "mei", "m1", "call me at 415 555 0134")
-        };
+        let m = masked(&c);
         let mut mask = enforcement("mei", "mask", now);
         mask.strike = Some(strike(now));
         let drafts = [mask];
@@ -390,5 +377,35 @@ pub mod checks {
             Ok(p)
         };
         assert!(some_failure_leaves_something(s, &c, two_steps).await);
+    }
+
+    /// Masked posts sent at once (on SQLite, group-committed by the writer in shared
+    /// transactions) each get their own enforcement, linked to their own message and decision.
+    pub async fn concurrent_masked_posts_keep_their_enforcements(_db: &TestDb, s: &Store) {
+        let c = seeded_conv(s).await;
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let s = s.clone();
+            let m = NewMessage {
+                client_id: format!("c{i}"),
+                ..masked(&c)
+            };
+            let mut mask = enforcement("mei", "mask", now);
+            mask.strike = Some(strike(now));
+            tasks.push(tokio::spawn(async move {
+                s.post_message_enforced(&m, &[mask]).await.unwrap()
+            }));
+        }
+        for t in tasks {
+            let p = t.await.unwrap();
+            let id = p.posted.message.id;
+            let decision_id = s.decisions_for("message", &id.to_string()).await.unwrap()[0].id;
+            assert_eq!(p.enforcements.len(), 1);
+            assert_eq!(p.enforcements[0].message_id, Some(id));
+            assert_eq!(p.enforcements[0].decision_id, Some(decision_id));
+        }
+        assert_eq!(s.strikes_of("mei").await.unwrap().len(), 24);
+        assert_eq!(s.verify_audit().await.unwrap().first_bad, None);
     }
 }
