@@ -140,7 +140,14 @@ impl PhoneRecognizer {
 /// when a text needs it; a long-running server calls this on a background
 /// thread at start so that no request ever pays (about 0.7 s for all regions,
 /// on a release build, and the memory of every region's patterns).
+///
+/// Runs once per process: later calls return at once.
 pub fn warm_phone_metadata() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(warm_all_regions);
+}
+
+fn warm_all_regions() {
     let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
     for r in PHONE_NUMBER_UTIL.get_supported_regions() {
         for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
