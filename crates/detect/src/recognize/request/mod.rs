@@ -249,6 +249,20 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_has_keywords() {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        let r = RequestRecognizer::new(&langs);
+        assert!(
+            r.always.is_empty(),
+            "rules without a prefilter: {:?}",
+            r.always
+        );
+        assert!(r.keyword_rule.len() >= r.rules.len());
+    }
+
+    #[test]
     fn not_requests() {
         for t in [
             "Please keep all communication on this platform until we start.",
