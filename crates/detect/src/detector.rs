@@ -2,7 +2,7 @@
 
 use crate::recognize::Recognizer;
 use crate::views::Views;
-use crate::Finding;
+use crate::{Category, Finding};
 
 /// An error building a [`Detector`] from options.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -106,6 +106,9 @@ impl DetectorBuilder {
     }
 }
 
+/// The email recognizer's place in [`Detector::recognizers`].
+const EMAIL: usize = 1;
+
 /// Finds contact information in text. Build once with [`Detector::builder`],
 /// then share (it is `Send + Sync`).
 #[derive(Debug)]
@@ -125,6 +128,23 @@ impl Detector {
         let mut out = Vec::new();
         for r in &self.recognizers {
             r.scan(&views, &mut out);
+        }
+        // "sam#gmail.com (replace # with @)": scan the swapped text for emails;
+        // the swap keeps every offset, so the spans hold for the original.
+        if let Some(swapped) = crate::recognize::replace::swapped(text) {
+            let views = Views::new(&swapped);
+            let mut found = Vec::new();
+            self.recognizers[EMAIL].scan(&views, &mut found);
+            for mut f in found {
+                let Some(m) = text.get(f.start..f.end) else {
+                    continue;
+                };
+                if f.category == Category::Email && m.contains(|c: char| !c.is_alphanumeric()) {
+                    f.matched = m.to_string();
+                    f.rule.push_str(".replaced");
+                    out.push(f);
+                }
+            }
         }
         resolve(text, out)
     }

@@ -42,4 +42,5 @@ pub mod window;
 pub use detector::{BuildError, Detector, DetectorBuilder};
 pub use finding::{Category, Finding, LinkKind};
 pub use mask::{check_findings, mask, merged_spans};
+pub use recognize::phone::warm_phone_metadata;
 pub use window::WindowFinding;

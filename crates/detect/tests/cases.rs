@@ -99,6 +99,57 @@ fn case_tables() {
     );
 }
 
+/// The families of `tests/cases/families/` (format in its README): recall of
+/// at least 0.90 in each.
+#[test]
+fn families_reach_recall_0_90() {
+    let detector = Detector::builder()
+        .build()
+        .expect("default detector builds");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/families");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/cases/families exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 5,
+        "family tables missing in {}",
+        dir.display()
+    );
+    let mut report = Vec::new();
+    let mut failed = false;
+    for file in &files {
+        let body = std::fs::read_to_string(file).expect("family table is UTF-8");
+        let (mut found, mut total, mut misses) = (0usize, 0usize, Vec::new());
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line).expect("family line is JSON");
+            let text = v["text"].as_str().expect("text");
+            let want = v["category"].as_str().expect("category");
+            total += 1;
+            let hit = detector.scan(text).iter().any(|f| match want {
+                "any" => f.is_contact_info() || f.category == Category::Request,
+                c => f.category.to_string() == c,
+            });
+            if hit {
+                found += 1;
+            } else {
+                misses.push(format!("  missed: {text:?}"));
+            }
+        }
+        let recall = found as f64 / total as f64;
+        failed |= recall < 0.90;
+        report.push(format!(
+            "{}: recall {recall:.2} ({found}/{total})\n{}",
+            file.file_name().unwrap().to_string_lossy(),
+            misses.join("\n")
+        ));
+    }
+    println!("{}", report.join("\n"));
+    assert!(!failed, "a family is under 0.90:\n{}", report.join("\n"));
+}
+
 /// Prose about contact rules, privacy and marketplaces (policy text, help
 /// pages, forum talk, headings; `tests/data/rule_talk.jsonl`, written for this
 /// project in five languages): a statement about the rule is not a request to

@@ -144,6 +144,9 @@ impl AppState {
             .detector_builder()
             .build()
             .map_err(|e| StartError::Detector(e.to_string()))?;
+        // Phone metadata is prepared per region on first use; warm every region
+        // in the background so that no request pays for it.
+        std::thread::spawn(parley_detect::warm_phone_metadata);
         let caches = Arc::new(Caches::new(
             std::time::Duration::from_secs(config.cache_ttl_secs),
             config.cache_max_entries,

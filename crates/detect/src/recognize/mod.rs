@@ -5,6 +5,7 @@ pub(crate) mod address;
 pub(crate) mod email;
 pub(crate) mod handle;
 pub(crate) mod link;
+pub(crate) mod replace;
 pub(crate) mod request;
 mod util;
 

@@ -70,6 +70,7 @@ pub(crate) struct PhoneRecognizer {
     /// Each with its trunk prefix ("0" in Germany, "" in Spain).
     lang_regions: [Vec<(Region, String)>; 6],
     words: NumberWords,
+    described: described::Described,
 }
 
 impl PhoneRecognizer {
@@ -90,29 +91,6 @@ impl PhoneRecognizer {
                 return Err(BuildError::UnknownRegion(r.clone()));
             }
             rs.push(region);
-        }
-        // Load the metadata and compile the regions' patterns now rather
-        // than on the first scans (libphonenumber compiles a region's
-        // patterns on first use, 1-5 ms each, then caches them for the
-        // process). Release builds warm every region, as "+81 ..." may name
-        // any country (about 0.7 s, once per process); debug builds (tests)
-        // warm the configured ones only.
-        let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
-        let warm: Vec<Region> = if cfg!(debug_assertions) {
-            rs.clone()
-        } else {
-            PHONE_NUMBER_UTIL.get_supported_regions().collect()
-        };
-        for &r in &warm {
-            for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
-                if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
-                    let national = n.format_as(PhoneNumberFormat::National);
-                    let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
-                    let e164 = n.format_as(PhoneNumberFormat::E164);
-                    let _ = PhoneNumber::parse(e164.as_ref(), None)
-                        .map(|m| (m.is_valid(), m.is_possible_with_reason().is_ok()));
-                }
-            }
         }
         let lang_regions = LANGS.map(|l| {
             // Regions and the trunk prefix their national numbers are
@@ -148,12 +126,45 @@ impl PhoneRecognizer {
             regions: rs,
             lang_regions,
             words: NumberWords::new(languages),
+            described: described::Described::new(),
         })
+    }
+}
+
+/// Prepares libphonenumber for every region now rather than on first use.
+///
+/// libphonenumber loads its metadata on the first parse and compiles a
+/// region's patterns the first time a number of that region is looked at
+/// (1-5 ms each), then keeps them for the process behind its own thread-safe
+/// caches. A detector therefore starts at once and pays for a region only
+/// when a text needs it; a long-running server calls this on a background
+/// thread at start so that no request ever pays (about 0.7 s for all regions,
+/// on a release build, and the memory of every region's patterns).
+///
+/// Runs once per process: later calls return at once.
+pub fn warm_phone_metadata() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(warm_all_regions);
+}
+
+fn warm_all_regions() {
+    let _ = PhoneNumber::parse("+12015550123", None).map(|n| n.is_valid());
+    for r in PHONE_NUMBER_UTIL.get_supported_regions() {
+        for t in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
+            if let Ok(n) = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(r, t) {
+                let national = n.format_as(PhoneNumberFormat::National);
+                let _ = PhoneNumber::parse(national.as_ref(), Some(r)).map(|m| m.is_valid());
+                let e164 = n.format_as(PhoneNumberFormat::E164);
+                let _ = PhoneNumber::parse(e164.as_ref(), None)
+                    .map(|m| (m.is_valid(), m.is_possible_with_reason().is_ok()));
+            }
+        }
     }
 }
 
 impl Recognizer for PhoneRecognizer {
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
+        self.scan_described(views, out);
         let text = views.folded.text();
         // Fast exit: a phone needs seven digits or number words.
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
@@ -183,6 +194,7 @@ impl Recognizer for PhoneRecognizer {
 
 mod candidates;
 mod context;
+mod described;
 mod shape;
 mod validate;
 

@@ -284,15 +284,15 @@ impl PhoneRecognizer {
         if unit_after(text, span_end) {
             return None;
         }
-        // Postcodes shaped "01310-200" (Brazil) and "1100-048" (Portugal):
-        // two hyphenated groups of 5+3 or 4+3 digits are not a phone number
-        // without a cue.
+        // Postcodes shaped "01310-200" (Brazil), "1100-048" (Portugal) and
+        // "02110-1301" (a US ZIP+4): two hyphenated groups of 5+3, 4+3 or
+        // 5+4 digits are not a phone number without a cue.
         if !cue
             && !plus
             && !words
             && groups.len() == 2
             && groups[1].1 == "-"
-            && matches!((groups[0].0, groups[1].0), (5, 3) | (4, 3))
+            && matches!((groups[0].0, groups[1].0), (5, 3) | (4, 3) | (5, 4))
         {
             return None;
         }

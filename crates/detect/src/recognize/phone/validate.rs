@@ -60,13 +60,14 @@ const LANG_WORDS: [&[&str]; 6] = [
         "con",
         "yo",
         "mándame",
+        "prefijo",
         "celular",
         "whatsapp",
     ],
     &[
         "meu", "minha", "me", "chama", "zap", "número", "numero", "liga", "ligue", "ligar",
         "celular", "telefone", "é", "o", "fala", "comigo", "manda", "mensagem", "você", "voce",
-        "aqui", "no", "na", "obrigado", "whats",
+        "aqui", "no", "na", "obrigado", "whats", "ddd",
     ],
     &[
         "mon",
@@ -92,6 +93,7 @@ const LANG_WORDS: [&[&str]; 6] = [
         "écris",
         "le",
         "mobile",
+        "indicatif",
     ],
     &[
         "meine",
@@ -118,6 +120,8 @@ const LANG_WORDS: [&[&str]; 6] = [
         "und",
         "telefonnummer",
         "handynummer",
+        "vorwahl",
+        "dann",
     ],
     &[],
 ];

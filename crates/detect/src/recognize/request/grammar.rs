@@ -42,7 +42,7 @@ pub(super) fn patterns(languages: &[String], ch: &str) -> Vec<(&'static str, Str
         pats.push((
                 "request.contact_me",
                 format!(
-                    r"(?i)(?-u:\b)(?:(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|follow|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?|hmu\s+)(?:on|at|via|through|over|in|by)\s+(?:my\s+)?{ch}"
+                    r"(?i)(?-u:\b)(?:(?:add|text|call|email|e-mail|mail|message|msg|dm|ping|reach|contact|hit|find|ring|write|follow|whatsapp|telegram|skype)\s+(?:me|us)\s+(?:up\s+)?|hmu\s+)(?:on|at|via|through|over|in|by)\s+(?:my\s+|the\s+)?{ch}"
                 ),
             ));
         pats.push((
@@ -67,6 +67,28 @@ pub(super) fn patterns(languages: &[String], ch: &str) -> Vec<(&'static str, Str
                 r"(?i)(?-u:\b)(?:off|outside(?:\s+of)?|away\s+from|off\s+of|out\s+of|leave)\s+(?:the\s+|this\s+)?(?:platform|site|upwork|fiverr|freelancer|marketplace|website)(?-u:\b)|(?-u:\b)take\s+(?:this|it|things)\s+(?:offline|elsewhere|outside|private)(?-u:\b)|(?-u:\b)(?:skip|avoid|bypass|save(?:\s+on)?|cut|dodge|get\s+around|circumvent|escape|no)\s+(?:the\s+|their\s+|any\s+|all\s+)?(?:\d{1,2}\s*%\s+)?(?:platform'?s?\s+|site'?s?\s+|upwork'?s?\s+|service\s+)?(?:fees?|commission|cut|charges?)(?-u:\b)|(?-u:\b)pay(?:ing)?\s+(?:me\s+|us\s+|you\s+)?(?:directly|outside|off[\s-]platform|via\s+paypal|through\s+paypal|by\s+bank\s+transfer\s+directly)(?-u:\b)"
                     .to_string(),
             ));
+        // Instructions in job posts: "Candidates should email their CV",
+        // "applicants must send their resume by email".
+        pats.push((
+            "request.instruction",
+            format!(
+                r"(?i)(?-u:\b)(?:candidates|applicants|applicant|interested\s+(?:candidates|applicants|freelancers|parties|people)|freelancers|bidders|you)\s+(?:should|must|can|need\s+to|are\s+(?:asked|requested|invited|welcome)\s+to|may|will\s+need\s+to|have\s+to)\s+(?:(?:email|e-mail|text|whatsapp|telegram|skype|dm)\s+(?:their|your|the|our|us|me|a|an)(?-u:\b)|(?:send|forward|submit|mail)\s+(?:their|your|us\s+their|us\s+your|me\s+their|me\s+your)\s+\w+(?:\s+\w+)?\s+(?:by|via|over|through|on|to)\s+(?:the\s+|our\s+)?{ch})"
+            ),
+        ));
+        // "I'll send you a zoom link", "I'll send you a link for a call on
+        // Google Meet": a call on another service.
+        pats.push((
+            "request.offer",
+            format!(
+                r"(?i)(?-u:\b)(?:i'?ll|i\s+will|let\s+me|lemme|i\s+can|i'?m\s+going\s+to)\s+(?:send|share|drop|text|email)\s+(?:you\s+|u\s+)?(?:an?|the|my)\s+(?:{ch}|meet|meeting)\s+(?:link|invite|invitation|meeting|call)"
+            ),
+        ));
+        pats.push((
+            "request.offer",
+            format!(
+                r"(?i)(?-u:\b)(?:i'?ll|i\s+will|let\s+me|lemme|i\s+can|i'?m\s+going\s+to)\s+(?:send|share|drop|text|email)\s+(?:you\s+|u\s+)?(?:an?|the|my)\s+(?:link|invite|invitation)(?:\s+(?:for|to)\s+(?:an?|the|our)\s+(?:call|meeting|chat|video\s+call|quick\s+call))?\s+(?:on|via|over|in|for|to)\s+{ch}"
+            ),
+        ));
     }
     if lang("es") {
         pats.push(("request.ask", format!(r"(?i)(?:(?:puedes|podr[ií]as|puede|podr[ií]a)\s+(?:pasarme|darme|enviarme|mandarme|compartirme|dejarme)|me\s+(?:puedes|podr[ií]as|puede|podr[ií]a)\s+(?:pasar|dar|enviar|mandar|compartir|dejar))\s+(?:tu|su)\s+{ch}")));

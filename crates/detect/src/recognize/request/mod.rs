@@ -29,6 +29,7 @@ use regex::Regex;
 use std::collections::HashSet;
 
 const CHANNELS: &str = include_str!("../../../data/request/channels.txt");
+const EUPHEMISMS: &str = include_str!("../../../data/request/euphemisms.txt");
 const NOT_CHANNEL: &str = include_str!("../../../data/request/not_channel.txt");
 
 /// Off-platform cue words that, with the channel nouns, anchor the windows the
@@ -48,6 +49,7 @@ const TRIGGERS: &[&str] = &[
     "charge",
     "charges",
     "offline",
+    "meet",
     "elsewhere",
     "directly",
     "privately",
@@ -102,8 +104,9 @@ pub(crate) struct RequestRecognizer {
 
 impl RequestRecognizer {
     pub(crate) fn new(languages: &[String]) -> RequestRecognizer {
-        let ch: Vec<String> = data_lines(CHANNELS).map(regex::escape).collect();
-        let mut cues: Vec<String> = data_lines(CHANNELS).map(str::to_lowercase).collect();
+        let channels = || data_lines(CHANNELS).chain(data_lines(EUPHEMISMS));
+        let ch: Vec<String> = channels().map(regex::escape).collect();
+        let mut cues: Vec<String> = channels().map(str::to_lowercase).collect();
         cues.extend(TRIGGERS.iter().map(|t| t.to_string()));
         let trigger = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -243,6 +246,20 @@ mod tests {
         ] {
             assert!(found(t), "{t}");
         }
+    }
+
+    #[test]
+    fn every_rule_has_keywords() {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        let r = RequestRecognizer::new(&langs);
+        assert!(
+            r.always.is_empty(),
+            "rules without a prefilter: {:?}",
+            r.always
+        );
+        assert!(r.keyword_rule.len() >= r.rules.len());
     }
 
     #[test]

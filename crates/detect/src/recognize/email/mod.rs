@@ -22,9 +22,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 
-const PROVIDERS: &str = include_str!("../../data/email/providers.txt");
-const AT_DOT_WORDS: &str = include_str!("../../data/email/at_dot_words.txt");
-const STOPWORDS: &str = include_str!("../../data/email/stopwords.txt");
+const PROVIDERS: &str = include_str!("../../../data/email/providers.txt");
+const AT_DOT_WORDS: &str = include_str!("../../../data/email/at_dot_words.txt");
+const STOPWORDS: &str = include_str!("../../../data/email/stopwords.txt");
 
 /// Words after a tight `@` that are code, not a mail host (`react@latest`).
 const CODE_HOSTS: &[&str] = &[
@@ -415,123 +415,6 @@ impl EmailRecognizer {
             );
         }
     }
-
-    fn scan_providers(&self, original: &str, view: &View, out: &mut Vec<Finding>) {
-        let text = view.text();
-        if self.prefilter.find(text).is_none() {
-            return;
-        }
-        for c in self.provider_my.captures_iter(text) {
-            let (Some(p), Some(h), Some(sep)) = (c.name("p"), c.name("h"), c.name("sep")) else {
-                continue;
-            };
-            let whole = c.get(0).map_or(p.start(), |m| m.start());
-            let has_my = whole < p.start();
-            if !has_my && !matches!(sep.as_str().to_lowercase().as_str(), ":" | "=" | "as") {
-                continue;
-            }
-            if char_at(text, h.end()) == Some('@') || char_at(text, h.end()) == Some('.') {
-                continue; // a full address follows; the main scan reports it
-            }
-            let handle = h.as_str();
-            let plain_ok = has_my && handle.chars().count() >= 3 && !self.is_stop(handle);
-            let strong = handle
-                .chars()
-                .any(|c| c.is_ascii_digit() || "._".contains(c));
-            if !(self.handle_like(handle) || plain_ok)
-                || !has_my && !strong && sep.as_str().eq_ignore_ascii_case("as")
-            {
-                continue;
-            }
-            let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {
-                continue;
-            };
-            push(
-                original,
-                view,
-                p.start(),
-                h.end(),
-                Hit {
-                    category: Category::Email,
-                    kind: None,
-                    normalized: Some(format!("{}@{pd}", handle.to_lowercase())),
-                    confidence: 0.8,
-                    rule: "email.provider_implied",
-                },
-                out,
-            );
-        }
-        for c in self.provider_on.captures_iter(text) {
-            let (Some(p), Some(h)) = (c.name("p"), c.name("h")) else {
-                continue;
-            };
-            if char_at(text, p.end()) == Some('.')
-                && char_at(text, p.end() + 1).is_some_and(char::is_alphanumeric)
-            {
-                continue;
-            }
-            let words: Vec<(usize, &str)> = h
-                .as_str()
-                .split_whitespace()
-                .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
-                .collect();
-            let words: Vec<(usize, &str)> = words
-                .into_iter()
-                .filter(|(_, w)| !self.is_stop(w))
-                .collect();
-            let Some(&(last_start, last)) = words.last() else {
-                continue;
-            };
-            let before = text[..h.start()].trim_end();
-            let cue_before = before.is_empty() || before.ends_with([':', '-', '—']) || {
-                let mut from = before.len().saturating_sub(16);
-                while !before.is_char_boundary(from) {
-                    from -= 1;
-                }
-                let lb = before[from..].to_lowercase();
-                [
-                    "email", "e-mail", "mail", "contact", "write to", "reach me", " is", "correo",
-                ]
-                .iter()
-                .any(|c| lb.ends_with(c))
-            };
-            let (start, local) = if words.len() == 2 && (before.is_empty() || before.ends_with(':'))
-            {
-                let (s0, w0) = words[0];
-                (s0, format!("{w0}{last}"))
-            } else {
-                (last_start, last.to_string())
-            };
-            let strong = last
-                .chars()
-                .any(|c| c.is_ascii_digit() || "._-".contains(c));
-            if !(strong || cue_before && self.handle_like(last)) {
-                continue;
-            }
-            if start < h.start()
-                || words.len() == 2 && start == last_start && !strong && !cue_before
-            {
-                continue;
-            }
-            let Some(pd) = self.providers.get(&p.as_str().to_lowercase()) else {
-                continue;
-            };
-            push(
-                original,
-                view,
-                start,
-                p.end(),
-                Hit {
-                    category: Category::Email,
-                    kind: None,
-                    normalized: Some(format!("{}@{pd}", local.to_lowercase())),
-                    confidence: 0.75,
-                    rule: "email.provider_implied",
-                },
-                out,
-            );
-        }
-    }
 }
 
 /// Role mailboxes that are also ordinary words: a user part only before a
@@ -618,61 +501,6 @@ impl Recognizer for EmailRecognizer {
     }
 }
 
+mod providers;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn emails(text: &str) -> Vec<(String, String)> {
-        let r = EmailRecognizer::new(&["en".into(), "es".into(), "de".into()]);
-        let views = Views::new(text);
-        let mut out = Vec::new();
-        r.scan(&views, &mut out);
-        out.into_iter()
-            .map(|f| (f.matched, f.normalized.unwrap_or_default()))
-            .collect()
-    }
-
-    #[test]
-    fn finds_written_out_forms() {
-        assert_eq!(emails("sam AT fastmail DOT com")[0].1, "sam@fastmail.com");
-        assert_eq!(
-            emails("sam.oduya[at]outlook[dot]com")[0].1,
-            "sam.oduya@outlook.com"
-        );
-        assert_eq!(emails("x arroba gmx punto de")[0].1, "x@gmx.de");
-        assert_eq!(
-            emails("my hotmail is sam_oduya21")[0].1,
-            "sam_oduya21@hotmail.com"
-        );
-        assert_eq!(emails("sam oduya on outlook")[0].1, "samoduya@outlook.com");
-        assert_eq!(emails("write to jade50@dixon")[0].1, "jade50@dixon");
-    }
-
-    #[test]
-    fn at_dot_words_follow_the_enabled_languages() {
-        let r = EmailRecognizer::new(&["en".into()]);
-        let views = Views::new("ana arroba gmx punto de");
-        let mut out = Vec::new();
-        r.scan(&views, &mut out);
-        assert!(out.is_empty(), "{out:?}");
-        let views = Views::new("ana at gmx dot de");
-        r.scan(&views, &mut out);
-        assert_eq!(out.len(), 1);
-    }
-
-    #[test]
-    fn leaves_code_and_prose() {
-        for t in [
-            "look at the dot product",
-            "meet at noon",
-            "I'll be @ my desk at 9.",
-            "import from @angular/core",
-            "npm i lodash@4.17.21 react@latest",
-            "Use test@example.org as the seed",
-            "@media screen { }",
-            "git clone git@github.com:org/repo.git",
-        ] {
-            assert!(emails(t).is_empty(), "{t}: {:?}", emails(t));
-        }
-    }
-}
+mod tests;
