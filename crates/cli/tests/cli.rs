@@ -383,6 +383,8 @@ fn audit_verify_export_checks_the_digest_of_json_and_html() {
 
 /// Runs `parley ARGS` with `stdin` fed from a thread by `feed`, and returns its output and its
 /// peak resident set size in KiB (from `wait4`, for this child only).
+// The child is reaped by `libc::wait4` (which also gives its peak RSS), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn parley_peak_rss(
     args: &[&str],
     feed: impl FnOnce(&mut dyn Write) + Send + 'static,
