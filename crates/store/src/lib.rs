@@ -41,12 +41,12 @@ mod conversations;
 mod decisions;
 mod events;
 mod export;
+mod files;
 mod marketplace;
 mod messages;
 mod metrics;
 mod post;
 mod reach;
-mod files;
 #[macro_use]
 mod safety;
 mod tokens;
