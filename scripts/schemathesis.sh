@@ -22,8 +22,10 @@ TARGET="${CARGO_TARGET_DIR:-$(pwd)/target}"
 VENV="${PARLEY_ST_VENV:-$TARGET/schemathesis-venv}"
 
 echo "== schemathesis: python environment ($VENV)"
-if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: $ST_VERSION"; then
+if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: $ST_VERSION"; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
 
