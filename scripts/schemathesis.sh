@@ -22,8 +22,10 @@ TARGET="${CARGO_TARGET_DIR:-$(pwd)/target}"
 VENV="${PARLEY_ST_VENV:-$TARGET/schemathesis-venv}"
 
 echo "== schemathesis: python environment ($VENV)"
-if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: $ST_VERSION"; then
+if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: $ST_VERSION"; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
 
@@ -81,12 +83,13 @@ run() {
   local who="$1" credential="$2" config="$3"
   echo "== schemathesis: every operation with the $who ($EXAMPLES examples each)"
   # /v1/ws answers a plain GET with 400 (not an upgrade) and a socket otherwise: excluded.
-  "$VENV/bin/st" --config-file "$config" --no-color run "$TMP/openapi.json" --url "$URL" \
+  # From the temporary directory: schemathesis keeps its example database in ./.schemathesis.
+  (cd "$TMP" && "$VENV/bin/st" --config-file "$config" --no-color run "$TMP/openapi.json" --url "$URL" \
     --header "Authorization: Bearer $credential" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
     --max-examples "$EXAMPLES" \
     --exclude-path /v1/ws \
-    --seed 1 \
+    --seed 1) \
     || status=1
 }
 run "operator key" "$KEY" "$TMP/none.toml"
