@@ -33,6 +33,7 @@
 //! `DESIGN.md` beside this crate explains how the views and recognizers combine.
 
 pub mod detector;
+mod error;
 pub mod finding;
 pub mod mask;
 mod recognize;

@@ -1,8 +1,8 @@
 //! [`Policy::decide`]: findings + context → a [`Decision`] that explains itself.
 
 use crate::context::{Context, Purpose, Stage, Surface};
+use crate::decision::EscalationLevel;
 use crate::decision::*;
-use crate::escalation::EscalationLevel;
 use crate::model::{render, Action, Policy};
 use parley_detect::{Category, Finding, LinkKind};
 

@@ -1,8 +1,7 @@
 //! What [`crate::Policy::decide`] answers: a [`Decision`] with its reasons, and the exceptions
 //! that let a finding through.
 
-use crate::context::{Strike, Surface};
-use crate::escalation::Escalation;
+use crate::context::{Strike, Surface, UnixSeconds};
 use crate::model::{Action, Tier};
 use parley_detect::{Category, LinkKind};
 use serde::{Deserialize, Serialize};
@@ -113,4 +112,55 @@ pub struct Decision {
 
 fn message_surface() -> Surface {
     Surface::Message
+}
+
+/// How far a sender's repeated violations have escalated.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationLevel {
+    /// No active strikes above the notice threshold.
+    #[default]
+    None,
+    /// The sender is warned.
+    Notice,
+    /// Masking is raised to blocking.
+    Block,
+    /// Messaging is restricted for a while.
+    Restrict,
+    /// Suspension is recommended to a reviewer.
+    Suspend,
+}
+
+impl EscalationLevel {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationLevel::None => "none",
+            EscalationLevel::Notice => "notice",
+            EscalationLevel::Block => "block",
+            EscalationLevel::Restrict => "restrict",
+            EscalationLevel::Suspend => "suspend",
+        }
+    }
+}
+
+/// A sender's escalation state at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The level reached.
+    pub level: EscalationLevel,
+    /// Sum of the weights of the active strikes.
+    pub points: u32,
+    /// Number of active (unexpired) strikes.
+    pub active_strikes: usize,
+    /// When the active strikes expire if no new one comes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub strikes_expire_at: Option<UnixSeconds>,
+    /// The end of the messaging restriction in force (the server enforces it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restricted_until: Option<UnixSeconds>,
+    /// Whether suspension is recommended to a reviewer.
+    pub recommend_suspension: bool,
 }

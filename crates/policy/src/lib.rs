@@ -47,8 +47,9 @@ mod model;
 pub use context::{
     Context, History, ParseContextError, Plan, Purpose, Stage, Strike, Surface, UnixSeconds,
 };
-pub use decision::{Decision, ExceptionKind, Reason, RecordedException};
-pub use escalation::{Escalation, EscalationLevel};
+pub use decision::{
+    Decision, Escalation, EscalationLevel, ExceptionKind, Reason, RecordedException,
+};
 pub use file::{PolicyFileError, Problem};
 pub use model::{
     Action, ActionTable, EscalationRules, Exceptions, LinkRules, Policy, Target, Texts, Tier,

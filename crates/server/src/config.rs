@@ -157,10 +157,7 @@ impl Default for Config {
 const REMOVED_STRIKES_KEY: &str = "strikes_for_integration_texts";
 const REMOVED_STRIKES_HINT: &str = " (strikes_for_integration_texts moved to the policy: list the surfaces that give strikes in [escalation] surfaces, e.g. surfaces = [\"message\", \"profile\"])";
 
-/// A configuration problem, with where it came from.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub use crate::config_error::ConfigError;
 
 /// The shortest operator key the server accepts, bytes.
 pub const MIN_ADMIN_KEY_BYTES: usize = 32;

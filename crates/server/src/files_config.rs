@@ -2,7 +2,7 @@
 //! Environment variables are `PARLEY_FILES_<KEY>` (e.g. `PARLEY_FILES_MAX_UPLOAD_BYTES`);
 //! flags and [`crate::Config::set`] take `files.<key>`.
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use serde::Deserialize;
 
 /// The largest file the server accepts at all (tus `Upload-Length`), whatever the config says.

@@ -15,6 +15,7 @@ pub mod blob;
 pub mod bus;
 pub mod cache;
 pub mod config;
+mod config_error;
 pub mod domain;
 pub mod error;
 pub mod export;

@@ -5,7 +5,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replace, announce } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 
 const KIND = {
   block: 'Message not sent',

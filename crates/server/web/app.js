@@ -7,36 +7,7 @@ import { renderHome } from './home.js';
 import { renderInbox } from './inbox.js';
 import { renderModeration } from './moderation.js';
 import { renderNotices } from './account.js';
-
-/** Shared state of the page. */
-export const app = {
-  me: null,
-  live: null,
-  /** enforcement.created / enforcement.updated events heard since the Notices page was last open. */
-  newNotices: 0,
-  /** user id -> {id, name, roles, org_id, time_zone}, learnt from conversations. */
-  users: new Map(),
-  isModerator() {
-    return !!(this.me && (this.me.roles || []).includes('moderator'));
-  },
-  nameOf(id) {
-    if (this.me && id === this.me.id) return this.me.name;
-    const u = this.users.get(id);
-    return u ? u.name : id;
-  },
-  async signIn(token) {
-    session.set(token);
-    await loadMe();
-  },
-  signOut() {
-    session.clear();
-    if (this.live) this.live.stop();
-    this.live = null;
-    this.me = null;
-    renderChrome();
-    location.hash = '#/';
-  },
-};
+import { app } from './state.js';
 
 async function loadMe() {
   if (!session.token) {
@@ -141,6 +112,8 @@ async function route() {
   }
   return undefined;
 }
+
+app.shell = { loadMe, renderChrome };
 
 window.addEventListener('hashchange', route);
 window.addEventListener('parley:unauthorized', () => {

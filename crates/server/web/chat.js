@@ -3,7 +3,7 @@
 
 import { api, ApiError, download } from './api.js';
 import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 import { createComposer } from './composer.js';
 import { createFiles } from './files.js';
 import { reportReasons, reportDialog } from './account.js';

@@ -4,7 +4,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replace, marked, categoryLabel, violations, debounce, uid, announce } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 
 const labelOf = (f) => `${categoryLabel(f.category)}${f.rule_text ? `: ${f.rule_text}` : ''}`;
 

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replace } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 
 const ROLE = { client: 'Client', freelancer: 'Freelancer', moderator: 'Moderator' };
 

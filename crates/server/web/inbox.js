@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { h, replace, timeIn, dayKey, debounce } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 import { convInfo, renderChat, refLabel } from './chat.js';
 import { initials } from './home.js';
 

@@ -5,7 +5,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, replace, marked, categoryLabel, timeIn, ago, announce } from './util.js';
-import { app } from './app.js';
+import { app } from './state.js';
 
 const KIND = { held_message: 'Held message', report: 'Report', appeal: 'Appeal' };
 const ACTIONS = [

@@ -1,6 +1,6 @@
 use super::*;
 use crate::context::{History, Strike};
-use crate::escalation::Escalation;
+use crate::decision::Escalation;
 
 use crate::context::Plan;
 

@@ -52,7 +52,7 @@
 
 use super::numbers::{tokenize, Kind, NumberWords, LANGS};
 use super::Recognizer;
-use crate::detector::BuildError;
+use crate::error::BuildError;
 use crate::views::Views;
 use crate::Finding;
 use candidates::extend;
