@@ -74,6 +74,14 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Invalid("text contains a character that cannot be stored".into())
             }
+            // Two overlapping bookings for one person: PostgreSQL's exclusion constraint
+            // (23P01), SQLite's trigger.
+            sqlx::Error::Database(db)
+                if db.code().as_deref() == Some("23P01")
+                    || db.message().contains("booking_overlap") =>
+            {
+                StoreError::Conflict(crate::scheduling::BOOKING_OVERLAP.into())
+            }
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => {
                     StoreError::Conflict("an object with this key already exists".into())

@@ -49,6 +49,9 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+#[macro_use]
+mod scheduling;
+mod booking_changes;
 mod tokens;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
@@ -60,7 +63,11 @@ pub use audit::{
 };
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
+pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use files::*;
+pub use scheduling::{
+    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
+};
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use safety::*;
@@ -169,6 +176,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "files",
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
+    (
+        6,
+        "scheduling",
+        include_str!("../migrations/sqlite/0006_scheduling.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -195,6 +207,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        6,
+        "scheduling",
+        include_str!("../migrations/postgres/0006_scheduling.sql"),
     ),
 ];
 
