@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::error::{Result, StoreError};
 use crate::model::Millis;
-use crate::scheduling::{booking_of, Booking, REMINDERS};
+use crate::scheduling::{booking_of, retrying, Booking, REMINDERS};
 
 use crate::sql::{BeginWrite, Get};
 use crate::{Backend, Store};
@@ -65,6 +65,18 @@ impl Store {
     /// reminders of the old time are cancelled and new ones planned; both are told
     /// (`booking.updated`).
     pub async fn reschedule_booking(
+        &self,
+        id: &str,
+        user: &str,
+        start_at: Millis,
+        end_at: Millis,
+        reason: Option<&str>,
+        now: Millis,
+    ) -> Result<Booking> {
+        retrying(|| self.reschedule_once(id, user, start_at, end_at, reason, now)).await
+    }
+
+    async fn reschedule_once(
         &self,
         id: &str,
         user: &str,

@@ -219,6 +219,26 @@ macro_rules! plan_reminders {
     }};
 }
 
+/// Runs a booking write again (a few times) when PostgreSQL aborted it as a deadlock: two
+/// concurrent inserts checked by the exclusion constraint may each wait for the other; run
+/// again, one of them commits and the other meets its row (409).
+pub(crate) async fn retrying<T, F, Fut>(mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match f().await {
+            Err(StoreError::Backend(e)) if e.is_retryable() && tries < 8 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 * tries)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
 fn check_member(n: i64) -> Result<()> {
     if n == 0 {
         return Err(StoreError::NotFound("conversation"));
@@ -384,6 +404,16 @@ impl Store {
         start_at: Millis,
         now: Millis,
     ) -> Result<Booking> {
+        retrying(|| self.accept_time_proposal_once(proposal_id, guest, start_at, now)).await
+    }
+
+    async fn accept_time_proposal_once(
+        &self,
+        proposal_id: &str,
+        guest: &str,
+        start_at: Millis,
+        now: Millis,
+    ) -> Result<Booking> {
         let proposal = self.get_time_proposal(proposal_id).await?;
         if !self.is_member(&proposal.conversation_id, guest).await? {
             return Err(StoreError::NotFound("proposal"));
@@ -441,6 +471,10 @@ impl Store {
 
     /// A booking from the host's availability (the caller checked the slot is offered).
     pub async fn create_booking(&self, b: &NewBooking, now: Millis) -> Result<Booking> {
+        retrying(|| self.create_booking_once(b, now)).await
+    }
+
+    async fn create_booking_once(&self, b: &NewBooking, now: Millis) -> Result<Booking> {
         let id = format!("bk_{}", random_hex(10)?);
         on_write!(self, |p| {
             let mut tx = p.begin_write(&self.faults).await?;
