@@ -88,12 +88,14 @@ impl Store {
         on_write!(self, |p| {
             let mut tx = p.begin_write(&self.faults).await?;
             let _old = locked_booking!(tx, id, user);
-            sqlx::query("UPDATE booking_holds SET start_at = $2, end_at = $3 WHERE booking_id = $1")
-                .bind(id)
-                .bind(start_at)
-                .bind(end_at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE booking_holds SET start_at = $2, end_at = $3 WHERE booking_id = $1",
+            )
+            .bind(id)
+            .bind(start_at)
+            .bind(end_at)
+            .execute(&mut *tx)
+            .await?;
             let row = sqlx::query(
                 "UPDATE bookings SET start_at = $2, end_at = $3, sequence = sequence + 1, \
                  reason = $4, changed_by = $5, updated_at = $6 WHERE id = $1 RETURNING id, \
@@ -115,7 +117,15 @@ impl Store {
             people.sort();
             people.dedup();
             let data = json!({ "booking": b.view(), "change": "rescheduled" }).to_string();
-            emit!(tx, people, "booking.updated", &b.conversation_id, None::<i64>, &data, now);
+            emit!(
+                tx,
+                people,
+                "booking.updated",
+                &b.conversation_id,
+                None::<i64>,
+                &data,
+                now
+            );
             tx.commit().await?;
             Ok(b)
         })
@@ -155,7 +165,15 @@ impl Store {
             people.sort();
             people.dedup();
             let data = json!({ "booking": b.view(), "change": "cancelled" }).to_string();
-            emit!(tx, people, "booking.updated", &b.conversation_id, None::<i64>, &data, now);
+            emit!(
+                tx,
+                people,
+                "booking.updated",
+                &b.conversation_id,
+                None::<i64>,
+                &data,
+                now
+            );
             tx.commit().await?;
             Ok(b)
         })
@@ -213,7 +231,15 @@ impl Store {
                 people.sort();
                 people.dedup();
                 let data = json!({ "booking": b.view(), "reminder": kind }).to_string();
-                emit!(tx, people, "booking.reminder", &b.conversation_id, None::<i64>, &data, now);
+                emit!(
+                    tx,
+                    people,
+                    "booking.reminder",
+                    &b.conversation_id,
+                    None::<i64>,
+                    &data,
+                    now
+                );
                 fired.push(FiredReminder { booking: b, kind });
             }
             tx.commit().await?;

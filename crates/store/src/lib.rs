@@ -61,16 +61,16 @@ pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
 };
+pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
-pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use files::*;
-pub use scheduling::{
-    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
-};
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use safety::*;
+pub use scheduling::{
+    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
+};
 pub use tokens::token_hash;
 
 use std::borrow::Cow;

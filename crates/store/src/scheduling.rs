@@ -291,7 +291,12 @@ impl Store {
     }
 
     /// The times a user's confirmed bookings hold that overlap `[from, to)`.
-    pub async fn busy(&self, user: &str, from: Millis, to: Millis) -> Result<Vec<(Millis, Millis)>> {
+    pub async fn busy(
+        &self,
+        user: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Millis, Millis)>> {
         on_read!(self, |p| {
             let rows: Vec<(i64, i64)> = sqlx::query_as(
                 "SELECT start_at, end_at FROM booking_holds WHERE user_id = $1 \
@@ -358,7 +363,15 @@ impl Store {
             };
             let members = members_sorted!(tx, conversation_id);
             let data = json!({ "proposal": proposal.view() }).to_string();
-            emit!(tx, members, "proposal.created", conversation_id, None::<i64>, &data, now);
+            emit!(
+                tx,
+                members,
+                "proposal.created",
+                conversation_id,
+                None::<i64>,
+                &data,
+                now
+            );
             tx.commit().await?;
             Ok(proposal)
         })
@@ -424,7 +437,9 @@ impl Store {
             ));
         }
         let Some(&(s, e)) = proposal.slots.iter().find(|(s, _)| *s == start_at) else {
-            return Err(StoreError::Invalid("start is not one of the proposal's slots".into()));
+            return Err(StoreError::Invalid(
+                "start is not one of the proposal's slots".into(),
+            ));
         };
         let id = format!("bk_{}", random_hex(10)?);
         let b = NewBooking {
@@ -497,10 +512,14 @@ impl Store {
 
     pub async fn get_booking(&self, id: &str) -> Result<Booking> {
         on_read!(self, |p| {
-            let row = sqlx::query(concat!("SELECT ", booking_cols!(), " FROM bookings WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(p)
-                .await?;
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                booking_cols!(),
+                " FROM bookings WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(p)
+            .await?;
             row.as_ref()
                 .map(booking_of)
                 .unwrap_or(Err(StoreError::NotFound("booking")))

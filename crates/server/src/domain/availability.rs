@@ -90,8 +90,7 @@ pub fn zone(name: &str) -> DomainResult<TimeZone> {
     if name.is_empty() || name.len() > 64 {
         return Err(DomainError::invalid("time_zone must be an IANA time zone"));
     }
-    TimeZone::get(name)
-        .map_err(|_| DomainError::invalid(format!("unknown time_zone {name:?}")))
+    TimeZone::get(name).map_err(|_| DomainError::invalid(format!("unknown time_zone {name:?}")))
 }
 
 impl Availability {
@@ -127,7 +126,10 @@ impl Availability {
                 .collect::<DomainResult<Vec<_>>>()?;
             overrides.push((date, hours));
         }
-        for day in weekly.iter_mut().chain(overrides.iter_mut().map(|(_, h)| h)) {
+        for day in weekly
+            .iter_mut()
+            .chain(overrides.iter_mut().map(|(_, h)| h))
+        {
             if day.len() > MAX_RANGES {
                 return Err(DomainError::invalid("too many hours in one day"));
             }

@@ -244,9 +244,7 @@ async fn check_reason(
     if r.len() > MAX_REASON {
         return Err(DomainError::too_large("reason", MAX_REASON));
     }
-    let checked = s
-        .decide_message(conversation, me.as_str(), r, None)
-        .await?;
+    let checked = s.decide_message(conversation, me.as_str(), r, None).await?;
     match checked.action() {
         Action::Allow | Action::AllowWithNotice => Ok(Some(r.to_string())),
         _ => Err(checked.violation_error()),
@@ -353,7 +351,10 @@ pub async fn my_availability(s: &AppState, me: &UserId) -> DomainResult<Availabi
 
 /// Whether `me` may see `user`'s free slots: themselves, or someone sharing a conversation.
 async fn may_see(s: &AppState, me: &UserId, user: &UserId) -> DomainResult<bool> {
-    Ok(me == user || s.store().share_conversation(me.as_str(), user.as_str()).await?)
+    Ok(me == user
+        || s.store()
+            .share_conversation(me.as_str(), user.as_str())
+            .await?)
 }
 
 /// The free slots of `user` between `from` and `to`, of `minutes` each (times UTC).
@@ -420,7 +421,11 @@ async fn generate_for(
     let day = 86_400_000;
     let busy = s
         .store()
-        .busy(user, from.as_millisecond() - 2 * day, to.as_millisecond() + 2 * day)
+        .busy(
+            user,
+            from.as_millisecond() - 2 * day,
+            to.as_millisecond() + 2 * day,
+        )
         .await?;
     let busy: Vec<(Timestamp, Timestamp)> = busy
         .into_iter()
@@ -441,7 +446,11 @@ pub async fn book(
     conversation: &ConversationId,
     body: BookBody,
 ) -> DomainResult<Booked> {
-    if !s.store().is_member(conversation.as_str(), me.as_str()).await? {
+    if !s
+        .store()
+        .is_member(conversation.as_str(), me.as_str())
+        .await?
+    {
         return Err(DomainError::not_found("conversation"));
     }
     if !s
@@ -460,7 +469,9 @@ pub async fn book(
     let now = Timestamp::from_millisecond(s.now_ms())
         .map_err(|_| DomainError::Internal("clock out of range".into()))?;
     let Some(av) = availability_of(s, body.host_id.as_str()).await? else {
-        return Err(DomainError::invalid("that person has not shared availability"));
+        return Err(DomainError::invalid(
+            "that person has not shared availability",
+        ));
     };
     let offered = generate_for(s, body.host_id.as_str(), &av, start, end, len, now).await?;
     if !offered.iter().any(|x| x.start == start) {
@@ -567,12 +578,25 @@ pub async fn schedule(
     me: &UserId,
     conversation: &ConversationId,
 ) -> DomainResult<Schedule> {
-    if !s.store().is_member(conversation.as_str(), me.as_str()).await? {
+    if !s
+        .store()
+        .is_member(conversation.as_str(), me.as_str())
+        .await?
+    {
         return Err(DomainError::not_found("conversation"));
     }
-    let (proposals, bookings) = s.store().conversation_schedule(conversation.as_str()).await?;
+    let (proposals, bookings) = s
+        .store()
+        .conversation_schedule(conversation.as_str())
+        .await?;
     Ok(Schedule {
-        proposals: proposals.iter().map(proposal_view).collect::<DomainResult<_>>()?,
-        bookings: bookings.iter().map(booking_view).collect::<DomainResult<_>>()?,
+        proposals: proposals
+            .iter()
+            .map(proposal_view)
+            .collect::<DomainResult<_>>()?,
+        bookings: bookings
+            .iter()
+            .map(booking_view)
+            .collect::<DomainResult<_>>()?,
     })
 }

@@ -189,10 +189,8 @@ fn day_slots(
         }
     }
     for h in rules.hours_of(date) {
-        let (Some(open), Some(close)) = (
-            instant(zone, date, h.start),
-            instant(zone, date, h.end),
-        ) else {
+        let (Some(open), Some(close)) = (instant(zone, date, h.start), instant(zone, date, h.end))
+        else {
             continue;
         };
         let mut start = open;

@@ -114,13 +114,28 @@ fn buffers_notice_limit_window_and_overrides() {
     av.max_per_day = 0;
     // Minimum notice: now 07:30Z with 60 minutes' notice leaves the 09:00Z slot.
     av.min_notice_minutes = 60;
-    let late = generate(&av.rules().unwrap(), &[], from, to, 60, ts("2026-06-01T07:30:00Z"));
+    let late = generate(
+        &av.rules().unwrap(),
+        &[],
+        from,
+        to,
+        60,
+        ts("2026-06-01T07:30:00Z"),
+    );
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].start, ts("2026-06-01T09:00:00Z"));
     av.min_notice_minutes = 0;
     // The window: nothing more than window_days ahead.
     av.window_days = 1;
-    assert!(generate(&av.rules().unwrap(), &[], from, to, 60, ts("2026-05-30T00:00:00Z")).is_empty());
+    assert!(generate(
+        &av.rules().unwrap(),
+        &[],
+        from,
+        to,
+        60,
+        ts("2026-05-30T00:00:00Z")
+    )
+    .is_empty());
     av.window_days = 60;
     // An empty override closes the day.
     av.overrides = vec![DateOverride {
@@ -132,7 +147,12 @@ fn buffers_notice_limit_window_and_overrides() {
 
 #[test]
 fn bad_availability_is_refused() {
-    for (s, e) in [("10:00", "09:00"), ("25:00", "26:00"), ("9:00", "10:00"), ("09:00", "24:01")] {
+    for (s, e) in [
+        ("10:00", "09:00"),
+        ("25:00", "26:00"),
+        ("9:00", "10:00"),
+        ("09:00", "24:01"),
+    ] {
         assert!(weekdays(s, e).rules().is_err(), "{s}-{e}");
     }
     let mut av = weekdays("09:00", "10:00");

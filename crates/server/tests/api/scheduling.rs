@@ -52,7 +52,13 @@ async fn scheduling_flow(s: &Server) {
 
     // Offer three times; shapes and validation.
     let t = hours_ahead(72);
-    let p = propose(s, &mei, &c1, &[(t, 30), (plus(t, 60), 45), (plus(t, 120), 30)]).await;
+    let p = propose(
+        s,
+        &mei,
+        &c1,
+        &[(t, 30), (plus(t, 60), 45), (plus(t, 120), 30)],
+    )
+    .await;
     let pid = p["id"].as_str().unwrap().to_string();
     assert_eq!(p["state"], "open");
     assert_eq!(p["slots"].as_array().unwrap().len(), 3);
@@ -68,7 +74,12 @@ async fn scheduling_flow(s: &Server) {
         json!({"slots": [{"start": "2001-01-01T00:00:00Z", "minutes": 30}]}),
     ] {
         let (st, v) = s
-            .call(Method::POST, &format!("/v1/conversations/{c1}/proposals"), Some(&mei), Some(bad))
+            .call(
+                Method::POST,
+                &format!("/v1/conversations/{c1}/proposals"),
+                Some(&mei),
+                Some(bad),
+            )
             .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     }
@@ -149,7 +160,7 @@ async fn scheduling_flow(s: &Server) {
     let q = format!(
         "/v1/users/mei/slots?from={}&to={}&minutes=30",
         t,
-        plus(t, 240).to_string()
+        plus(t, 240)
     );
     let (st, v) = s.call(Method::GET, &q, Some(&avery), None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -173,15 +184,27 @@ async fn scheduling_flow(s: &Server) {
     // Booking from availability.
     let book = json!({"host_id": "mei", "start": plus(t, 150).to_string(), "minutes": 30});
     let (st, v) = s
-        .call(Method::POST, &format!("/v1/conversations/{c2}/bookings"), Some(&priya), Some(book.clone()))
+        .call(
+            Method::POST,
+            &format!("/v1/conversations/{c2}/bookings"),
+            Some(&priya),
+            Some(book.clone()),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let (st, v) = s
-        .call(Method::POST, &format!("/v1/conversations/{c2}/bookings"), Some(&priya), Some(book))
+        .call(
+            Method::POST,
+            &format!("/v1/conversations/{c2}/bookings"),
+            Some(&priya),
+            Some(book),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     // My bookings: both of mei's, in two conversations.
-    let (st, v) = s.call(Method::GET, "/v1/me/bookings", Some(&mei), None).await;
+    let (st, v) = s
+        .call(Method::GET, "/v1/me/bookings", Some(&mei), None)
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["bookings"].as_array().unwrap().len(), 2, "{v}");
 
@@ -204,7 +227,12 @@ async fn scheduling_flow(s: &Server) {
     let ev = ws_avery.next_of("booking.updated").await;
     assert_eq!(ev["booking"]["sequence"], 1);
     let (st, _) = s
-        .call(Method::POST, &format!("/v1/bookings/{bid}/cancel"), Some(&eve), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/v1/bookings/{bid}/cancel"),
+            Some(&eve),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, v) = s
@@ -222,7 +250,12 @@ async fn scheduling_flow(s: &Server) {
     assert_eq!(ev["booking"]["status"], "cancelled");
     assert_eq!(ev["booking"]["reason"], "the role is filled");
     let (st, _) = s
-        .call(Method::POST, &format!("/v1/bookings/{bid}/cancel"), Some(&mei), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/v1/bookings/{bid}/cancel"),
+            Some(&mei),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     // The time is free again.
@@ -249,13 +282,23 @@ async fn scheduling_flow(s: &Server) {
 
     // The conversation's schedule, members only.
     let (st, v) = s
-        .call(Method::GET, &format!("/v1/conversations/{c1}/schedule"), Some(&avery), None)
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{c1}/schedule"),
+            Some(&avery),
+            None,
+        )
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["proposals"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(v["bookings"].as_array().unwrap().len(), 1, "{v}");
     let (st, _) = s
-        .call(Method::GET, &format!("/v1/conversations/{c1}/schedule"), Some(&eve), None)
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{c1}/schedule"),
+            Some(&eve),
+            None,
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
@@ -276,7 +319,11 @@ async fn concurrent_bookings(s: &Server) {
     let t = hours_ahead(48);
     let mut picks = Vec::new();
     for k in 0..20i64 {
-        let (conv, tok) = if k % 2 == 0 { (&c1, &avery) } else { (&c2, &priya) };
+        let (conv, tok) = if k % 2 == 0 {
+            (&c1, &avery)
+        } else {
+            (&c2, &priya)
+        };
         let start = plus(t, 2 * k);
         let p = propose(s, &mei, conv, &[(start, 60)]).await;
         picks.push((tok.clone(), p["id"].as_str().unwrap().to_string(), start));
@@ -287,10 +334,18 @@ async fn concurrent_bookings(s: &Server) {
             .map(|(tok, pid, start)| accept(s, tok, pid, *start)),
     )
     .await;
-    let created = results.iter().filter(|(st, _)| *st == StatusCode::CREATED).count();
-    let conflicts = results.iter().filter(|(st, _)| *st == StatusCode::CONFLICT).count();
+    let created = results
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::CREATED)
+        .count();
+    let conflicts = results
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::CONFLICT)
+        .count();
     assert_eq!((created, conflicts), (1, 19), "{results:?}");
-    let (_, v) = s.call(Method::GET, "/v1/me/bookings", Some(&mei), None).await;
+    let (_, v) = s
+        .call(Method::GET, "/v1/me/bookings", Some(&mei), None)
+        .await;
     assert_eq!(v["bookings"].as_array().unwrap().len(), 1, "{v}");
 }
 
