@@ -428,6 +428,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("post", "/v1/conversations/{id}/proposals"),
+    ("post", "/v1/proposals/{id}/accept"),
+    ("put", "/v1/me/availability"),
+    ("get", "/v1/me/availability"),
+    ("get", "/v1/users/{id}/slots"),
+    ("post", "/v1/conversations/{id}/bookings"),
+    ("get", "/v1/conversations/{id}/schedule"),
+    ("post", "/v1/bookings/{id}/reschedule"),
+    ("post", "/v1/bookings/{id}/cancel"),
+    ("get", "/v1/me/bookings"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

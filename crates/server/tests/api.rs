@@ -2992,3 +2992,6 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+
+#[path = "api/scheduling.rs"]
+mod scheduling;

@@ -49,6 +49,9 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+#[macro_use]
+mod scheduling;
+mod booking_changes;
 mod tokens;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
@@ -58,12 +61,16 @@ pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
 };
+pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use safety::*;
+pub use scheduling::{
+    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
+};
 pub use tokens::token_hash;
 
 use std::borrow::Cow;
@@ -170,6 +177,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
     (
+        6,
+        "scheduling",
+        include_str!("../migrations/sqlite/0006_scheduling.sql"),
+    ),
+    (
         8,
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
@@ -200,6 +212,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        6,
+        "scheduling",
+        include_str!("../migrations/postgres/0006_scheduling.sql"),
     ),
     (
         8,

@@ -4,6 +4,7 @@
 //! result or a [`DomainError`]. Nothing here knows about HTTP.
 
 pub mod appeals;
+pub mod availability;
 pub mod clock;
 pub mod conversations;
 pub mod decide;
@@ -23,6 +24,8 @@ pub mod policy_audit;
 pub mod queue;
 pub mod reports;
 pub mod scan;
+pub mod scheduling;
+pub mod slots;
 pub mod split;
 pub mod standing;
 pub mod statements;

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod scheduling;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(scheduling::router())
 }
 
 /// Any other path: 404 `not_found`.
