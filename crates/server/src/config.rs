@@ -76,6 +76,8 @@ pub struct Config {
     pub auth_failure_burst: f64,
     /// Files in conversations (`[files]`; see [`crate::files_config`]).
     pub files: crate::files_config::FilesConfig,
+    /// Voice and video calls (`[calls]`; see [`crate::calls_config`]).
+    pub calls: crate::calls_config::CallsConfig,
 }
 
 /// One reason a user can give when reporting.
@@ -149,6 +151,7 @@ impl Default for Config {
             auth_failures_per_sec: 1.0,
             auth_failure_burst: 20.0,
             files: Default::default(),
+            calls: Default::default(),
         }
     }
 }
@@ -185,6 +188,7 @@ impl Config {
                 return Err(ConfigError(format!("{key} must be at least 1")));
             }
         }
+        self.calls.check()?;
         Ok(())
     }
 
@@ -254,6 +258,7 @@ impl Config {
             }
         }
         self.files.apply_env(&get)?;
+        self.calls.apply_env(&get)?;
         Ok(())
     }
 
@@ -307,6 +312,7 @@ impl Config {
             "auth_failures_per_sec" => self.auth_failures_per_sec = num(v)?,
             "auth_failure_burst" => self.auth_failure_burst = num(v)?,
             k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
+            k if k.starts_with("calls.") => self.calls.set(&k["calls.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

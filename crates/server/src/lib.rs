@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod bus;
 pub mod cache;
+pub mod calls_config;
 pub mod config;
 mod config_error;
 pub mod domain;
@@ -76,6 +77,10 @@ pub struct Inner {
     pub auth_failures: limits::AuthFailures,
     /// File storage, uploads being written, the download signing key.
     pub files: domain::uploads::Files,
+    /// The calls in progress on this node.
+    pub calls: domain::calls::Calls,
+    /// The TURN REST secret and the TURN URLs handed to clients.
+    pub turn: domain::call_ice::TurnSecret,
 }
 
 /// Why the server could not start.
@@ -164,6 +169,11 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 files,
+                calls: domain::calls::Calls::default(),
+                turn: domain::call_ice::TurnSecret::new(
+                    config.calls.turn_secret.as_deref(),
+                    config.calls.turn_urls.clone(),
+                ),
                 caches,
                 hub,
                 windows: window::Windows::new(
@@ -189,6 +199,7 @@ impl AppState {
             }),
         };
         domain::uploads::spawn_collector(&state);
+        domain::call_sweep::spawn_sweeper(&state);
         Ok(state)
     }
 
@@ -366,6 +377,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("get", "/v1/calls/ice"),
+    ("get", "/v1/conversations/{id}/calls"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

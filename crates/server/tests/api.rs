@@ -2990,3 +2990,6 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+
+#[path = "api/calls.rs"]
+mod calls;

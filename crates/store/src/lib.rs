@@ -36,6 +36,7 @@ mod audit;
 mod tx;
 // One module per concept.
 mod accounts;
+mod calls;
 mod conversations;
 #[macro_use]
 mod decisions;
@@ -58,6 +59,7 @@ pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
 };
+pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
@@ -169,6 +171,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "files",
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/sqlite/0007_calls.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -195,6 +202,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/postgres/0007_calls.sql"),
     ),
 ];
 

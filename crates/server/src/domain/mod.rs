@@ -4,6 +4,12 @@
 //! result or a [`DomainError`]. Nothing here knows about HTTP.
 
 pub mod appeals;
+pub mod call_frames;
+pub mod call_history;
+pub mod call_ice;
+pub mod call_signals;
+pub mod call_sweep;
+pub mod calls;
 pub mod clock;
 pub mod conversations;
 pub mod decide;

@@ -7,6 +7,7 @@
 //! and one line in [`router`].
 
 pub mod auth;
+pub mod calls;
 pub mod conversations;
 pub mod docs;
 pub mod enforcements;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(calls::router())
 }
 
 /// Any other path: 404 `not_found`.
