@@ -176,6 +176,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "calls",
         include_str!("../migrations/sqlite/0007_calls.sql"),
     ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -207,6 +212,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "calls",
         include_str!("../migrations/postgres/0007_calls.sql"),
+    ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/postgres/0008_tokens_webhooks.sql"),
     ),
 ];
 
