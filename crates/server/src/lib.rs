@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod bus;
 pub mod cache;
+pub mod calls_config;
 pub mod config;
 mod config_error;
 pub mod domain;
@@ -78,6 +79,10 @@ pub struct Inner {
     pub auth_failures: limits::AuthFailures,
     /// File storage, uploads being written, the download signing key.
     pub files: domain::uploads::Files,
+    /// The calls in progress on this node.
+    pub calls: domain::calls::Calls,
+    /// The TURN REST secret and the TURN URLs handed to clients.
+    pub turn: domain::call_ice::TurnSecret,
     /// The keys of operator-minted tokens (none: JWTs are refused).
     pub jwt: Option<jwt::Verifier>,
 }
@@ -177,6 +182,11 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 files,
+                calls: domain::calls::Calls::default(),
+                turn: domain::call_ice::TurnSecret::new(
+                    config.calls.turn_secret.as_deref(),
+                    config.calls.turn_urls.clone(),
+                ),
                 jwt,
                 caches,
                 hub,
@@ -203,6 +213,7 @@ impl AppState {
             }),
         };
         domain::uploads::spawn_collector(&state);
+        domain::call_sweep::spawn_sweeper(&state);
         if state.inner.jwt.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let every = Duration::from_secs(state.inner.config.cache_ttl_secs.clamp(1, 30));
@@ -438,6 +449,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/bookings/{id}/reschedule"),
     ("post", "/v1/bookings/{id}/cancel"),
     ("get", "/v1/me/bookings"),
+    ("get", "/v1/calls/ice"),
+    ("get", "/v1/conversations/{id}/calls"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

@@ -2995,3 +2995,5 @@ mod files;
 
 #[path = "api/scheduling.rs"]
 mod scheduling;
+#[path = "api/calls.rs"]
+mod calls;

@@ -36,6 +36,7 @@ mod audit;
 mod tx;
 // One module per concept.
 mod accounts;
+mod calls;
 mod conversations;
 #[macro_use]
 mod decisions;
@@ -62,6 +63,7 @@ pub use audit::{
     MAX_AUDIT_DATA,
 };
 pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
+pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
@@ -182,6 +184,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_scheduling.sql"),
     ),
     (
+        7,
+        "calls",
+        include_str!("../migrations/sqlite/0007_calls.sql"),
+    ),
+    (
         8,
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
@@ -217,6 +224,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "scheduling",
         include_str!("../migrations/postgres/0006_scheduling.sql"),
+    ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/postgres/0007_calls.sql"),
     ),
     (
         8,

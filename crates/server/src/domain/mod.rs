@@ -5,6 +5,12 @@
 
 pub mod appeals;
 pub mod availability;
+pub mod call_frames;
+pub mod call_history;
+pub mod call_ice;
+pub mod call_signals;
+pub mod call_sweep;
+pub mod calls;
 pub mod clock;
 pub mod conversations;
 pub mod decide;
