@@ -18,6 +18,8 @@ bash crates/store/scripts/ensure-postgres.sh
 if command -v pg_ctlcluster >/dev/null 2>&1; then export PARLEY_TEST_REQUIRE_POSTGRES=1; fi
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== webhooks: the npm and PyPI standardwebhooks verifiers"
+bash scripts/webhook-verifiers.sh
 echo "== schema-based API testing (schemathesis against parley demo)"
 bash scripts/schemathesis.sh
 echo "== web UI end to end (headless Chromium)"

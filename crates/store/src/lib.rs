@@ -31,6 +31,8 @@ mod check;
 #[macro_use]
 mod rows;
 #[macro_use]
+mod outbox;
+#[macro_use]
 mod audit;
 #[macro_use]
 mod tx;
@@ -50,6 +52,7 @@ mod reach;
 #[macro_use]
 mod safety;
 mod tokens;
+mod webhooks;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
 mod enforced;
@@ -63,8 +66,10 @@ pub use error::{BackendError, Result, StoreError};
 pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
+pub use outbox::EVENT_TYPES;
 pub use safety::*;
 pub use tokens::token_hash;
+pub use webhooks::*;
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -21,6 +21,7 @@ pub mod reports;
 pub mod uploads;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(webhooks::router())
 }
 
 /// Any other path: 404 `not_found`.
