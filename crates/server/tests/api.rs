@@ -15,6 +15,8 @@ mod crash;
 mod jwt;
 #[path = "api/security.rs"]
 mod security;
+#[path = "api/webhook_verifiers.rs"]
+mod webhook_verifiers;
 #[path = "api/webhooks.rs"]
 mod webhooks;
 

@@ -10,24 +10,24 @@ use std::sync::{Arc, Mutex};
 
 /// What the receiver got: one entry per request.
 #[derive(Clone, Debug)]
-struct Got {
-    path: String,
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub(crate) struct Got {
+    pub(crate) path: String,
+    pub(crate) id: String,
+    pub(crate) timestamp: String,
+    pub(crate) signature: String,
+    pub(crate) body: String,
 }
 
 /// A loopback receiver: `/hook` answers `mode` (200, 500, 410, 503 with Retry-After),
 /// `/redirect` answers 302 to `/hook`.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     mode: Arc<Mutex<u16>>,
 }
 
 impl Receiver {
-    async fn start() -> (Receiver, String) {
+    pub(crate) async fn start() -> (Receiver, String) {
         use axum::routing::post;
         let r = Receiver::default();
         *r.mode.lock().unwrap() = 200;
@@ -79,13 +79,13 @@ impl Receiver {
     fn set(&self, mode: u16) {
         *self.mode.lock().unwrap() = mode;
     }
-    fn take(&self) -> Vec<Got> {
+    pub(crate) fn take(&self) -> Vec<Got> {
         std::mem::take(&mut *self.got.lock().unwrap())
     }
 }
 
 /// A server whose deliveries the test drives (no worker), with private targets allowed.
-async fn hooks_server(database: Option<String>) -> (Server, AppState) {
+pub(crate) async fn hooks_server(database: Option<String>) -> (Server, AppState) {
     let (dir, database) = match database {
         Some(d) => (None, d),
         None => {
@@ -544,77 +544,4 @@ async fn private_webhook_targets_are_refused() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     let (st, _) = s.call(Method::GET, "/v1/webhooks", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-}
-
-/// The npm and PyPI `standardwebhooks` verifiers accept a real delivery. They are installed by
-/// `scripts/webhook-verifiers.sh` (a temporary npm project and virtualenv) and found through
-/// `PARLEY_WEBHOOK_VERIFIERS`; without it the test says so loudly and checks nothing more.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhooks_verified_by_the_reference_libraries() {
-    let Ok(dir) = std::env::var("PARLEY_WEBHOOK_VERIFIERS") else {
-        eprintln!("\n!!!!!!!! SKIPPING the npm/PyPI standardwebhooks verifiers: run scripts/webhook-verifiers.sh !!!!!!!!\n");
-        return;
-    };
-    let (s, state) = hooks_server(None).await;
-    let (rx, base) = Receiver::start().await;
-    let (st, v) = s
-        .admin(
-            Method::POST,
-            "/v1/webhooks",
-            json!({"url": format!("{base}/hook")}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let secret = v["secret"].as_str().unwrap().to_string();
-    seed(&s).await;
-    s.conversation(&["avery", "diego"]).await;
-    let client = webhook_worker::client(true);
-    assert!(webhook_worker::deliver_due(&state, &client, state.now_ms()).await >= 1);
-    let got = rx.take();
-    let work = tempfile::tempdir().unwrap();
-    for (i, g) in got.iter().enumerate() {
-        let case = json!({"secret": secret, "id": g.id, "timestamp": g.timestamp,
-            "signature": g.signature, "body": g.body});
-        let path = work.path().join(format!("case{i}.json"));
-        std::fs::write(&path, case.to_string()).unwrap();
-        let node = format!(
-            "const {{ Webhook }} = require('standardwebhooks');\
-             const c = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));\
-             const p = new Webhook(c.secret).verify(c.body, {{'webhook-id': c.id, 'webhook-timestamp': c.timestamp, 'webhook-signature': c.signature}});\
-             if (!p.type) process.exit(2); console.log('node ok', p.type);"
-        );
-        let out = std::process::Command::new("node")
-            .current_dir(&dir)
-            .args(["-e", &node, path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "node: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let py = "import json, sys\nfrom standardwebhooks.webhooks import Webhook\n\
-                  c = json.load(open(sys.argv[1]))\n\
-                  p = Webhook(c['secret']).verify(c['body'], {'webhook-id': c['id'], 'webhook-timestamp': c['timestamp'], 'webhook-signature': c['signature']})\n\
-                  assert p['type']\nprint('python ok', p['type'])\n";
-        let out = std::process::Command::new(format!("{dir}/venv/bin/python"))
-            .args(["-c", py, path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // A tampered body is refused by both.
-        let mut bad = case.clone();
-        bad["body"] = json!(g.body.replace("conversation", "c0nversation"));
-        std::fs::write(&path, bad.to_string()).unwrap();
-        let out = std::process::Command::new("node")
-            .current_dir(&dir)
-            .args(["-e", &node, path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "node accepted a tampered body");
-    }
 }
