@@ -21,6 +21,8 @@ cargo test --workspace --locked
 echo "== TypeScript SDK (sdk/typescript) against parley demo"
 cargo build -p parley --locked
 (cd sdk/typescript && npm ci --no-audit --no-fund && npm test)
+echo "== docs/integration.md: every snippet against parley demo"
+bash scripts/integration-guide.sh
 echo "== webhooks: the npm and PyPI standardwebhooks verifiers"
 bash scripts/webhook-verifiers.sh
 echo "== schema-based API testing (schemathesis against parley demo)"
