@@ -4285,6 +4285,15 @@ export interface operations {
                     "application/json": components["schemas"]["EventFeed"];
                 };
             };
+            /** @description invalid_request: a bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
                 headers: {
@@ -5503,6 +5512,15 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryList"];
                 };
             };
+            /** @description invalid_request: a bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
                 headers: {
@@ -5641,7 +5659,7 @@ export interface operations {
                     "application/json": components["schemas"]["Replayed"];
                 };
             };
-            /** @description invalid_request: a bad URL (a private target), an unknown event type */
+            /** @description invalid_request: a malformed body */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -167,7 +167,7 @@ pub async fn test_webhook(
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
     security(("operatorKey" = [])),
     params(("id" = String, Path, description = "The endpoint's id"), DeliveryParams),
-    responses((status = 200, body = DeliveryList), (status = 404, description = "No such endpoint", body = ErrorBody)))]
+    responses((status = 200, body = DeliveryList), (status = 400, description = "invalid_request: a bad query parameter", body = ErrorBody), (status = 404, description = "No such endpoint", body = ErrorBody)))]
 pub async fn list_deliveries(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -186,7 +186,7 @@ pub async fn list_deliveries(
     security(("operatorKey" = [])),
     params(("id" = String, Path, description = "The endpoint's id")),
     request_body = ReplayBody,
-    responses((status = 202, body = Replayed), (status = 404, description = "No such endpoint", body = ErrorBody), (status = 400, description = "invalid_request: a bad URL (a private target), an unknown event type", body = ErrorBody)))]
+    responses((status = 202, body = Replayed), (status = 404, description = "No such endpoint", body = ErrorBody), (status = 400, description = "invalid_request: a malformed body", body = ErrorBody)))]
 pub async fn replay_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -204,7 +204,7 @@ pub async fn replay_webhook(
 #[utoipa::path(get, path = "/v1/operator/events", tag = "webhooks",
     security(("operatorKey" = [])),
     params(FeedParams),
-    responses((status = 200, body = EventFeed)))]
+    responses((status = 200, body = EventFeed), (status = 400, description = "invalid_request: a bad query parameter", body = ErrorBody)))]
 pub async fn operator_events(
     State(s): State<AppState>,
     headers: HeaderMap,
