@@ -31,6 +31,8 @@ mod check;
 #[macro_use]
 mod rows;
 #[macro_use]
+mod outbox;
+#[macro_use]
 mod audit;
 #[macro_use]
 mod tx;
@@ -54,6 +56,7 @@ mod safety;
 mod scheduling;
 mod booking_changes;
 mod tokens;
+mod webhooks;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
 mod enforced;
@@ -69,11 +72,13 @@ pub use error::{BackendError, Result, StoreError};
 pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
+pub use outbox::EVENT_TYPES;
 pub use safety::*;
 pub use scheduling::{
     rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
 };
 pub use tokens::token_hash;
+pub use webhooks::*;
 
 use std::borrow::Cow;
 use std::future::Future;

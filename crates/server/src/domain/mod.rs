@@ -39,5 +39,6 @@ pub mod tus;
 pub mod uploads;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult};

@@ -23,6 +23,7 @@ pub mod scheduling;
 pub mod uploads;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(metrics::router())
         .merge(scheduling::router())
         .merge(calls::router())
+        .merge(webhooks::router())
 }
 
 /// Any other path: 404 `not_found`.
