@@ -2997,7 +2997,7 @@ mod uploads;
 #[path = "api/files.rs"]
 mod files;
 
-#[path = "api/scheduling.rs"]
-mod scheduling;
 #[path = "api/calls.rs"]
 mod calls;
+#[path = "api/scheduling.rs"]
+mod scheduling;
