@@ -41,7 +41,7 @@ test("the generated types match the server's OpenAPI document", async () => {
   const committed = await readFile(SCHEMA_PATH, "utf8");
   assert.ok(
     fresh === committed,
-    "src/schema.ts is out of date: run `npm run generate -- URL` against a server of this commit",
+    "src/schema.ts is out of date: run `npm run regenerate` (or `npm run generate -- URL` against a server of this commit)",
   );
 });
 
