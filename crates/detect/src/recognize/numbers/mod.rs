@@ -7,6 +7,7 @@
 //! "double five" as digits. Only whole words count: "phone" holds "one" and
 //! "often" holds "ten", but neither is a token of its own.
 
+use crate::views::is_alnum;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -133,7 +134,11 @@ impl NumberWords {
     /// A German compound of a unit and tens: "einundzwanzig" = 21,
     /// "achtundsiebzig" = 78.
     fn compound(&self, word: &str) -> Option<u8> {
-        let (unit, tens) = word.split_once("und")?;
+        // "und" by hand: a substring searcher costs more to set up than
+        // these short words take to scan.
+        let b = word.as_bytes();
+        let at = b.windows(3).position(|w| w == b"und")?;
+        let (unit, tens) = (word.get(..at)?, word.get(at + 3..)?);
         let u = match unit {
             "ein" => 1,
             _ => match self.get(unit)? {
@@ -225,14 +230,14 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
         let Some(c) = text[i..].chars().next() else {
             break;
         };
-        if !c.is_alphanumeric() {
+        if !is_alnum(c) {
             i += c.len_utf8();
             continue;
         }
         let start = i;
         while i < text.len() {
             match text[i..].chars().next() {
-                Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
+                Some(c) if is_alnum(c) => i += c.len_utf8(),
                 _ => break,
             }
         }
@@ -467,16 +472,13 @@ fn classify(
     }
     let has_digit = bytes.iter().any(u8::is_ascii_digit);
     if !has_digit {
-        if let Some(v) = words
-            .get(tok)
-            .is_none()
-            .then(|| words.compound(tok))
-            .flatten()
-        {
+        // One look-up of the word (most words are not number words).
+        let value = words.get(tok);
+        if let Some(v) = value.is_none().then(|| words.compound(tok)).flatten() {
             raw.push((start, end, Raw::Num(Source::Words), v.to_string()));
             return;
         }
-        let r = match words.get(tok) {
+        let r = match value {
             Some(WordValue::Digit(_)) => Raw::Num(Source::Words),
             Some(WordValue::Tens(t)) => Raw::Tens(t),
             Some(WordValue::Oh) => Raw::Oh,
@@ -493,7 +495,7 @@ fn classify(
             }
             None => Raw::Word,
         };
-        let d = match words.get(tok) {
+        let d = match value {
             Some(WordValue::Digit(d)) => d.to_string(),
             _ => String::new(),
         };
