@@ -86,7 +86,10 @@ pub(crate) fn is_reserved_domain(domain: &str) -> bool {
         "yourwebsite.com",
     ]
     .iter()
-    .any(|r| d == *r || d.ends_with(&format!(".{r}")))
+    .any(|r| {
+        d.strip_suffix(r)
+            .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+    })
 }
 
 /// The char before byte `i` of `s`, if any.

@@ -27,7 +27,7 @@ use super::util::data_lines;
 use super::Recognizer;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use regex::Regex;
 
 const STREET_TYPES: &str = include_str!("../../../data/address/street_types.txt");
@@ -152,7 +152,10 @@ impl AddressRecognizer {
         );
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
-            re: Regex::new(p).expect("address regex"),
+            re: regex::RegexBuilder::new(p)
+                .dfa_size_limit(8 << 20)
+                .build()
+                .expect("address regex"),
             standalone,
         };
         let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
@@ -180,6 +183,9 @@ impl AddressRecognizer {
         }
         let gate = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            // A full DFA: built once, the fastest per byte (the default
+            // contiguous NFA follows failure links on every mismatch).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&gate_words)
             .expect("address gate automaton");
         AddressRecognizer {
