@@ -61,6 +61,10 @@ pub(crate) struct NumberWords {
     /// [`LANGS`] entry).
     words: WordMap,
     max_len: usize,
+    /// For each first byte, a bit per word length (capped at 63) of the
+    /// words starting with it: most words of a text fail this test without
+    /// being hashed.
+    shapes: Box<[u64; 256]>,
 }
 
 /// The languages number words come in; a word's language mask has bit `k`
@@ -108,14 +112,64 @@ impl NumberWords {
                 .and_modify(|e: &mut (WordValue, u8)| e.1 |= bit)
                 .or_insert((value, bit));
         }
-        NumberWords { words, max_len }
+        let mut shapes = Box::new([0u64; 256]);
+        for w in words.keys() {
+            if let Some(&b) = w.as_bytes().first() {
+                shapes[usize::from(b)] |= 1 << w.len().min(63);
+            }
+        }
+        NumberWords {
+            words,
+            max_len,
+            shapes,
+        }
     }
 
     fn get(&self, word: &str) -> Option<WordValue> {
-        if word.len() > self.max_len {
+        if word.len() > self.max_len || !self.may_be_word(word) {
             return None;
         }
         self.words.get(word).map(|e| e.0)
+    }
+
+    /// Whether some number word has the first byte and the length of `word`.
+    fn may_be_word(&self, word: &str) -> bool {
+        word.as_bytes()
+            .first()
+            .is_some_and(|&b| self.shapes[usize::from(b)] & (1 << word.len().min(63)) != 0)
+    }
+
+    /// Whether `text` (folded) may hold the seven digits of a phone number:
+    /// a cheap upper bound on the digits its tokens stand for (every char of
+    /// a token with a digit in it, leetspeak included; three for a number
+    /// word, which "triple", tens or "hundred" may stand for). Texts below
+    /// it cannot give a candidate, so they skip the tokenizer.
+    pub(crate) fn may_hold_phone(&self, text: &str) -> bool {
+        let mut potential = 0usize;
+        let mut i = 0;
+        while i < text.len() && potential < 7 {
+            let Some(c) = text[i..].chars().next() else {
+                break;
+            };
+            if !is_alnum(c) {
+                i += c.len_utf8();
+                continue;
+            }
+            let start = i;
+            let (mut chars, mut digit) = (0usize, false);
+            while let Some(c) = text[i..].chars().next().filter(|&c| is_alnum(c)) {
+                digit |= c.is_ascii_digit();
+                chars += 1;
+                i += c.len_utf8();
+            }
+            let tok = &text[start..i];
+            if digit {
+                potential += chars;
+            } else if tok == "o" || self.get(tok).is_some() || self.compound(tok).is_some() {
+                potential += 3;
+            }
+        }
+        potential >= 7
     }
 
     /// The languages (a mask over [`LANGS`]) `word` is a number word of; 0
@@ -137,6 +191,9 @@ impl NumberWords {
         // "und" by hand: a substring searcher costs more to set up than
         // these short words take to scan.
         let b = word.as_bytes();
+        if b.len() < 6 {
+            return None;
+        }
         let at = b.windows(3).position(|w| w == b"und")?;
         let (unit, tens) = (word.get(..at)?, word.get(at + 3..)?);
         let u = match unit {

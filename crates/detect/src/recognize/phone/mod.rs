@@ -171,6 +171,9 @@ impl Recognizer for PhoneRecognizer {
         if digits < 7 && !text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
             return;
         }
+        if !self.words.may_hold_phone(text) {
+            return;
+        }
         let toks = tokenize(text, &self.words);
         if toks.digits.len() < 7 {
             return;
