@@ -145,31 +145,48 @@ impl NumberWords {
     /// word, which "triple", tens or "hundred" may stand for). Texts below
     /// it cannot give a candidate, so they skip the tokenizer.
     pub(crate) fn may_hold_phone(&self, text: &str) -> bool {
+        // Bytes, not chars: a run of ASCII alphanumerics and non-ASCII bytes
+        // is at least one token; its byte length bounds its chars.
+        let b = text.as_bytes();
+        let in_run = |c: u8| c >= 0x80 || c.is_ascii_alphanumeric();
         let mut potential = 0usize;
         let mut i = 0;
-        while i < text.len() && potential < 7 {
-            let Some(c) = text[i..].chars().next() else {
-                break;
-            };
-            if !is_alnum(c) {
-                i += c.len_utf8();
+        while i < b.len() && potential < 7 {
+            if !in_run(b[i]) {
+                i += 1;
                 continue;
             }
             let start = i;
-            let (mut chars, mut digit) = (0usize, false);
-            while let Some(c) = text[i..].chars().next().filter(|&c| is_alnum(c)) {
-                digit |= c.is_ascii_digit();
-                chars += 1;
-                i += c.len_utf8();
+            let mut digit = false;
+            while i < b.len() && in_run(b[i]) {
+                digit |= b[i].is_ascii_digit();
+                i += 1;
             }
-            let tok = &text[start..i];
+            // The run starts and ends next to ASCII bytes (or the ends of the
+            // text): char boundaries.
+            let Some(run) = text.get(start..i) else {
+                return true;
+            };
             if digit {
-                potential += chars;
-            } else if tok == "o" || self.get(tok).is_some() || self.compound(tok).is_some() {
-                potential += 3;
+                potential += run.len();
+            } else if run.is_ascii() {
+                if self.number_word(run) {
+                    potential += 3;
+                }
+            } else {
+                // Non-ASCII punctuation may join words: look at each word.
+                potential += 3 * run
+                    .split(|c: char| !is_alnum(c))
+                    .filter(|w| self.number_word(w))
+                    .count();
             }
         }
         potential >= 7
+    }
+
+    /// Whether `word` reads as a number word (or the lone "o").
+    fn number_word(&self, word: &str) -> bool {
+        word == "o" || self.get(word).is_some() || self.compound(word).is_some()
     }
 
     /// The languages (a mask over [`LANGS`]) `word` is a number word of; 0

@@ -127,16 +127,8 @@ impl PhoneRecognizer {
                 );
             }
         }
-        if !text.contains("code")
-            && !text.contains("digo")
-            && !text.contains("ddd")
-            && !text.contains("indicatif")
-            && !text.contains("vorwahl")
-            && !text.contains("код")
-            && !text.contains("prefijo")
-        {
-            return;
-        }
+        // The regex's own literal prefilter finds "area code", "vorwahl"...
+        // in one pass: no gate needed.
         for c in self.described.parts.captures_iter(text) {
             let (Some(m), Some(a), Some(b)) = (c.get(0), c.name("a"), c.name("b")) else {
                 continue;
