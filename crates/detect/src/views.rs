@@ -162,7 +162,7 @@ pub fn fold(original: &str) -> View {
         }
         // Most letters of most scripts are their own compatibility form:
         // only the others go through the (costly) NFKC iterator.
-        if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        if nfkc_stable(c) || is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
             f.feed(c, span);
             continue;
         }
@@ -263,6 +263,15 @@ pub(crate) fn is_alnum(c: char) -> bool {
         0x2000..=0x206F | 0x3000..=0x3003 | 0x1F300..=0x1FAFF => false,
         _ => c.is_alphanumeric(),
     }
+}
+
+/// Whether `c` is certainly its own NFKC form, without a table look-up: the
+/// letters of the scripts most texts are written in (a unit test checks
+/// every char of these ranges).
+fn nfkc_stable(c: char) -> bool {
+    matches!(c as u32,
+        0xC0..=0xFF | 0x391..=0x3A1 | 0x3A3..=0x3C9 | 0x400..=0x4FF | 0x621..=0x64A
+        | 0x900..=0x957 | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
 }
 
 /// Pushes `c` lowercased, skipping the case tables for scripts without case.
@@ -628,6 +637,14 @@ mod tests {
             back(t, &v.collapsed, "ralph65@mail.ru"),
             "r a l p h 6 5 @ m a i l . r u"
         );
+    }
+
+    #[test]
+    fn nfkc_stable_chars_are_their_own_nfkc() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| nfkc_stable(c)) {
+            let n: String = std::iter::once(c).nfkc().collect();
+            assert_eq!(n, c.to_string(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
