@@ -15,6 +15,8 @@
 //! `taskset -c 0 cargo bench -p parley-detect --bench mixed`). Instruction
 //! counts, repeatable on a loaded machine: `MIXED_PASSES=3 MIXED_ONLY=messages
 //! valgrind --tool=callgrind --toggle-collect='*later_pass*' BENCH_BINARY`.
+//! `MIXED_WARM=1` warms the detector before the first pass, as the server
+//! does at start (`Detector::warm`).
 
 use parley_detect::Detector;
 use std::collections::HashSet;
@@ -354,6 +356,17 @@ fn main() {
         "detector built in {:.1} ms",
         t.elapsed().as_secs_f64() * 1e3
     );
+    // `MIXED_WARM=1`: warm the detector first, as the server does at start
+    // (patterns compiled, phone metadata of every region prepared).
+    let warm = std::env::var("MIXED_WARM").is_ok_and(|v| v == "1");
+    if warm {
+        let t = Instant::now();
+        d.warm();
+        println!(
+            "detector warmed in {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
     // `MIXED_ONLY=messages` or `MIXED_ONLY=long` runs one half.
     let only = std::env::var("MIXED_ONLY").unwrap_or_default();
     if only != "long" {
@@ -377,5 +390,8 @@ fn main() {
         long.push(s);
     }
     let d = Detector::builder().build().expect("detector");
+    if warm {
+        d.warm();
+    }
     report("2-20 KB texts", &d, &long);
 }

@@ -641,7 +641,10 @@ mod tests {
 
     #[test]
     fn nfkc_stable_chars_are_their_own_nfkc() {
-        for c in (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| nfkc_stable(c)) {
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| nfkc_stable(c))
+        {
             let n: String = std::iter::once(c).nfkc().collect();
             assert_eq!(n, c.to_string(), "U+{:04X}", c as u32);
         }
@@ -653,7 +656,12 @@ mod tests {
             assert_eq!(is_alnum(c), c.is_alphanumeric(), "{c:?} U+{:04X}", c as u32);
             let mut v = View::default();
             push_lower(&mut v, c, (0, 1));
-            assert_eq!(v.text(), c.to_lowercase().collect::<String>(), "U+{:04X}", c as u32);
+            assert_eq!(
+                v.text(),
+                c.to_lowercase().collect::<String>(),
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 

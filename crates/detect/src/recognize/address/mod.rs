@@ -25,10 +25,10 @@
 
 use super::util::data_lines;
 use super::Recognizer;
+use crate::recognize::util::LazyRegex;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
-use regex::Regex;
 
 const STREET_TYPES: &str = include_str!("../../../data/address/street_types.txt");
 const STREET_TYPES_DE_NL: &str = include_str!("../../../data/address/street_types_de_nl.txt");
@@ -45,7 +45,7 @@ const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|L
 #[derive(Debug)]
 struct Pattern {
     rule: &'static str,
-    re: Regex,
+    re: LazyRegex,
     /// Whether a match without the `tail` group still counts (strong street
     /// type checked on the `suf` group when present).
     standalone: bool,
@@ -56,13 +56,13 @@ pub(crate) struct AddressRecognizer {
     patterns: Vec<Pattern>,
     strong: Vec<String>,
     /// Cheap prefilter: a digit followed within a few words by anything.
-    digit: Regex,
+    digit: LazyRegex,
     /// Keywords each pattern needs (street words, PO box words...), found in
     /// one pass; `gate_of[keyword id]` is the pattern it unlocks.
     gate: AhoCorasick,
     gate_of: Vec<usize>,
     /// A distinctive postcode shape somewhere: unlocks `address.postcode_city`.
-    postcode: Regex,
+    postcode: LazyRegex,
 }
 
 /// Letter pairs after four digits that are units or acronyms, not Dutch
@@ -152,10 +152,7 @@ impl AddressRecognizer {
         );
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
-            re: regex::RegexBuilder::new(p)
-                .dfa_size_limit(8 << 20)
-                .build()
-                .expect("address regex"),
+            re: LazyRegex::new(p),
             standalone,
         };
         let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
@@ -204,9 +201,9 @@ impl AddressRecognizer {
                 mk("address.street", &en_lower, false),
                 mk("address.postcode_city", &postcode_city, false),
             ],
-            postcode: Regex::new(&format!(r"(?:{pc})(?-u:\b)")).expect("postcode regex"),
+            postcode: LazyRegex::new(format!(r"(?:{pc})(?-u:\b)")),
             strong,
-            digit: Regex::new(r"\d").expect("digit regex"),
+            digit: LazyRegex::new(r"\d"),
         }
     }
 
@@ -327,6 +324,14 @@ fn modifies_noun(text: &str, end: usize) -> bool {
 }
 
 impl Recognizer for AddressRecognizer {
+    fn warm(&self) {
+        self.digit.compile();
+        self.postcode.compile();
+        for p in &self.patterns {
+            p.re.compile();
+        }
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let text = views.original;
         if !self.digit.is_match(text) {

@@ -163,6 +163,11 @@ fn warm_all_regions() {
 }
 
 impl Recognizer for PhoneRecognizer {
+    fn warm(&self) {
+        self.described.vanity.compile();
+        self.described.parts.compile();
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_described(views, out);
         let text = views.folded.text();

@@ -7,11 +7,12 @@
 //! in it, each with its own small regex, instead of one large `RegexSet`
 //! whose lazy DFA kept rebuilding states on varied multilingual input.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind, AhoCorasickKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::ParserBuilder;
 
 /// The automaton over all rules' keywords and the rule each keyword leads to.
+#[derive(Debug)]
 pub(super) struct Prefilter {
     pub keywords: AhoCorasick,
     pub keyword_rule: Vec<usize>,
