@@ -150,6 +150,11 @@ impl AddressRecognizer {
         let postcode_city = format!(
             r"(?P<street>\p{{L}}[\p{{L}}'’\-]+(?:[ \t]+\p{{L}}[\p{{L}}'’\-]+){{0,3}})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?-u:\b))?(?:[\-/]\d{{1,4}}[a-zA-Z]?)?,?[ \t]*\n?[ \t]*(?-u:\b)(?P<tail>{pc})(?-u:\b)[ \t,]+(?P<city>\p{{L}}[\p{{L}}'’\-]+)(?:[ \t]+\p{{Lu}}[\p{{L}}'’\-]+)?"
         );
+        // Japanese block addresses: [〒postcode] [prefecture 都道府県] a city,
+        // ward, town or village (市区町村郡), a district, then the block
+        // numbers "1-2-3" or "2丁目3番4号" (the folded view has ASCII digits
+        // and hyphens for fullwidth ones).
+        let ja = r"(?P<tail>〒?[ \t]?\d{3}-\d{4}[ \t]*)?(?:\p{Han}{1,3}[都道府県])?\p{Han}{1,5}[市区町村郡](?:\p{Han}{1,5}[市区町村])?[\p{Han}\p{Hiragana}\p{Katakana}ー]{0,10}?\d{1,4}(?:丁目|-)\d{1,4}(?:(?:番地?|-)\d{1,4}号?|番地?)";
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
             re: LazyRegex::new(p),
@@ -170,6 +175,7 @@ impl AddressRecognizer {
         let en_gate = gates[3].clone();
         let mut gates = gates;
         gates.push(en_gate);
+        gates.push(words("市 区 町 村 郡"));
         let mut gate_words = Vec::new();
         let mut gate_of = Vec::new();
         for (i, ws) in gates.into_iter().enumerate() {
@@ -199,6 +205,7 @@ impl AddressRecognizer {
                 mk("address.street_pl", &pl, true),
                 mk("address.street_ru", &ru, true),
                 mk("address.street", &en_lower, false),
+                mk("address.block_ja", ja, true),
                 mk("address.postcode_city", &postcode_city, false),
             ],
             postcode: LazyRegex::new(format!(r"(?:{pc})(?-u:\b)")),

@@ -112,7 +112,9 @@ impl RequestRecognizer {
             // A full DFA: built once, the fastest per byte (the default
             // contiguous NFA follows failure links on every mismatch).
             .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::LeftmostLongest)
+            // Every occurrence, overlapping ones too: "deine mail" holds the
+            // cue "e mail" (not at a word start, so dropped) and "mail".
+            .match_kind(MatchKind::Standard)
             .build(&cues)
             .expect("trigger automaton");
         let ch = format!(r"(?P<ch>{})", word_alt(&ch));
@@ -147,12 +149,15 @@ impl Recognizer for RequestRecognizer {
         let full = view.text();
         let anchors = self
             .trigger
-            .find_iter(full)
+            .find_overlapping_iter(full)
             .filter(|m| {
                 is_word_boundary(full, m.start(), m.end()) || !full[m.start()..m.end()].is_ascii()
             })
             .map(|m| (m.start(), m.end()));
-        for (ws, we) in windows(full, anchors, 96, 48) {
+        // Overlapping matches come in order of their ends: windows want starts.
+        let mut anchors: Vec<(usize, usize)> = anchors.collect();
+        anchors.sort_unstable();
+        for (ws, we) in windows(full, anchors.into_iter(), 96, 48) {
             self.scan_window(views, ws, we, out);
         }
     }
