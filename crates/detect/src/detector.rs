@@ -103,6 +103,19 @@ impl Detector {
         DetectorBuilder::default()
     }
 
+    /// Prepares now what a detector otherwise prepares on first use: every
+    /// recognizer's patterns (compiled lazily, so that building a detector
+    /// and scanning a first short text is quick) and libphonenumber's
+    /// metadata for every region ([`crate::warm_phone_metadata`]). A
+    /// long-running server calls it on a background thread at start; a
+    /// one-shot command does not need it. Scanning works the same without.
+    pub fn warm(&self) {
+        for r in &self.recognizers {
+            r.warm();
+        }
+        crate::warm_phone_metadata();
+    }
+
     /// Every finding in `text`, ordered by start offset.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
         let views = Views::new(text);
@@ -215,6 +228,13 @@ mod tests {
     fn detector_is_send_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Detector>();
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        // Patterns compile lazily: warming compiles them all, so a broken
+        // pattern or data list fails here rather than on some later text.
+        Detector::builder().build().expect("builds").warm();
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! Building is a single pass per view. A plain-ASCII text takes a fast path
 //! (lowercasing only); everything Unicode-specific runs only on non-ASCII chars.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// A rewritten text whose every byte maps back to a byte span of the original.
@@ -128,13 +128,14 @@ impl<'t> Views<'t> {
 
 /// Builds the folded view (see [`Views::folded`]).
 pub fn fold(original: &str) -> View {
-    let mut v = View::with_capacity(original.len());
     if original.is_ascii() {
-        for (i, b) in original.bytes().enumerate() {
-            v.push_span(char::from(b.to_ascii_lowercase()), (i as u32, i as u32 + 1));
-        }
-        return v;
+        // Lowercasing only: one byte in, one byte out.
+        return View {
+            text: original.to_ascii_lowercase(),
+            map: (0..original.len() as u32).map(|i| (i, i + 1)).collect(),
+        };
     }
+    let v = View::with_capacity(original.len());
     let mut f = Folder {
         out: v,
         word: Vec::new(),
@@ -145,11 +146,24 @@ pub fn fold(original: &str) -> View {
             f.feed(c, span);
             continue;
         }
-        if is_dropped(c) {
+        // One category lookup decides the common cases.
+        let gc = c.general_category();
+        if is_dropped_in(c, gc) {
             continue;
         }
-        if let Some(d) = decimal_digit(c).or_else(|| dingbat_digit(c)) {
+        let digit = if gc == GeneralCategory::DecimalNumber {
+            decimal_digit(c)
+        } else {
+            dingbat_digit(c)
+        };
+        if let Some(d) = digit {
             f.feed(char::from(b'0' + d), span);
+            continue;
+        }
+        // Most letters of most scripts are their own compatibility form:
+        // only the others go through the (costly) NFKC iterator.
+        if nfkc_stable(c) || is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            f.feed(c, span);
             continue;
         }
         for k in std::iter::once(c).nfkc() {
@@ -180,18 +194,24 @@ struct Folder {
 
 impl Folder {
     fn feed(&mut self, c: char, span: (u32, u32)) {
-        if c.is_alphanumeric() {
+        if is_alnum(c) {
             self.word.push((c, span));
         } else {
             self.flush();
-            for l in c.to_lowercase() {
-                self.out.push_span(l, span);
-            }
+            push_lower(&mut self.out, c, span);
         }
     }
 
     fn flush(&mut self) {
         if self.word.is_empty() {
+            return;
+        }
+        // An ASCII word has nothing to fold but its case.
+        if self.word.iter().all(|&(c, _)| c.is_ascii()) {
+            for &(c, span) in &self.word {
+                self.out.push_span(c.to_ascii_lowercase(), span);
+            }
+            self.word.clear();
             return;
         }
         let has_latin = self.word.iter().any(|&(c, _)| c.is_ascii_alphabetic());
@@ -202,9 +222,7 @@ impl Folder {
         let fold = has_latin || all_confusable;
         for &(c, span) in &self.word {
             let c = if fold { confusable(c).unwrap_or(c) } else { c };
-            for l in c.to_lowercase() {
-                self.out.push_span(l, span);
-            }
+            push_lower(&mut self.out, c, span);
         }
         self.word.clear();
     }
@@ -215,11 +233,60 @@ impl Folder {
 /// characters), variation selectors, the combining keycap and other enclosing
 /// marks, and combining diacritics (strike-through and "Zalgo" decorations).
 fn is_dropped(c: char) -> bool {
+    is_dropped_in(c, c.general_category())
+}
+
+/// [`is_dropped`] for a char whose general category `gc` is known.
+fn is_dropped_in(c: char, gc: GeneralCategory) -> bool {
     matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{0300}'..='\u{036F}')
-        || matches!(
-            c.general_category(),
-            GeneralCategory::Format | GeneralCategory::EnclosingMark
-        )
+        || matches!(gc, GeneralCategory::Format | GeneralCategory::EnclosingMark)
+}
+
+/// Whether `c` is alphanumeric (`char::is_alphanumeric`), answered without a
+/// table search for ASCII and the letters of the common scripts, which are
+/// most of every text (the general lookup costs a few hundred instructions).
+pub(crate) fn is_alnum(c: char) -> bool {
+    let cp = c as u32;
+    if cp < 0x80 {
+        return c.is_ascii_alphanumeric();
+    }
+    match cp {
+        // Latin-1 letters (not the signs × and ÷), Latin Extended-A and -B.
+        0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0x24F => true,
+        // Greek capitals and small letters (no U+03A2), Cyrillic letters.
+        0x391..=0x3A1 | 0x3A3..=0x3C9 | 0x400..=0x481 | 0x48A..=0x52F => true,
+        // Arabic letters and Arabic-Indic digits, Devanagari letters.
+        0x621..=0x64A | 0x660..=0x669 | 0x904..=0x939 => true,
+        // Kana, CJK ideographs, Hangul syllables.
+        0x3041..=0x3096 | 0x30A1..=0x30FA | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 => true,
+        // General punctuation, CJK symbols and punctuation, emoji: never.
+        0x2000..=0x206F | 0x3000..=0x3003 | 0x1F300..=0x1FAFF => false,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// Whether `c` is certainly its own NFKC form, without a table look-up: the
+/// letters of the scripts most texts are written in (a unit test checks
+/// every char of these ranges).
+fn nfkc_stable(c: char) -> bool {
+    matches!(c as u32,
+        0xC0..=0xFF | 0x391..=0x3A1 | 0x3A3..=0x3C9 | 0x400..=0x4FF | 0x621..=0x64A
+        | 0x900..=0x957 | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
+}
+
+/// Pushes `c` lowercased, skipping the case tables for scripts without case.
+fn push_lower(out: &mut View, c: char, span: (u32, u32)) {
+    let cp = c as u32;
+    if cp < 0x80 {
+        out.push_span(c.to_ascii_lowercase(), span);
+    } else if matches!(cp, 0x600..=0x6FF | 0x900..=0x97F | 0x2000..=0x206F | 0x3000..=0x9FFF | 0xAC00..=0xD7A3 | 0x1F300..=0x1FAFF)
+    {
+        out.push_span(c, span);
+    } else {
+        for l in c.to_lowercase() {
+            out.push_span(l, span);
+        }
+    }
 }
 
 /// The value of a Unicode decimal digit (category Nd) of any script. Nd chars
@@ -375,7 +442,6 @@ fn confusable(c: char) -> Option<char> {
 /// are longer than one letter) is never glued.
 pub fn collapse(folded: &View) -> View {
     let text = folded.text();
-    let mut out = View::with_capacity(text.len());
     // Tokens: (start, end, is_single_alnum)
     let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
     let mut i = 0;
@@ -383,12 +449,12 @@ pub fn collapse(folded: &View) -> View {
         let Some(c) = text[i..].chars().next() else {
             break;
         };
-        if c.is_alphanumeric() {
+        if is_alnum(c) {
             let start = i;
             let mut n = 0;
             while i < text.len() {
                 match text[i..].chars().next() {
-                    Some(c) if c.is_alphanumeric() => {
+                    Some(c) if is_alnum(c) => {
                         i += c.len_utf8();
                         n += 1;
                     }
@@ -401,13 +467,9 @@ pub fn collapse(folded: &View) -> View {
         }
     }
     if tokens.iter().filter(|t| t.2).count() < 3 {
-        for (j, c) in text.char_indices() {
-            if let Some(span) = folded.span_at(j) {
-                out.push_span(c, span);
-            }
-        }
-        return out;
+        return folded.clone();
     }
+    let mut out = View::with_capacity(text.len());
     // Decide which gaps between consecutive single tokens are joinable.
     let gap_kind = |a: usize, b: usize| -> Option<Option<char>> {
         // Returns Some(kept_char) if joinable.
@@ -504,14 +566,11 @@ fn copy(from: &View, to: &mut View, start: usize, end: usize) {
     if start >= end {
         return;
     }
-    let Some(slice) = from.text().get(start..end) else {
+    let (Some(slice), Some(spans)) = (from.text().get(start..end), from.map.get(start..end)) else {
         return;
     };
-    for (j, c) in slice.char_indices() {
-        if let Some(span) = from.span_at(start + j) {
-            to.push_span(c, span);
-        }
-    }
+    to.text.push_str(slice);
+    to.map.extend_from_slice(spans);
 }
 
 #[cfg(test)]
@@ -578,6 +637,32 @@ mod tests {
             back(t, &v.collapsed, "ralph65@mail.ru"),
             "r a l p h 6 5 @ m a i l . r u"
         );
+    }
+
+    #[test]
+    fn nfkc_stable_chars_are_their_own_nfkc() {
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| nfkc_stable(c))
+        {
+            let n: String = std::iter::once(c).nfkc().collect();
+            assert_eq!(n, c.to_string(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn fast_char_classes_agree_with_std() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_alnum(c), c.is_alphanumeric(), "{c:?} U+{:04X}", c as u32);
+            let mut v = View::default();
+            push_lower(&mut v, c, (0, 1));
+            assert_eq!(
+                v.text(),
+                c.to_lowercase().collect::<String>(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]

@@ -165,9 +165,6 @@ impl AppState {
             .detector_builder()
             .build()
             .map_err(|e| StartError::Detector(e.to_string()))?;
-        // Phone metadata is prepared per region on first use; warm every region
-        // in the background so that no request pays for it.
-        std::thread::spawn(parley_detect::warm_phone_metadata);
         let caches = Arc::new(Caches::new(
             std::time::Duration::from_secs(config.cache_ttl_secs),
             config.cache_max_entries,
@@ -215,6 +212,11 @@ impl AppState {
                 metrics: metrics::Cache::default(),
             }),
         };
+        // The detector compiles its patterns and prepares phone metadata per
+        // region on first use; warm everything in the background so that no
+        // request pays for it.
+        let warm = state.inner.clone();
+        std::thread::spawn(move || warm.detector.warm());
         domain::uploads::spawn_collector(&state);
         domain::call_sweep::spawn_sweeper(&state);
         if state.inner.config.webhook_delivery {

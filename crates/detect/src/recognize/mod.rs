@@ -16,6 +16,9 @@ use crate::Finding;
 pub(crate) trait Recognizer: Send + Sync + std::fmt::Debug {
     /// Appends what it finds in `views` to `out`.
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>);
+
+    /// Compiles every pattern now rather than on first use.
+    fn warm(&self);
 }
 
 pub(crate) mod numbers;

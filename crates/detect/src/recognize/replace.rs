@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 static INSTRUCTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?:replace|swap|change|substitute|switch|use|put|read|cambia|reemplaza|sustituye|troca|substitua|substitui|remplace[rz]?|changez|change|ersetze|ersetzen\s+sie|замени(?:те)?)\s+(?:the\s+|el\s+|la\s+|o\s+|a\s+|le\s+|das\s+|den\s+|die\s+)?["'“‘«]?(?P<sym>[#&%$*!~^+=|/_]|\(\)|\[\])["'”’»]?\s*(?:sign\s+|symbol\s+)?(?:with|for|by|to|into|por|pelo|pela|par|durch|mit|на)\s+(?:an?\s+|el\s+|un\s+|uma?\s+|une?\s+|ein(?:e|en)?\s+)?["'“‘«]?(?:@|at\s*sign|at\b|arroba|arobase|klammeraffe|собак[уа])"#,
+        r#"(?i)(?:replace|swap|change|substitute|switch|use|put|read|cambia|reemplaza|sustituye|troca|substitua|substitui|remplace[rz]?|changez|change|ersetze|ersetzen\s+sie|замени(?:те)?)\s+(?:the\s+|el\s+|la\s+|o\s+|a\s+|le\s+|das\s+|den\s+|die\s+)?["'“‘«]?(?P<sym>[#&%$*!~^+=|/_]|\(\)|\[\])["'”’»]?\s*(?:sign\s+|symbol\s+)?(?:with|for|by|to|into|por|pelo|pela|par|durch|mit|на)\s+(?:an?\s+|el\s+|un\s+|uma?\s+|une?\s+|ein(?:e|en)?\s+)?["'“‘«]?(?:@|at\s*sign|at(?-u:\b)|arroba|arobase|klammeraffe|собак[уа])"#,
     )
     .expect("replace-instruction regex")
 });
@@ -22,12 +22,14 @@ pub(crate) fn swapped(text: &str) -> Option<String> {
     ]) {
         return None;
     }
-    let sym = INSTRUCTION.captures(text)?.name("sym")?;
-    let sym = sym.as_str();
+    // One search: the lazy DFA finds the instruction (ASCII word boundaries
+    // only, so it never gives up on non-ASCII text), captures only then.
+    let caps = INSTRUCTION.captures(text)?;
+    let sym = caps.name("sym")?.as_str();
     if sym.len() != 1 {
         return None;
     }
-    let inst = INSTRUCTION.find(text)?;
+    let inst = caps.get(0)?;
     // Swap the sign everywhere but in the instruction itself.
     let mut out = String::with_capacity(text.len());
     out.push_str(&text[..inst.start()].replace(sym, "@"));

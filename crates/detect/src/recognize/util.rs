@@ -2,6 +2,45 @@
 
 use crate::views::View;
 use crate::{Category, Finding, LinkKind};
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// A regex compiled the first time it is used, then kept: building a
+/// detector stays cheap (`parley scan --text hi` compiles only the few
+/// patterns its text reaches), and a scan after the first that needs a
+/// pattern never compiles it again. [`LazyRegex::compile`] compiles it now
+/// (`Detector::warm`). Every pattern is built from the crate's own sources and
+/// embedded data lists; the unit tests compile them all.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    src: String,
+    re: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    pub(crate) fn new(src: impl Into<String>) -> LazyRegex {
+        LazyRegex {
+            src: src.into(),
+            re: OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex (compiled now if it was not yet).
+    pub(crate) fn compile(&self) -> &Regex {
+        self.re.get_or_init(|| {
+            // The sources are constants of this crate and its embedded data
+            // (tested); a failure here is a bug in the crate, not in input.
+            Regex::new(&self.src).unwrap_or_else(|e| panic!("detector pattern: {e}"))
+        })
+    }
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = Regex;
+    fn deref(&self) -> &Regex {
+        self.compile()
+    }
+}
 
 /// Everything a recognizer needs to report a finding found on a view.
 pub(crate) struct Hit<'a> {
@@ -86,7 +125,10 @@ pub(crate) fn is_reserved_domain(domain: &str) -> bool {
         "yourwebsite.com",
     ]
     .iter()
-    .any(|r| d == *r || d.ends_with(&format!(".{r}")))
+    .any(|r| {
+        d.strip_suffix(r)
+            .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+    })
 }
 
 /// The char before byte `i` of `s`, if any.

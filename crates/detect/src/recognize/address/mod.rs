@@ -25,10 +25,10 @@
 
 use super::util::data_lines;
 use super::Recognizer;
+use crate::recognize::util::LazyRegex;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 
 const STREET_TYPES: &str = include_str!("../../../data/address/street_types.txt");
 const STREET_TYPES_DE_NL: &str = include_str!("../../../data/address/street_types_de_nl.txt");
@@ -45,7 +45,7 @@ const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|L
 #[derive(Debug)]
 struct Pattern {
     rule: &'static str,
-    re: Regex,
+    re: LazyRegex,
     /// Whether a match without the `tail` group still counts (strong street
     /// type checked on the `suf` group when present).
     standalone: bool,
@@ -56,13 +56,13 @@ pub(crate) struct AddressRecognizer {
     patterns: Vec<Pattern>,
     strong: Vec<String>,
     /// Cheap prefilter: a digit followed within a few words by anything.
-    digit: Regex,
+    digit: LazyRegex,
     /// Keywords each pattern needs (street words, PO box words...), found in
     /// one pass; `gate_of[keyword id]` is the pattern it unlocks.
     gate: AhoCorasick,
     gate_of: Vec<usize>,
     /// A distinctive postcode shape somewhere: unlocks `address.postcode_city`.
-    postcode: Regex,
+    postcode: LazyRegex,
 }
 
 /// Letter pairs after four digits that are units or acronyms, not Dutch
@@ -150,9 +150,14 @@ impl AddressRecognizer {
         let postcode_city = format!(
             r"(?P<street>\p{{L}}[\p{{L}}'’\-]+(?:[ \t]+\p{{L}}[\p{{L}}'’\-]+){{0,3}})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?-u:\b))?(?:[\-/]\d{{1,4}}[a-zA-Z]?)?,?[ \t]*\n?[ \t]*(?-u:\b)(?P<tail>{pc})(?-u:\b)[ \t,]+(?P<city>\p{{L}}[\p{{L}}'’\-]+)(?:[ \t]+\p{{Lu}}[\p{{L}}'’\-]+)?"
         );
+        // Japanese block addresses: [〒postcode] [prefecture 都道府県] a city,
+        // ward, town or village (市区町村郡), a district, then the block
+        // numbers "1-2-3" or "2丁目3番4号" (the folded view has ASCII digits
+        // and hyphens for fullwidth ones).
+        let ja = r"(?P<tail>〒?[ \t]?\d{3}-\d{4}[ \t]*)?(?:\p{Han}{1,3}[都道府県])?\p{Han}{1,5}[市区町村郡](?:\p{Han}{1,5}[市区町村])?[\p{Han}\p{Hiragana}\p{Katakana}ー]{0,10}?\d{1,4}(?:丁目|-)\d{1,4}(?:(?:番地?|-)\d{1,4}号?|番地?)";
         let mk = |rule, p: &str, standalone| Pattern {
             rule,
-            re: Regex::new(p).expect("address regex"),
+            re: LazyRegex::new(p),
             standalone,
         };
         let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
@@ -170,6 +175,7 @@ impl AddressRecognizer {
         let en_gate = gates[3].clone();
         let mut gates = gates;
         gates.push(en_gate);
+        gates.push(words("市 区 町 村 郡"));
         let mut gate_words = Vec::new();
         let mut gate_of = Vec::new();
         for (i, ws) in gates.into_iter().enumerate() {
@@ -180,6 +186,9 @@ impl AddressRecognizer {
         }
         let gate = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            // A full DFA: built once, the fastest per byte (the default
+            // contiguous NFA follows failure links on every mismatch).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&gate_words)
             .expect("address gate automaton");
         AddressRecognizer {
@@ -196,11 +205,12 @@ impl AddressRecognizer {
                 mk("address.street_pl", &pl, true),
                 mk("address.street_ru", &ru, true),
                 mk("address.street", &en_lower, false),
+                mk("address.block_ja", ja, true),
                 mk("address.postcode_city", &postcode_city, false),
             ],
-            postcode: Regex::new(&format!(r"(?:{pc})(?-u:\b)")).expect("postcode regex"),
+            postcode: LazyRegex::new(format!(r"(?:{pc})(?-u:\b)")),
             strong,
-            digit: Regex::new(r"\d").expect("digit regex"),
+            digit: LazyRegex::new(r"\d"),
         }
     }
 
@@ -321,6 +331,14 @@ fn modifies_noun(text: &str, end: usize) -> bool {
 }
 
 impl Recognizer for AddressRecognizer {
+    fn warm(&self) {
+        self.digit.compile();
+        self.postcode.compile();
+        for p in &self.patterns {
+            p.re.compile();
+        }
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let text = views.original;
         if !self.digit.is_match(text) {

@@ -247,7 +247,7 @@ impl HandleRecognizer {
                 out,
             );
         }
-        let phones: &[&Regex] = if has_digits {
+        let phones: &[&LazyRegex] = if has_digits {
             &[&self.phone_before, &self.phone_after]
         } else {
             &[]

@@ -14,9 +14,9 @@
 
 use super::util::{char_at, data_lines, is_word_boundary, push, windows, Hit};
 use super::Recognizer;
+use crate::recognize::util::LazyRegex;
 use crate::views::{View, Views};
 use crate::{Category, Finding};
-use regex::Regex;
 use std::collections::{HashMap, HashSet};
 
 const PLATFORMS: &str = include_str!("../../../data/handle/platforms.txt");
@@ -33,19 +33,19 @@ const PHONE_PLATFORMS: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct HandleRecognizer {
     /// Any platform mention: the prefilter for the patterns below.
-    mention: Regex,
+    mention: LazyRegex,
     /// Platform given an ID: `[my] PLATFORM [id] (:|is|=) [@]ID`.
-    given: Regex,
+    given: LazyRegex,
     /// `(add|find|...) me on PLATFORM [as|:] [@]ID`.
-    add_me: Regex,
+    add_me: LazyRegex,
     /// `@ID on PLATFORM` / `ID on PLATFORM`.
-    id_on: Regex,
+    id_on: LazyRegex,
     /// `PLATFORM ..., my id is ID`: an ID announced later in the clause.
-    later_id: Regex,
+    later_id: LazyRegex,
     /// Phone number next to a messenger.
-    phone_before: Regex,
-    phone_after: Regex,
-    skype_live: Regex,
+    phone_before: LazyRegex,
+    phone_after: LazyRegex,
+    skype_live: LazyRegex,
     aliases: HashMap<String, String>,
     bad_ids: HashSet<String>,
     /// Work words alone ("followers", "bot"), for the word after an ID.
@@ -172,15 +172,14 @@ impl HandleRecognizer {
             bad_ids.insert(w.to_string());
         }
         HandleRecognizer {
-            mention: Regex::new(&format!(r"(?i){plat}")).expect("handle regex"),
-            given: Regex::new(&given).expect("handle regex"),
-            add_me: Regex::new(&add_me).expect("handle regex"),
-            id_on: Regex::new(&id_on).expect("handle regex"),
-            later_id: Regex::new(&later_id).expect("handle regex"),
-            phone_before: Regex::new(&phone_before).expect("handle regex"),
-            phone_after: Regex::new(&phone_after).expect("handle regex"),
-            skype_live: Regex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]")
-                .expect("skype regex"),
+            mention: LazyRegex::new(format!(r"(?i){plat}")),
+            given: LazyRegex::new(&given),
+            add_me: LazyRegex::new(&add_me),
+            id_on: LazyRegex::new(&id_on),
+            later_id: LazyRegex::new(&later_id),
+            phone_before: LazyRegex::new(&phone_before),
+            phone_after: LazyRegex::new(&phone_after),
+            skype_live: LazyRegex::new(r"(?i)(?-u:\b)live:[a-z0-9_.\-]{3,}[a-z0-9_]"),
             aliases,
             bad_ids,
             work: data_lines(WORK_WORDS)
@@ -387,6 +386,17 @@ fn weak_mention_ok(text: &str, start: usize, end: usize) -> bool {
 }
 
 impl Recognizer for HandleRecognizer {
+    fn warm(&self) {
+        self.mention.compile();
+        self.given.compile();
+        self.add_me.compile();
+        self.id_on.compile();
+        self.later_id.compile();
+        self.phone_before.compile();
+        self.phone_after.compile();
+        self.skype_live.compile();
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_view(views, &views.folded, out);
         if views.collapsed.text() != views.folded.text() {

@@ -18,10 +18,10 @@
 
 use super::util::{char_before, data_lines, has_known_suffix, is_reserved_domain, push, Hit};
 use super::Recognizer;
+use crate::recognize::util::LazyRegex;
 use crate::views::{View, Views};
 use crate::{Category, Finding, LinkKind};
 use linkify::LinkFinder;
-use regex::Regex;
 
 const LISTS: [(LinkKind, &str); 10] = [
     (
@@ -152,9 +152,9 @@ struct Entry {
 pub(crate) struct LinkRecognizer {
     finder: LinkFinder,
     /// A listed domain with its dot written out: "calendly dot com/sam".
-    dot_words: Regex,
+    dot_words: LazyRegex,
     /// ` / path` right after a host on the collapsed view.
-    spaced_path: Regex,
+    spaced_path: LazyRegex,
     entries: Vec<Entry>,
 }
 
@@ -239,13 +239,12 @@ impl LinkRecognizer {
         finder
             .kinds(&[linkify::LinkKind::Url])
             .url_must_have_scheme(false);
-        let dot_words = Regex::new(
+        let dot_words = LazyRegex::new(
             r"(?i)(?-u:\b)(?P<h>[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*)\s*(?:\[\s*(?:dot|\.)\s*\]|\(\s*(?:dot|\.)\s*\)|\{\s*(?:dot|\.)\s*\}|\s+(?:dot|punto|ponto|point|punkt|period)\s+)\s*(?P<t>[a-z]{2,6})(?-u:\b)(?P<p>/[^\s]*)?",
-        )
-        .expect("dot-word link regex");
+        );
         LinkRecognizer {
             finder,
-            spaced_path: Regex::new(r"^[ \t]*/[ \t]*[A-Za-z0-9_.\-]+").expect("path regex"),
+            spaced_path: LazyRegex::new(r"^[ \t]*/[ \t]*[A-Za-z0-9_.\-]+"),
             dot_words,
             entries,
         }
@@ -416,6 +415,11 @@ impl LinkRecognizer {
 }
 
 impl Recognizer for LinkRecognizer {
+    fn warm(&self) {
+        self.dot_words.compile();
+        self.spaced_path.compile();
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_dot_words(views, out);
         self.scan_view(views, &views.folded, false, out);

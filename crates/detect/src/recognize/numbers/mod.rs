@@ -7,6 +7,7 @@
 //! "double five" as digits. Only whole words count: "phone" holds "one" and
 //! "often" holds "ten", but neither is a token of its own.
 
+use crate::views::is_alnum;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -60,6 +61,10 @@ pub(crate) struct NumberWords {
     /// [`LANGS`] entry).
     words: WordMap,
     max_len: usize,
+    /// For each first byte, a bit per word length (capped at 63) of the
+    /// words starting with it: most words of a text fail this test without
+    /// being hashed.
+    shapes: Box<[u64; 256]>,
 }
 
 /// The languages number words come in; a word's language mask has bit `k`
@@ -107,14 +112,81 @@ impl NumberWords {
                 .and_modify(|e: &mut (WordValue, u8)| e.1 |= bit)
                 .or_insert((value, bit));
         }
-        NumberWords { words, max_len }
+        let mut shapes = Box::new([0u64; 256]);
+        for w in words.keys() {
+            if let Some(&b) = w.as_bytes().first() {
+                shapes[usize::from(b)] |= 1 << w.len().min(63);
+            }
+        }
+        NumberWords {
+            words,
+            max_len,
+            shapes,
+        }
     }
 
     fn get(&self, word: &str) -> Option<WordValue> {
-        if word.len() > self.max_len {
+        if word.len() > self.max_len || !self.may_be_word(word) {
             return None;
         }
         self.words.get(word).map(|e| e.0)
+    }
+
+    /// Whether some number word has the first byte and the length of `word`.
+    fn may_be_word(&self, word: &str) -> bool {
+        word.as_bytes()
+            .first()
+            .is_some_and(|&b| self.shapes[usize::from(b)] & (1 << word.len().min(63)) != 0)
+    }
+
+    /// Whether `text` (folded) may hold the seven digits of a phone number:
+    /// a cheap upper bound on the digits its tokens stand for (every char of
+    /// a token with a digit in it, leetspeak included; three for a number
+    /// word, which "triple", tens or "hundred" may stand for). Texts below
+    /// it cannot give a candidate, so they skip the tokenizer.
+    pub(crate) fn may_hold_phone(&self, text: &str) -> bool {
+        // Bytes, not chars: a run of ASCII alphanumerics and non-ASCII bytes
+        // is at least one token; its byte length bounds its chars.
+        let b = text.as_bytes();
+        let in_run = |c: u8| c >= 0x80 || c.is_ascii_alphanumeric();
+        let mut potential = 0usize;
+        let mut i = 0;
+        while i < b.len() && potential < 7 {
+            if !in_run(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut digit = false;
+            while i < b.len() && in_run(b[i]) {
+                digit |= b[i].is_ascii_digit();
+                i += 1;
+            }
+            // The run starts and ends next to ASCII bytes (or the ends of the
+            // text): char boundaries.
+            let Some(run) = text.get(start..i) else {
+                return true;
+            };
+            if digit {
+                potential += run.len();
+            } else if run.is_ascii() {
+                if self.number_word(run) {
+                    potential += 3;
+                }
+            } else {
+                // Non-ASCII punctuation may join words: look at each word.
+                potential += 3 * run
+                    .split(|c: char| !is_alnum(c))
+                    .filter(|w| self.number_word(w))
+                    .count();
+            }
+        }
+        potential >= 7
+    }
+
+    /// Whether `word` reads as a number word (or the lone "o").
+    fn number_word(&self, word: &str) -> bool {
+        word == "o" || self.get(word).is_some() || self.compound(word).is_some()
     }
 
     /// The languages (a mask over [`LANGS`]) `word` is a number word of; 0
@@ -133,7 +205,14 @@ impl NumberWords {
     /// A German compound of a unit and tens: "einundzwanzig" = 21,
     /// "achtundsiebzig" = 78.
     fn compound(&self, word: &str) -> Option<u8> {
-        let (unit, tens) = word.split_once("und")?;
+        // "und" by hand: a substring searcher costs more to set up than
+        // these short words take to scan.
+        let b = word.as_bytes();
+        if b.len() < 6 {
+            return None;
+        }
+        let at = b.windows(3).position(|w| w == b"und")?;
+        let (unit, tens) = (word.get(..at)?, word.get(at + 3..)?);
         let u = match unit {
             "ein" => 1,
             _ => match self.get(unit)? {
@@ -225,14 +304,14 @@ pub(crate) fn tokenize(text: &str, words: &NumberWords) -> Tokens {
         let Some(c) = text[i..].chars().next() else {
             break;
         };
-        if !c.is_alphanumeric() {
+        if !is_alnum(c) {
             i += c.len_utf8();
             continue;
         }
         let start = i;
         while i < text.len() {
             match text[i..].chars().next() {
-                Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
+                Some(c) if is_alnum(c) => i += c.len_utf8(),
                 _ => break,
             }
         }
@@ -467,16 +546,13 @@ fn classify(
     }
     let has_digit = bytes.iter().any(u8::is_ascii_digit);
     if !has_digit {
-        if let Some(v) = words
-            .get(tok)
-            .is_none()
-            .then(|| words.compound(tok))
-            .flatten()
-        {
+        // One look-up of the word (most words are not number words).
+        let value = words.get(tok);
+        if let Some(v) = value.is_none().then(|| words.compound(tok)).flatten() {
             raw.push((start, end, Raw::Num(Source::Words), v.to_string()));
             return;
         }
-        let r = match words.get(tok) {
+        let r = match value {
             Some(WordValue::Digit(_)) => Raw::Num(Source::Words),
             Some(WordValue::Tens(t)) => Raw::Tens(t),
             Some(WordValue::Oh) => Raw::Oh,
@@ -493,7 +569,7 @@ fn classify(
             }
             None => Raw::Word,
         };
-        let d = match words.get(tok) {
+        let d = match value {
             Some(WordValue::Digit(d)) => d.to_string(),
             _ => String::new(),
         };

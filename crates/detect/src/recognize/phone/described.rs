@@ -5,16 +5,16 @@
 
 use super::validate::Validity;
 use super::PhoneRecognizer;
+use crate::recognize::util::LazyRegex;
 use crate::recognize::util::{push, Hit};
 use crate::views::Views;
 use crate::{Category, Finding};
-use regex::Regex;
 
 /// The two patterns, built once per recognizer.
 #[derive(Debug)]
 pub(super) struct Described {
-    vanity: Regex,
-    parts: Regex,
+    pub(super) vanity: LazyRegex,
+    pub(super) parts: LazyRegex,
 }
 
 impl Described {
@@ -22,16 +22,14 @@ impl Described {
         Described {
             // A NANP toll-free prefix, then letters and digits in up to three
             // groups. The view is lowercase; case is checked on the original.
-            vanity: Regex::new(
+            vanity: LazyRegex::new(
                 r"(?P<cc>\+?1[ .-]?)?(?P<open>\()?(?P<tf>8(?:00|33|44|55|66|77|88))\)?(?P<sep>[ .-]?)(?P<rest>[a-z0-9]{2,8}(?:[ .-][a-z0-9]{2,8}){0,2})(?-u:\b)",
-            )
-            .expect("vanity regex"),
+            ),
             // "area code" in the supported languages, the code, a few words,
             // then the local number.
-            parts: Regex::new(
+            parts: LazyRegex::new(
                 r"(?-u:\b)(?:area\s+code|c[oó]digo\s+de\s+[aá]rea|prefijo|ddd|indicatif|vorwahl|код\s+города)\s*(?:is\s+|es\s+|é\s+|est\s+|ist\s+|:\s*)?\(?(?P<a>\d{2,5})\)?[^\d\n]{1,32}?(?P<b>\d{3,4}(?:[ .-]?\d{2,4}){0,2})(?-u:\b)",
-            )
-            .expect("described-parts regex"),
+            ),
         }
     }
 }
@@ -127,16 +125,8 @@ impl PhoneRecognizer {
                 );
             }
         }
-        if !text.contains("code")
-            && !text.contains("digo")
-            && !text.contains("ddd")
-            && !text.contains("indicatif")
-            && !text.contains("vorwahl")
-            && !text.contains("код")
-            && !text.contains("prefijo")
-        {
-            return;
-        }
+        // The regex's own literal prefilter finds "area code", "vorwahl"...
+        // in one pass: no gate needed.
         for c in self.described.parts.captures_iter(text) {
             let (Some(m), Some(a), Some(b)) = (c.get(0), c.name("a"), c.name("b")) else {
                 continue;

@@ -163,12 +163,20 @@ fn warm_all_regions() {
 }
 
 impl Recognizer for PhoneRecognizer {
+    fn warm(&self) {
+        self.described.vanity.compile();
+        self.described.parts.compile();
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         self.scan_described(views, out);
         let text = views.folded.text();
         // Fast exit: a phone needs seven digits or number words.
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
         if digits < 7 && !text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+            return;
+        }
+        if !self.words.may_hold_phone(text) {
             return;
         }
         let toks = tokenize(text, &self.words);

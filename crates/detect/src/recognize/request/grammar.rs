@@ -113,7 +113,7 @@ pub(super) fn patterns(languages: &[String], ch: &str) -> Vec<(&'static str, Str
     }
     if lang("de") {
         pats.push(("request.ask", format!(r"(?i)(?:kannst\s+du|k[öo]nntest\s+du|k[öo]nnten\s+sie|k[öo]nnen\s+sie|w[üu]rdest\s+du)\s+mir\s+(?:deine|ihre|dein|ihr)\s+{ch}")));
-        pats.push(("request.ask", format!(r"(?i)(?:(?:wie\s+(?:ist|lautet)|gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir))\s+(?:deine|ihre|dein|ihr|eine|einen)|(?:hast\s+du|haben\s+sie|bist\s+du\s+auf|sind\s+sie\s+auf|gibt\s+es)(?:\s+(?:deine|ihre|dein|ihr|eine|einen|ein|noch\s+eine|noch\s+einen))?)\s+{ch}")));
+        pats.push(("request.ask", format!(r"(?i)(?:(?:wie\s+(?:ist|lautet)|(?:gib\s+mir|geben\s+sie\s+mir|schick(?:e|en)?\s+(?:mir|sie\s+mir))(?:\s+(?:bitte|mal|doch|noch|gerne?|kurz))*)\s+(?:deine|ihre|dein|ihr|eine|einen)|(?:hast\s+du|haben\s+sie|bist\s+du\s+auf|sind\s+sie\s+auf|gibt\s+es)(?:\s+(?:deine|ihre|dein|ihr|eine|einen|ein|noch\s+eine|noch\s+einen))?)\s+{ch}")));
         pats.push(("request.move", format!(r"(?i)(?:lass\s+uns|lasst\s+uns|k[öo]nnen\s+wir|k[öo]nnten\s+wir|sollen\s+wir|wollen\s+wir|wenn\s+wir|schreib(?:e|en\s+sie)?\s+mir|ruf(?:e|en\s+sie)?\s+mich|kontaktier(?:e|en\s+sie)?\s+mich|meld(?:e|en\s+sie)?\s+(?:dich|sich))\s+(?:(?:doch|gern|gerne|einfach|lieber)\s+)*(?:auf|per|über|bei|via|an|im|in)\s+{ch}")));
         pats.push(("request.off_platform", r"(?i)au(?:ß|ss)erhalb\s+(?:der|dieser)\s+plattform|(?:geb[üu]hren|provision)\s+(?:zu\s+)?(?:sparen|umgehen|vermeiden)|kontaktier(?:e|en\s+sie)?\s+mich\s+direkt".to_string()));
     }

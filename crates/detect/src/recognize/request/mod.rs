@@ -22,11 +22,12 @@ use prefilter::Prefilter;
 
 use super::util::{data_lines, is_word_boundary, push, windows, word_alt, Hit};
 use super::Recognizer;
+use crate::recognize::util::LazyRegex;
 use crate::views::Views;
 use crate::{Category, Finding};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 const CHANNELS: &str = include_str!("../../../data/request/channels.txt");
 const EUPHEMISMS: &str = include_str!("../../../data/request/euphemisms.txt");
@@ -92,13 +93,11 @@ pub(crate) struct RequestRecognizer {
     /// Channel nouns and off-platform cues: where to look.
     trigger: AhoCorasick,
     /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
-    rules: Vec<(&'static str, Regex)>,
-    /// The keyword prefilter: every literal a match of some rule starts with.
-    keywords: AhoCorasick,
-    /// For each keyword, the rule it belongs to.
-    keyword_rule: Vec<usize>,
-    /// Rules without a usable literal prefix: run in every window.
-    always: Vec<usize>,
+    rules: Vec<(&'static str, LazyRegex)>,
+    /// The (rule, source) pairs the prefilter is extracted from.
+    sources: Vec<(&'static str, String)>,
+    /// The keyword prefilter, built with the rules' regexes on first use.
+    prefilter: OnceLock<Prefilter>,
     not_channel: HashSet<String>,
 }
 
@@ -110,21 +109,24 @@ impl RequestRecognizer {
         cues.extend(TRIGGERS.iter().map(|t| t.to_string()));
         let trigger = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: built once, the fastest per byte (the default
+            // contiguous NFA follows failure links on every mismatch).
+            .kind(Some(AhoCorasickKind::DFA))
+            // Every occurrence, overlapping ones too: "deine mail" holds the
+            // cue "e mail" (not at a word start, so dropped) and "mail".
+            .match_kind(MatchKind::Standard)
             .build(&cues)
             .expect("trigger automaton");
         let ch = format!(r"(?P<ch>{})", word_alt(&ch));
         let pats = grammar::patterns(languages, &ch);
-        let prefilter = Prefilter::new(&pats);
         RequestRecognizer {
             trigger,
-            keywords: prefilter.keywords,
-            keyword_rule: prefilter.keyword_rule,
-            always: prefilter.always,
             rules: pats
-                .into_iter()
-                .map(|(r, p)| (r, Regex::new(&p).expect("request regex")))
+                .iter()
+                .map(|(r, p)| (*r, LazyRegex::new(p.as_str())))
                 .collect(),
+            sources: pats,
+            prefilter: OnceLock::new(),
             not_channel: data_lines(NOT_CHANNEL)
                 .flat_map(|l| l.split_whitespace())
                 .map(str::to_string)
@@ -134,23 +136,38 @@ impl RequestRecognizer {
 }
 
 impl Recognizer for RequestRecognizer {
+    /// Builds the prefilter and compiles every rule now.
+    fn warm(&self) {
+        self.prefilter();
+        for (_, re) in &self.rules {
+            re.compile();
+        }
+    }
+
     fn scan(&self, views: &Views<'_>, out: &mut Vec<Finding>) {
         let view = &views.folded;
         let full = view.text();
         let anchors = self
             .trigger
-            .find_iter(full)
+            .find_overlapping_iter(full)
             .filter(|m| {
                 is_word_boundary(full, m.start(), m.end()) || !full[m.start()..m.end()].is_ascii()
             })
             .map(|m| (m.start(), m.end()));
-        for (ws, we) in windows(full, anchors, 96, 48) {
+        // Overlapping matches come in order of their ends: windows want starts.
+        let mut anchors: Vec<(usize, usize)> = anchors.collect();
+        anchors.sort_unstable();
+        for (ws, we) in windows(full, anchors.into_iter(), 96, 48) {
             self.scan_window(views, ws, we, out);
         }
     }
 }
 
 impl RequestRecognizer {
+    fn prefilter(&self) -> &Prefilter {
+        self.prefilter.get_or_init(|| Prefilter::new(&self.sources))
+    }
+
     fn scan_window(&self, views: &Views<'_>, ws: usize, we: usize, out: &mut Vec<Finding>) {
         let view = &views.folded;
         let Some(text) = view.text().get(ws..we) else {
@@ -159,12 +176,13 @@ impl RequestRecognizer {
         // Which rules may match here: those with one of their keywords in
         // the window (overlapping search, so a keyword inside another still
         // counts), and those without keywords.
+        let pre = self.prefilter();
         let mut run = vec![false; self.rules.len()];
-        for &i in &self.always {
+        for &i in &pre.always {
             run[i] = true;
         }
-        for k in self.keywords.find_overlapping_iter(text) {
-            if let Some(&i) = self.keyword_rule.get(k.pattern().as_usize()) {
+        for k in pre.keywords.find_overlapping_iter(text) {
+            if let Some(&i) = pre.keyword_rule.get(k.pattern().as_usize()) {
                 run[i] = true;
             }
         }
@@ -254,12 +272,13 @@ mod tests {
             .map(String::from)
             .to_vec();
         let r = RequestRecognizer::new(&langs);
+        let pre = r.prefilter();
         assert!(
-            r.always.is_empty(),
+            pre.always.is_empty(),
             "rules without a prefilter: {:?}",
-            r.always
+            pre.always
         );
-        assert!(r.keyword_rule.len() >= r.rules.len());
+        assert!(pre.keyword_rule.len() >= r.rules.len());
     }
 
     #[test]
