@@ -372,7 +372,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn openapi_document() -> &'static serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOC.get_or_init(|| {
-        let doc = routes::docs::finish(routes::router().into_openapi());
+        let all = routes::router().merge(routes::self_authenticated());
+        let doc = routes::docs::finish(all.into_openapi());
         serde_json::to_value(doc).unwrap_or_default()
     })
 }
@@ -389,8 +390,7 @@ pub fn app(state: AppState) -> Router {
         ))
         // Files and uploads authenticate in their handlers: tus answers OPTIONS without
         // credentials and a signed download link is its own credential.
-        .merge(routes::uploads::router())
-        .merge(routes::files::router())
+        .merge(routes::self_authenticated().split_for_parts().0)
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

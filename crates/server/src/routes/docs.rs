@@ -105,6 +105,8 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
+            &mut item.head,
+            &mut item.options,
         ]
         .into_iter()
         .flatten()
