@@ -12,6 +12,7 @@
 //! ```
 
 pub mod blob;
+pub mod blob_object;
 pub mod bus;
 pub mod cache;
 pub mod config;

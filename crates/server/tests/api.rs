@@ -3015,3 +3015,6 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+
+#[path = "api/storage.rs"]
+mod storage;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use crate::blob::hex;
+use crate::blob::{hex, BlobStore};
 use crate::AppState;
 
 /// A file's state (the store's `FileState`, documented).
@@ -282,4 +282,29 @@ pub async fn review(
     let members = s.store().conversation_members(&f.conversation_id).await?;
     s.notify(members.into_iter().map(|m| m.user_id));
     Ok(f)
+}
+
+/// Deletes a file (its owner, or a moderator); its blob goes with its last file.
+pub async fn delete(s: &AppState, user: &str, id: &str) -> Result<(), StoreError> {
+    let f = s.store().get_file(id).await?;
+    let allowed = (f.owner_id == user && s.store().is_member(&f.conversation_id, user).await?)
+        || s.store()
+            .get_user(user)
+            .await?
+            .has_role(parley_store::Role::Moderator);
+    if !allowed {
+        return Err(StoreError::NotFound("file"));
+    }
+    let files = &s.inner.files;
+    let _blob = files.blob_lock(&f.sha256).await;
+    let (f, left) = s.store().delete_file(id, s.now_ms()).await?;
+    if left == 0 {
+        if let Err(e) = files.storage.blobs().delete(&f.sha256).await {
+            // The file is gone; its bytes stay until an operator removes them.
+            tracing::warn!(error = %e, blob = %f.sha256, "deleting an unreferenced blob");
+        }
+    }
+    let members = s.store().conversation_members(&f.conversation_id).await?;
+    s.notify(members.into_iter().map(|m| m.user_id));
+    Ok(())
 }

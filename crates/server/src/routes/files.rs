@@ -22,7 +22,7 @@ use crate::{ApiError, ApiResult, AppState};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
-        .routes(routes!(one))
+        .routes(routes!(one, remove))
         .routes(routes!(content))
         .routes(routes!(held))
         .routes(routes!(decide))
@@ -67,6 +67,25 @@ pub async fn one(
         return Err(ApiError::not_found("file"));
     }
     Ok(Json(files::view(&s, &f, &me)))
+}
+
+/// Deletes a file (its owner, or a moderator). Its bytes are deleted with the last file that
+/// uses them (identical files are stored once).
+#[utoipa::path(delete, path = "/v1/files/{id}", tag = "files",
+    security(("userToken" = [])),
+    params(("id" = String, Path, description = "The file's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such file, or not the caller's", body = ErrorBody),
+    ))]
+pub async fn remove(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let me = s.require_user(&h).await?;
+    files::delete(&s, &me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A signed download link's query (from a file's `download_url`).

@@ -6,7 +6,7 @@ use super::uploads::{b64, create, patch, start_files, Files};
 use super::*;
 
 /// Uploads a whole file in one PATCH; returns its id.
-async fn upload(
+pub(crate) async fn upload(
     s: &Server,
     tok: &str,
     conv: &str,
@@ -26,7 +26,7 @@ async fn upload(
 }
 
 /// The file as `tok` sees it once it is out of `scanning`.
-async fn scanned(s: &Server, tok: &str, id: &str) -> Value {
+pub(crate) async fn scanned(s: &Server, tok: &str, id: &str) -> Value {
     for _ in 0..200 {
         let (st, v) = s
             .call(Method::GET, &format!("/v1/files/{id}"), Some(tok), None)
