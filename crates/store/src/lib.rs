@@ -171,6 +171,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "files",
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -197,6 +202,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/postgres/0008_tokens_webhooks.sql"),
     ),
 ];
 
