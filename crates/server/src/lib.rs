@@ -431,6 +431,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/metrics"),
 ];
 
+/// The routes that authenticate in their handlers (tus, signed downloads, files; see
+/// [`routes::self_authenticated`]), documented like the others.
+pub const SELF_AUTHENTICATED_ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/uploads"),
+    ("options", "/v1/uploads"),
+    ("head", "/v1/uploads/{id}"),
+    ("patch", "/v1/uploads/{id}"),
+    ("delete", "/v1/uploads/{id}"),
+    ("options", "/v1/uploads/{id}"),
+    ("get", "/v1/conversations/{id}/files"),
+    ("get", "/v1/files/{id}"),
+    ("delete", "/v1/files/{id}"),
+    ("get", "/v1/files/{id}/content"),
+    ("get", "/v1/moderation/files"),
+    ("post", "/v1/moderation/files/{id}/decision"),
+];
+
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.
 pub fn openapi_document() -> &'static serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
