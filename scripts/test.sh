@@ -20,6 +20,13 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== storage on a real S3-compatible server (moto)"
 bash scripts/s3-test.sh
+echo "== TypeScript SDK (sdk/typescript) against parley demo"
+cargo build -p parley --locked
+(cd sdk/typescript && npm ci --no-audit --no-fund && npm test)
+echo "== docs/integration.md: every snippet against parley demo"
+bash scripts/integration-guide.sh
+echo "== webhooks: the npm and PyPI standardwebhooks verifiers"
+bash scripts/webhook-verifiers.sh
 echo "== schema-based API testing (schemathesis against parley demo)"
 bash scripts/schemathesis.sh
 echo "== web UI end to end (headless Chromium)"

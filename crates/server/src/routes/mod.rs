@@ -7,6 +7,7 @@
 //! and one line in [`router`].
 
 pub mod auth;
+pub mod calls;
 pub mod conversations;
 pub mod docs;
 pub mod enforcements;
@@ -18,9 +19,11 @@ pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod scheduling;
 pub mod uploads;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,6 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(scheduling::router())
+        .merge(calls::router())
+        .merge(webhooks::router())
 }
 
 /// The routes that authenticate in their handlers (tus answers OPTIONS without credentials; a
