@@ -914,6 +914,15 @@ async fn openapi_and_docs_are_served() {
         assert!(patch["responses"][code].is_object(), "PATCH {code}");
     }
     assert!(patch["responses"]["204"]["headers"]["Upload-Offset"].is_object());
+    // Every operationId is unique (generated clients name their functions after them).
+    let mut ids = std::collections::HashSet::new();
+    for ops in p.as_object().unwrap().values() {
+        for op in ops.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_string()), "operationId {id} twice");
+            }
+        }
+    }
     let schemas = &v["components"]["schemas"];
     assert!(schemas["FileView"]["properties"]["state"].is_object());
     assert!(schemas["FileFinding"]["properties"]["place"].is_object());
@@ -3022,9 +3031,9 @@ mod uploads;
 #[path = "api/files.rs"]
 mod files;
 
-#[path = "api/storage.rs"]
-mod storage;
 #[path = "api/calls.rs"]
 mod calls;
 #[path = "api/scheduling.rs"]
 mod scheduling;
+#[path = "api/storage.rs"]
+mod storage;

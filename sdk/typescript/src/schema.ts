@@ -74,6 +74,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/bookings/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancels a booking (either participant), with a reason; the other is told live. */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bookings/{id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves a booking (either participant), with a reason; the other is told live. */
+        post: operations["reschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/calls/ice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ICE servers for a call: the TURN relay's URLs with credentials in the TURN REST form
+         *     (username `expiry:user_id`, password base64 HMAC-SHA1 of the username), valid longer than
+         *     the longest call.
+         */
+        get: operations["ice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/check": {
         parameters: {
             query?: never;
@@ -143,6 +198,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Books a free slot of another member's availability. */
+        post: operations["book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calls of a conversation, newest first (metadata only), and the call in progress. */
+        get: operations["conversation_calls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/export": {
         parameters: {
             query?: never;
@@ -156,6 +245,26 @@ export interface paths {
          *     operator everything. Recorded in the audit log.
          */
         get: operations["export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The files the caller may see in a conversation, newest first (others' files only once
+         *     clean; the caller's own in every state, with the scan's explanation and evidence).
+         */
+        get: operations["list_files"];
         put?: never;
         post?: never;
         delete?: never;
@@ -206,6 +315,23 @@ export interface paths {
         patch: operations["edit"];
         trace?: never;
     };
+    "/v1/conversations/{id}/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Offers one to ten times in a conversation; the other member picks one. */
+        post: operations["propose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/read": {
         parameters: {
             query?: never;
@@ -217,6 +343,23 @@ export interface paths {
         put?: never;
         /** Moves my read marker. */
         post: operations["read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation's proposals and bookings, newest first. */
+        get: operations["schedule"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -308,6 +451,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One file (404 unless the caller may see it). */
+        get: operations["get_file"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a file (its owner, or a moderator). Its bytes are deleted with the last file that
+         *     uses them (identical files are stored once).
+         */
+        delete: operations["delete_file"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The bytes, through a signed link (no other credential). Always a download
+         *     (`Content-Disposition: attachment`), never sniffed, sandboxed; one `Range: bytes=` range
+         *     answers 206.
+         */
+        get: operations["file_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -379,6 +564,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My availability (404 until I share one). */
+        get: operations["get_availability"];
+        /** Shares my availability: weekly hours in my time zone, overrides, buffers, notice, limits. */
+        put: operations["put_availability"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My upcoming bookings in every conversation, as host and as guest. */
+        get: operations["my_bookings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/enforcements": {
         parameters: {
             query?: never;
@@ -410,6 +630,43 @@ export interface paths {
         get: operations["per_day"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/moderation/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Held and unscannable files, with the scan's record (evidence, places, offsets) and a
+         *     download link for the moderator.
+         */
+        get: operations["held_files"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/moderation/files/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decides a held (or unscannable) file; recorded in the audit trail. */
+        post: operations["decide_file"];
         delete?: never;
         options?: never;
         head?: never;
@@ -545,6 +802,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/proposals/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Picks one of a proposal's times: the booking is made and the other times are released. */
+        post: operations["accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports": {
         parameters: {
             query?: never;
@@ -582,6 +856,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * tus creation (and creation-with-upload when a body of type
+         *     `application/offset+octet-stream` comes with it). `Upload-Metadata` carries `filename`,
+         *     `conversation_id` (required), `filetype` and `purpose` (`legal_document`), each base64.
+         */
+        post: operations["create_upload"];
+        delete?: never;
+        /** tus discovery: what this server supports (no authentication, no `Tus-Resumable`). */
+        options: operations["upload_options"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Termination: the upload and its bytes are deleted. */
+        delete: operations["terminate_upload"];
+        /** tus discovery on an upload's URL (same answer as on `/v1/uploads`). */
+        options: operations["upload_item_options"];
+        /** The upload's offset (never cached). */
+        head: operations["upload_offset"];
+        /** Appends a chunk at `Upload-Offset` (durable before the answer). */
+        patch: operations["upload_chunk"];
+        trace?: never;
+    };
     "/v1/users/{id}": {
         parameters: {
             query?: never;
@@ -609,6 +925,23 @@ export interface paths {
         get?: never;
         /** Creates or updates a profile; texts checked (always pre-contract). */
         put: operations["put_profile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's free slots (times UTC): to people who share a conversation with them. */
+        get: operations["slots"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -798,6 +1131,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `POST /v1/proposals/{id}/accept`. */
+        AcceptBody: {
+            /** @description The start of one of the proposal's slots (RFC 3339). */
+            start: string;
+        };
         /** @description An appeal. */
         Appeal: {
             appellant_id: string;
@@ -856,6 +1194,245 @@ export interface components {
              */
             status_code?: number | null;
         };
+        /** @description `PUT /v1/me/availability` (and its answer). */
+        Availability: {
+            /**
+             * Format: int32
+             * @description Free time kept before and after each booking (0 to 240).
+             */
+            buffer_minutes?: number;
+            /**
+             * Format: int32
+             * @description Most bookings on one local day (0: no limit).
+             */
+            max_per_day?: number;
+            /**
+             * Format: int32
+             * @description No slot starts sooner than this after now (0 to 43,200).
+             */
+            min_notice_minutes?: number;
+            overrides?: components["schemas"]["DateOverride"][];
+            /** @description An IANA time zone (`Europe/London`). */
+            time_zone: string;
+            weekly?: components["schemas"]["WeeklyHours"][];
+            /**
+             * Format: int32
+             * @description How far ahead slots are offered, in days (1 to 365; default 60).
+             */
+            window_days?: number;
+        };
+        /** @description `POST /v1/conversations/{id}/bookings`: a free slot of the other member's availability. */
+        BookBody: {
+            /** @description Whose availability (another member of the conversation). */
+            host_id: components["schemas"]["UserId"];
+            /** Format: int32 */
+            minutes: number;
+            start: string;
+        };
+        /** @description A booking made. */
+        Booked: {
+            booking: components["schemas"]["Booking"];
+        };
+        /** @description A booked interview (times RFC 3339, UTC). */
+        Booking: {
+            /** @description Who made the last change. */
+            changed_by?: string | null;
+            conversation_id: string;
+            created_at: string;
+            end: string;
+            /** @description Who picked it. */
+            guest_id: string;
+            /** @description Who offered the time. */
+            host_id: string;
+            id: string;
+            /** Format: int64 */
+            minutes: number;
+            proposal_id?: string | null;
+            /** @description The reason of the last reschedule or of the cancellation. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description Raised on each reschedule and on cancellation (the calendar entry's SEQUENCE).
+             */
+            sequence: number;
+            start: string;
+            /** @description confirmed or cancelled. */
+            status: string;
+            updated_at: string;
+        };
+        /** @description Bookings (`GET /v1/me/bookings`). */
+        Bookings: {
+            bookings: components["schemas"]["Booking"][];
+        };
+        /**
+         * @description A `call.*` frame a client sends on `/v1/ws`. Frames about a call the sender is not a party
+         *     of are dropped (answered with `call.error` `not_found`).
+         */
+        CallClientFrame: {
+            conversation_id: string;
+            /** @enum {string} */
+            type: "call.invite";
+            /** @description A video call (the camera starts on); else voice only. */
+            video?: boolean;
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.accept";
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.decline";
+        } | {
+            call_id: string;
+            reason?: null | components["schemas"]["HangupReason"];
+            /** @enum {string} */
+            type: "call.hangup";
+        } | {
+            call_id: string;
+            sdp: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.offer";
+        } | {
+            call_id: string;
+            sdp: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.answer";
+        } | {
+            call_id: string;
+            candidate: Record<string, never>;
+            to: string;
+            /** @enum {string} */
+            type: "call.candidate";
+        } | {
+            call_id: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.renegotiate";
+        } | {
+            audio?: boolean;
+            call_id: string;
+            /** @description The selected ICE candidate pair goes through a TURN relay. */
+            relayed?: boolean | null;
+            screen?: boolean;
+            /** @enum {string} */
+            type: "call.heartbeat";
+            video?: boolean;
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.resume";
+        };
+        /**
+         * @description A `call.*` frame the server sends. Every frame also carries `session`: the receiving
+         *     socket's own session id (compare it with a party's `session` to know whether this
+         *     socket is the one in the call).
+         */
+        CallFrame: {
+            call_id: string;
+            conversation_id: string;
+            /** @description The caller. */
+            from: string;
+            /** @enum {string} */
+            type: "call.ring";
+            video: boolean;
+        } | {
+            /** Format: int64 */
+            answered_at?: number | null;
+            call_id: string;
+            caller: string;
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /** @description Who is in the call now. */
+            parties: components["schemas"]["PartyView"][];
+            /**
+             * @description Once ended: completed, canceled, no_answer, declined, busy, failed, ice_failed,
+             *     answered_elsewhere (this last one only to the answering user's other sessions).
+             */
+            reason?: string | null;
+            /** @description Who is still being rung. */
+            ringing: string[];
+            /** @description ringing, active or ended. */
+            state: string;
+            /** @enum {string} */
+            type: "call.state";
+            video: boolean;
+        } | {
+            call_id: string;
+            from: string;
+            sdp: string;
+            /** @enum {string} */
+            type: "call.offer";
+        } | {
+            call_id: string;
+            from: string;
+            sdp: string;
+            /** @enum {string} */
+            type: "call.answer";
+        } | {
+            call_id: string;
+            candidate: Record<string, never>;
+            from: string;
+            /** @enum {string} */
+            type: "call.candidate";
+        } | {
+            call_id: string;
+            from: string;
+            /** @enum {string} */
+            type: "call.renegotiate";
+        } | {
+            call_id?: string | null;
+            code: string;
+            conversation_id?: string | null;
+            message: string;
+            /** @enum {string} */
+            type: "call.error";
+        };
+        /** @description `GET /v1/conversations/{id}/calls`. */
+        CallList: {
+            /** @description Newest first. */
+            calls: components["schemas"]["CallView"][];
+            /** @description The call in progress in this conversation (on this node), if any. */
+            current?: string | null;
+        };
+        /** @description One call (metadata only: no SDP, no ICE candidates, no addresses, no media). */
+        CallView: {
+            /** Format: int64 */
+            answered_at?: number | null;
+            audio_used: boolean;
+            caller_id: string;
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /** Format: int64 */
+            duration_ms?: number | null;
+            /** @description completed, canceled, no_answer, declined, busy, failed, ice_failed. */
+            end_reason?: string | null;
+            /** Format: int64 */
+            ended_at?: number | null;
+            id: string;
+            /** @description Who took part (the caller first). */
+            parties: string[];
+            /** @description Media went through a TURN relay (null: not reported). */
+            relayed?: boolean | null;
+            screen_used: boolean;
+            /** @description ringing, active or ended. */
+            state: string;
+            video: boolean;
+            video_used: boolean;
+        };
+        /** @description `POST /v1/bookings/{id}/cancel`. */
+        CancelBody: {
+            reason?: string | null;
+        };
         /** @description Findings of one category on one day. */
         CategoryDay: {
             action: string;
@@ -877,6 +1454,11 @@ export interface components {
             /** @description What recipients would see when masked. */
             masked_body?: string | null;
         };
+        /**
+         * Format: binary
+         * @description Bytes of the file (`Content-Type: application/offset+octet-stream`).
+         */
+        Chunk: string;
         /** @description A frame the client sends on the socket. */
         ClientFrame: {
             /** @description The conversation typed in. */
@@ -969,6 +1551,12 @@ export interface components {
         Created: {
             conversation: components["schemas"]["Conversation"];
             id: string;
+        };
+        /** @description Other hours on one date (empty `hours`: not available that day). */
+        DateOverride: {
+            /** @description `YYYY-MM-DD`, local date. */
+            date: string;
+            hours?: components["schemas"]["HoursRange"][];
         };
         /** @description Flagged texts on one day. */
         DayCount: {
@@ -1093,7 +1681,7 @@ export interface components {
          * @description The stable codes of error answers.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal" | "tus_version" | "offset_mismatch" | "checksum_mismatch" | "upload_expired" | "upload_busy" | "quota_exceeded" | "too_many_uploads" | "bad_link" | "link_expired" | "bad_range";
         /**
          * @description The error object: a stable `code`, a `message` for people, and the details of some codes
          *     (`policy_violation`: action, findings, explanation; `restricted`: enforcement_id, kind,
@@ -1196,6 +1784,64 @@ export interface components {
             rule: string;
             start?: number | null;
         };
+        /**
+         * Format: binary
+         * @description The bytes of a file (always served as binary).
+         */
+        FileBytes: string;
+        /** @description One thing the scan found in a file, and where. */
+        FileFinding: {
+            /** @description The policy's action for this finding. */
+            action?: string;
+            /** @description phone, email, address, link, handle, request. */
+            category?: string;
+            /** @description The text as found. */
+            matched?: string;
+            /**
+             * Format: int64
+             * @description Byte offset in that place.
+             */
+            offset?: number;
+            /**
+             * @description Where: `file name`, `text`, `page 2`, `link`, `metadata:author`, `word/document.xml`,
+             *     `archive:notes.txt: text`, ...
+             */
+            place?: string;
+            rule?: string;
+        };
+        /** @description A list of files. */
+        FileList: {
+            files: components["schemas"]["FileView"][];
+        };
+        /**
+         * @description A file's state (the store's `FileState`, documented).
+         * @enum {string}
+         */
+        FileState: "scanning" | "clean" | "held" | "blocked" | "infected" | "scan_failed";
+        /** @description A file as the API shows it to one reader. */
+        FileView: {
+            content_type: string;
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Unix milliseconds.
+             */
+            created_at: number;
+            /** @description A signed link valid for `files.download_ttl_secs`, where the reader may download. */
+            download_url?: string | null;
+            id: string;
+            name: string;
+            owner_id: string;
+            /** @description `legal_document` when the sender declared it. */
+            purpose?: string | null;
+            /** @description Why it is not clean (`contact_details`, `type_mismatch`, `refused`, `malformed`, ...). */
+            reason?: string | null;
+            scan?: null | components["schemas"]["OwnerScan"];
+            /** Format: int64 */
+            size: number;
+            /** @description `scanning`, `clean`, `held`, `blocked`, `infected`, `scan_failed`. */
+            state: components["schemas"]["FileState"];
+        };
         /** @description The answer to a report. */
         Filed: {
             /** @description True when it joined an open item about the same target. */
@@ -1230,10 +1876,57 @@ export interface components {
             /** @description The confidence tier. */
             tier?: string | null;
         };
+        /** @description A free slot. */
+        FreeSlot: {
+            end: string;
+            /** @description The owner's UTC offset (`-04:00`) when the slot's local time happens twice that day. */
+            fold_offset?: string | null;
+            /** @description RFC 3339, UTC. */
+            start: string;
+        };
+        /** @description `GET /v1/users/{id}/slots`. */
+        FreeSlots: {
+            slots: components["schemas"]["FreeSlot"][];
+            /** @description The owner's time zone (null: no availability shared). */
+            time_zone?: string | null;
+        };
+        /**
+         * @description Why a party hangs up when it is not a plain hang-up.
+         * @enum {string}
+         */
+        HangupReason: "ice_failed" | "failed";
         /** @description The server and its database answer. */
         Health: {
             /** @description Always `ok`. */
             status: string;
+        };
+        /** @description A range of local hours. */
+        HoursRange: {
+            end: string;
+            start: string;
+        };
+        /** @description `GET /v1/calls/ice`. */
+        IceConfig: {
+            /**
+             * Format: int64
+             * @description When they expire, Unix ms.
+             */
+            expires_at: number;
+            /** @description Pass as `new RTCPeerConnection({iceServers})`. */
+            ice_servers: components["schemas"]["IceServer"][];
+            /** @description Whether a TURN relay is offered (a call may still connect directly without one). */
+            relay: boolean;
+            /**
+             * Format: int64
+             * @description Lifetime of the TURN credentials, seconds (longer than the longest call).
+             */
+            ttl_secs: number;
+        };
+        /** @description One ICE server, as `RTCPeerConnection` takes it. */
+        IceServer: {
+            credential?: string | null;
+            urls: string[];
+            username?: string | null;
         };
         /** @description `GET /v1/conversations`. */
         Inbox: {
@@ -1418,6 +2111,15 @@ export interface components {
             /** Format: int64 */
             reports: number;
         };
+        /** @description A file waiting for a moderator: the file (with a download link) and the scan's record. */
+        ModerationFile: components["schemas"]["FileView"] & {
+            /** @description The recorded scan: explanation, findings with places and offsets, the decision. */
+            scan?: Record<string, never> | null;
+        };
+        /** @description Files waiting for a moderator. */
+        ModerationFileList: {
+            files: components["schemas"]["ModerationFile"][];
+        };
         /** @description One queue item as the console shows it. */
         ModerationItem: {
             appeal?: null | components["schemas"]["Appeal"];
@@ -1529,6 +2231,18 @@ export interface components {
             /** @description overturned or upheld. */
             outcome: string;
         };
+        /** @description What the owner sees of a scan. */
+        OwnerScan: {
+            /** @description The policy's explanation (or why the file could not be checked). */
+            explanation?: string | null;
+            findings: components["schemas"]["FileFinding"][];
+        };
+        /** @description One party in a [`CallFrame`]'s state. */
+        PartyView: {
+            /** @description The socket session carrying this party's media negotiation. */
+            session: string;
+            user_id: string;
+        };
         /** @description The WebSocket's answer to `{"type":"ping"}`. */
         PongFrame: {
             /** @description Always `pong`. */
@@ -1576,6 +2290,11 @@ export interface components {
             freelancer_id: components["schemas"]["UserId"];
             job_id: components["schemas"]["ObjectId"];
             status?: string;
+        };
+        /** @description `POST /v1/conversations/{id}/proposals`. */
+        ProposeBody: {
+            /** @description One to ten times, in the future. */
+            slots: components["schemas"]["SlotInput"][];
         };
         /** @description A page of the queue. */
         QueuePage: {
@@ -1666,6 +2385,12 @@ export interface components {
             /** @description message, user or conversation. */
             kind: string;
         };
+        /** @description `POST /v1/bookings/{id}/reschedule`. */
+        RescheduleBody: {
+            /** @description Shown to the other person (checked like a message). */
+            reason?: string | null;
+            start: string;
+        };
         /** @description How an item was resolved. */
         ResolutionView: {
             action: string;
@@ -1674,6 +2399,12 @@ export interface components {
             moderator_id?: string | null;
             note?: string | null;
         };
+        /** @description A moderator's call on a held file. */
+        Review: {
+            action: components["schemas"]["ReviewAction"];
+        };
+        /** @enum {string} */
+        ReviewAction: "approve" | "reject";
         /**
          * @description The decision under review: the automated one of a held or reported message, or the appealed
          *     enforcement.
@@ -1698,6 +2429,11 @@ export interface components {
          * @enum {string}
          */
         RoleName: "client" | "freelancer" | "moderator";
+        /** @description A conversation's proposals and bookings, newest first. */
+        Schedule: {
+            bookings: components["schemas"]["Booking"][];
+            proposals: components["schemas"]["TimeProposal"][];
+        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -1717,6 +2453,24 @@ export interface components {
             expires_at: number;
             token: string;
             user: components["schemas"]["UserCard"];
+        };
+        /** @description One offered time. */
+        SlotInput: {
+            /**
+             * Format: int32
+             * @description 5 to 480.
+             */
+            minutes: number;
+            /** @description RFC 3339 (any offset). */
+            start: string;
+        };
+        /** @description An offered time (UTC). */
+        SlotView: {
+            end: string;
+            /** Format: int64 */
+            minutes: number;
+            /** @description RFC 3339, UTC. */
+            start: string;
         };
         /** @description A user's standing: the escalation level their strikes reach. */
         Standing: {
@@ -1780,6 +2534,17 @@ export interface components {
              * @description The test event's feed position.
              */
             seq: number;
+        };
+        /** @description Times offered in a conversation. */
+        TimeProposal: {
+            author_id: string;
+            booking_id?: string | null;
+            conversation_id: string;
+            created_at: string;
+            id: string;
+            slots: components["schemas"]["SlotView"][];
+            /** @description open, booked, withdrawn. */
+            state: string;
         };
         /** @description `POST /v1/users/{id}/tokens` (the body may be empty). */
         TokenBody: {
@@ -1881,6 +2646,15 @@ export interface components {
              */
             previous_secret_valid_until?: number | null;
             secret: string;
+        };
+        /** @description Hours of one weekday. */
+        WeeklyHours: {
+            /** @description `mon` ... `sun`. */
+            day: string;
+            /** @description `HH:MM` (up to `24:00`), after `start`. */
+            end: string;
+            /** @description `HH:MM`, local time. */
+            start: string;
         };
     };
     responses: never;
@@ -2144,6 +2918,282 @@ export interface operations {
             };
             /** @description unsupported_media_type: not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id (bk_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reschedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id (bk_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The new time is not free, or the booking is cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IceConfig"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Calls are off on this server */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2606,6 +3656,182 @@ export interface operations {
             };
         };
     };
+    book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The time is no longer free */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    conversation_calls: {
+        parameters: {
+            query?: {
+                /** @description 1 to 500 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallList"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation of mine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     export: {
         parameters: {
             query?: {
@@ -2660,6 +3886,73 @@ export interface operations {
             };
             /** @description too_large: too many messages or decisions */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_files: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or not a member */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3111,6 +4404,103 @@ export interface operations {
             };
         };
     };
+    propose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProposeBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeProposal"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     read: {
         parameters: {
             query?: never;
@@ -3173,6 +4563,72 @@ export interface operations {
             };
             /** @description unsupported_media_type: not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3468,6 +4924,256 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id (its upload's id) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileView"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such file, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such file, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    file_content: {
+        parameters: {
+            query: {
+                /** @description The user the link was made for. */
+                user: string;
+                /** @description Unix seconds. */
+                expires: number;
+                /** @description HMAC-SHA256 over (file, user, expiry), hex. */
+                sig: string;
+            };
+            header?: {
+                /** @description `bytes=START-END`, `bytes=START-` or `bytes=-N` */
+                Range?: string | null;
+            };
+            path: {
+                /** @description The file's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (its type; HTML and SVG as application/octet-stream) */
+            200: {
+                headers: {
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    /** @description private, no-cache */
+                    "Cache-Control"?: string;
+                    /** @description attachment; filename=...; filename*=UTF-8''... */
+                    "Content-Disposition"?: string;
+                    /** @description sandbox */
+                    "Content-Security-Policy"?: string;
+                    /** @description nosniff */
+                    "X-Content-Type-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    /** @description bytes START-END/SIZE */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description invalid_request: a missing or malformed link parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad_link (forged) or link_expired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The link's user may not download this file (not a member, not clean) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad_range: not satisfiable (with `Content-Range: bytes *\/SIZE`) */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3821,6 +5527,214 @@ export interface operations {
             };
         };
     };
+    get_availability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_availability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Availability"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    my_bookings: {
+        parameters: {
+            query?: {
+                /** @description Also cancelled bookings (default false). */
+                cancelled?: boolean;
+                /** @description Also bookings that ended before now (default false). */
+                past?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bookings"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     mine: {
         parameters: {
             query?: never;
@@ -3907,6 +5821,186 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    held_files: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationFileList"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden: not a moderator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decide_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Review"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileView"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden: not a moderator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such file */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict: the file is not waiting for review */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4539,6 +6633,112 @@ export interface operations {
             };
         };
     };
+    accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Proposal id (sp_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The time is no longer free, or the proposal is closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     file: {
         parameters: {
             query?: never;
@@ -4662,6 +6862,569 @@ export interface operations {
             };
             /** @description rate_limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_upload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 */
+                "Tus-Resumable": string;
+                /** @description The file's size in bytes */
+                "Upload-Length": number;
+                /** @description `key base64,key base64`: filename, conversation_id, filetype, purpose */
+                "Upload-Metadata": string;
+                /** @description `sha1 BASE64` or `sha256 BASE64` of the body */
+                "Upload-Checksum"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Optional: the first bytes (creation-with-upload) */
+        requestBody?: {
+            content: {
+                "application/offset+octet-stream": null | components["schemas"]["Chunk"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description `/v1/uploads/u_...`; the last segment is the upload's (and the file's) id */
+                    Location?: string;
+                    "Tus-Resumable"?: string;
+                    /** @description HTTP date */
+                    "Upload-Expires"?: string;
+                    /** @description With a body: the bytes stored */
+                    "Upload-Offset"?: number | null;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request: a missing or malformed header or metadata value, a refused file name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description tus_version: `Tus-Resumable` missing or not 1.0.0 (with `Tus-Version`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large: over files.max_upload_bytes (nothing stored); quota_exceeded */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_uploads: files.max_pending_uploads unfinished uploads; rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description checksum_mismatch: the body was discarded */
+            460: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's tus capabilities */
+            204: {
+                headers: {
+                    /** @description sha1,sha256 */
+                    "Tus-Checksum-Algorithm"?: string;
+                    /** @description creation,creation-with-upload,expiration,checksum,termination */
+                    "Tus-Extension"?: string;
+                    /** @description files.max_upload_bytes */
+                    "Tus-Max-Size"?: number;
+                    /** @description 1.0.0 */
+                    "Tus-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    terminate_upload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 */
+                "Tus-Resumable": string;
+            };
+            path: {
+                /** @description The upload's id (`u_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such upload, or someone else's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upload_busy */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upload_expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description tus_version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_item_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload's id (`u_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's tus capabilities */
+            204: {
+                headers: {
+                    "Tus-Checksum-Algorithm"?: string;
+                    "Tus-Extension"?: string;
+                    "Tus-Max-Size"?: number;
+                    /** @description 1.0.0 */
+                    "Tus-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_offset: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 */
+                "Tus-Resumable": string;
+            };
+            path: {
+                /** @description The upload's id (`u_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload's state (no body) */
+            200: {
+                headers: {
+                    /** @description no-store */
+                    "Cache-Control"?: string;
+                    "Tus-Resumable"?: string;
+                    "Upload-Expires"?: string;
+                    "Upload-Length"?: number;
+                    "Upload-Metadata"?: string;
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such upload, or someone else's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description upload_expired: its bytes are deleted */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description tus_version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_chunk: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1.0.0 */
+                "Tus-Resumable": string;
+                /** @description Must equal the upload's offset */
+                "Upload-Offset": number;
+                /** @description `sha1 BASE64` or `sha256 BASE64` of this chunk */
+                "Upload-Checksum"?: string | null;
+            };
+            path: {
+                /** @description The upload's id (`u_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/offset+octet-stream": components["schemas"]["Chunk"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            204: {
+                headers: {
+                    "Tus-Resumable"?: string;
+                    "Upload-Expires"?: string;
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request: a missing or malformed header, an unsupported checksum algorithm */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such upload, or someone else's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description offset_mismatch (nothing written); upload_busy (another PATCH is running) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upload_expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description tus_version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large: past Upload-Length (the chunk discarded) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/offset+octet-stream */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description checksum_mismatch: the chunk discarded */
+            460: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4869,6 +7632,79 @@ export interface operations {
             };
             /** @description policy_violation: blocked or held, nothing stored */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    slots: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 (default: now). */
+                from?: string;
+                /** @description RFC 3339 (default: 14 days after `from`; at most 62 days after it). */
+                to?: string;
+                /** @description Length of the interview (default 30). */
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreeSlots"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The files the caller may see in a conversation, newest first (others' files only once
 /// clean; the caller's own in every state, with the scan's explanation and evidence).
-#[utoipa::path(get, path = "/v1/conversations/{id}/files", tag = "files",
+#[utoipa::path(get, path = "/v1/conversations/{id}/files", operation_id = "list_files", tag = "files",
     security(("userToken" = [])),
     params(("id" = String, Path, description = "The conversation's id")),
     responses(
@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 /// One file (404 unless the caller may see it).
-#[utoipa::path(get, path = "/v1/files/{id}", tag = "files",
+#[utoipa::path(get, path = "/v1/files/{id}", operation_id = "get_file", tag = "files",
     security(("userToken" = [])),
     params(("id" = String, Path, description = "The file's id (its upload's id)")),
     responses(
@@ -71,7 +71,7 @@ pub async fn one(
 
 /// Deletes a file (its owner, or a moderator). Its bytes are deleted with the last file that
 /// uses them (identical files are stored once).
-#[utoipa::path(delete, path = "/v1/files/{id}", tag = "files",
+#[utoipa::path(delete, path = "/v1/files/{id}", operation_id = "delete_file", tag = "files",
     security(("userToken" = [])),
     params(("id" = String, Path, description = "The file's id")),
     responses(
@@ -161,7 +161,7 @@ fn disposition(name: &str) -> String {
 /// The bytes, through a signed link (no other credential). Always a download
 /// (`Content-Disposition: attachment`), never sniffed, sandboxed; one `Range: bytes=` range
 /// answers 206.
-#[utoipa::path(get, path = "/v1/files/{id}/content", tag = "files",
+#[utoipa::path(get, path = "/v1/files/{id}/content", operation_id = "file_content", tag = "files",
     params(
         ("id" = String, Path, description = "The file's id"),
         Link,
@@ -270,7 +270,7 @@ pub async fn content(
 
 /// Held and unscannable files, with the scan's record (evidence, places, offsets) and a
 /// download link for the moderator.
-#[utoipa::path(get, path = "/v1/moderation/files", tag = "moderation",
+#[utoipa::path(get, path = "/v1/moderation/files", operation_id = "held_files", tag = "moderation",
     security(("userToken" = []), ("operatorKey" = [])),
     responses(
         (status = 200, body = ModerationFileList),
@@ -311,7 +311,7 @@ pub enum ReviewAction {
 }
 
 /// Decides a held (or unscannable) file; recorded in the audit trail.
-#[utoipa::path(post, path = "/v1/moderation/files/{id}/decision", tag = "moderation",
+#[utoipa::path(post, path = "/v1/moderation/files/{id}/decision", operation_id = "decide_file", tag = "moderation",
     security(("userToken" = []), ("operatorKey" = [])),
     params(("id" = String, Path, description = "The file's id")),
     request_body = Review,

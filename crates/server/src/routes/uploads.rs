@@ -169,7 +169,7 @@ fn answer(status: StatusCode) -> Response {
 }
 
 /// tus discovery: what this server supports (no authentication, no `Tus-Resumable`).
-#[utoipa::path(options, path = "/v1/uploads", tag = "files",
+#[utoipa::path(options, path = "/v1/uploads", operation_id = "upload_options", tag = "files",
     responses((status = 204, description = "The server's tus capabilities",
         headers(
             ("Tus-Version" = String, description = "1.0.0"),
@@ -182,7 +182,7 @@ pub async fn options(State(s): State<AppState>) -> Response {
 }
 
 /// tus discovery on an upload's URL (same answer as on `/v1/uploads`).
-#[utoipa::path(options, path = "/v1/uploads/{id}", tag = "files",
+#[utoipa::path(options, path = "/v1/uploads/{id}", operation_id = "upload_item_options", tag = "files",
     params(("id" = String, Path, description = "The upload's id (`u_...`)")),
     responses((status = 204, description = "The server's tus capabilities",
         headers(
@@ -211,7 +211,7 @@ fn capabilities(s: &AppState) -> Response {
 /// tus creation (and creation-with-upload when a body of type
 /// `application/offset+octet-stream` comes with it). `Upload-Metadata` carries `filename`,
 /// `conversation_id` (required), `filetype` and `purpose` (`legal_document`), each base64.
-#[utoipa::path(post, path = "/v1/uploads", tag = "files",
+#[utoipa::path(post, path = "/v1/uploads", operation_id = "create_upload", tag = "files",
     security(("userToken" = [])),
     params(
         ("Tus-Resumable" = String, Header, description = "1.0.0"),
@@ -277,7 +277,7 @@ pub async fn create(State(s): State<AppState>, h: HeaderMap, body: Body) -> TusR
 }
 
 /// The upload's offset (never cached).
-#[utoipa::path(head, path = "/v1/uploads/{id}", tag = "files",
+#[utoipa::path(head, path = "/v1/uploads/{id}", operation_id = "upload_offset", tag = "files",
     security(("userToken" = [])),
     params(
         ("id" = String, Path, description = "The upload's id (`u_...`)"),
@@ -331,7 +331,7 @@ fn metadata_header(up: &parley_store::Upload) -> String {
 }
 
 /// Appends a chunk at `Upload-Offset` (durable before the answer).
-#[utoipa::path(patch, path = "/v1/uploads/{id}", tag = "files",
+#[utoipa::path(patch, path = "/v1/uploads/{id}", operation_id = "upload_chunk", tag = "files",
     security(("userToken" = [])),
     params(
         ("id" = String, Path, description = "The upload's id (`u_...`)"),
@@ -388,7 +388,7 @@ pub async fn patch(
 }
 
 /// Termination: the upload and its bytes are deleted.
-#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "files",
+#[utoipa::path(delete, path = "/v1/uploads/{id}", operation_id = "terminate_upload", tag = "files",
     security(("userToken" = [])),
     params(
         ("id" = String, Path, description = "The upload's id (`u_...`)"),
