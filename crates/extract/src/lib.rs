@@ -2,7 +2,8 @@
 //!
 //! Everything a file says, as text: the body of PDF, DOCX, XLSX, PPTX, ODT, RTF, CSV, TXT,
 //! HTML and Markdown files, their hyperlinks (`mailto:`, `tel:`, URLs), their metadata
-//! (author, company, comments), vCard fields, and the entries of a zip archive one level deep;
+//! (author, company, comments), vCard fields, the EXIF and XMP text of images, and the entries
+//! of a zip archive one level deep;
 //! plus the type sniffed from the bytes, which must agree with the name and the declared type.
 //!
 //! Every input is untrusted: parsers are bounded by [`Limits`] (entries, expanded size,
@@ -17,6 +18,7 @@
 //! assert!(out.parts[1].text.contains("555 0100"));
 //! ```
 
+mod image;
 mod office;
 mod pdf;
 mod sniff;
@@ -172,8 +174,12 @@ pub(crate) fn extract_kind(
         "pdf" => pdf::extract(bytes, limits, sink),
         "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" => office::document(bytes, limits, sink),
         "zip" if depth == 0 => office::archive(bytes, limits, sink),
-        // Images and other binary types carry no extractable text here (EXIF and QR codes are
-        // not read yet); a zip inside a zip is not opened (one level deep).
+        "image" => {
+            image::extract(bytes, sink);
+            Ok(())
+        }
+        // Other binary types carry no extractable text; a zip inside a zip is not opened (one
+        // level deep).
         _ => Ok(()),
     }
 }

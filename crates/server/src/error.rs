@@ -171,6 +171,17 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+    /// Files (tus uploads and downloads).
+    TusVersion,
+    OffsetMismatch,
+    ChecksumMismatch,
+    UploadExpired,
+    UploadBusy,
+    QuotaExceeded,
+    TooManyUploads,
+    BadLink,
+    LinkExpired,
+    BadRange,
 }
 
 /// The error object: a stable `code`, a `message` for people, and the details of some codes

@@ -11,10 +11,20 @@ pub const HARD_MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FilesConfig {
-    /// Where file bytes live: a directory path (or `file://DIR`). Empty: a directory beside the
+    /// Where file bytes live: a directory path (or `file://DIR`), or `s3://bucket/prefix` on an
+    /// S3-compatible service (uploads are then staged beside the database), or `memory://`
+    /// (tests: lost at exit). Empty: a directory beside the
     /// SQLite database (`<db>.files/`), or `parley-files/` in the working directory for
     /// PostgreSQL, or a fresh temporary directory for an in-memory database.
     pub storage: String,
+    /// `s3://` storage: the service's endpoint (e.g. `http://127.0.0.1:9000`; unset: AWS, or
+    /// `AWS_ENDPOINT`). Path-style requests; plain HTTP only when the endpoint says `http://`.
+    pub s3_endpoint: Option<String>,
+    /// `s3://` storage: the region (unset: `AWS_REGION`, else `us-east-1`).
+    pub s3_region: Option<String>,
+    /// `s3://` storage: credentials (unset: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
     /// Largest file, bytes (default 100 MiB, at most 5 GiB).
     pub max_upload_bytes: u64,
     /// Unfinished uploads a user may have at once (the next one answers 429).
@@ -43,6 +53,10 @@ impl Default for FilesConfig {
     fn default() -> FilesConfig {
         FilesConfig {
             storage: String::new(),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             max_upload_bytes: 100 * 1024 * 1024,
             max_pending_uploads: 5,
             upload_ttl_secs: 24 * 3600,
@@ -66,6 +80,10 @@ impl Default for FilesConfig {
 
 const KEYS: &[&str] = &[
     "storage",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
     "max_upload_bytes",
     "max_pending_uploads",
     "upload_ttl_secs",
@@ -99,8 +117,15 @@ impl FilesConfig {
                 .parse()
                 .map_err(|_| ConfigError(format!("not a number: {v:?}")))
         }
+        fn opt(v: &str) -> Option<String> {
+            Some(v.trim().to_string()).filter(|s| !s.is_empty())
+        }
         match key {
             "storage" => self.storage = v.trim().to_string(),
+            "s3_endpoint" => self.s3_endpoint = opt(v),
+            "s3_region" => self.s3_region = opt(v),
+            "s3_access_key_id" => self.s3_access_key_id = opt(v),
+            "s3_secret_access_key" => self.s3_secret_access_key = opt(v),
             "max_upload_bytes" => self.max_upload_bytes = num(v)?,
             "max_pending_uploads" => self.max_pending_uploads = num(v)?,
             "upload_ttl_secs" => self.upload_ttl_secs = num(v)?,
@@ -122,6 +147,16 @@ impl FilesConfig {
             _ => return Err(ConfigError(format!("unknown setting files.{key}"))),
         }
         Ok(())
+    }
+
+    /// The `s3://` connection settings.
+    pub fn s3(&self) -> crate::blob_object::S3Settings {
+        crate::blob_object::S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+        }
     }
 
     /// Checks the values that have bounds.

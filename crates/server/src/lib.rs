@@ -12,6 +12,7 @@
 //! ```
 
 pub mod blob;
+pub mod blob_object;
 pub mod bus;
 pub mod cache;
 pub mod calls_config;
@@ -473,11 +474,29 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/operator/events"),
 ];
 
+/// The routes that authenticate in their handlers (tus, signed downloads, files; see
+/// [`routes::self_authenticated`]), documented like the others.
+pub const SELF_AUTHENTICATED_ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/uploads"),
+    ("options", "/v1/uploads"),
+    ("head", "/v1/uploads/{id}"),
+    ("patch", "/v1/uploads/{id}"),
+    ("delete", "/v1/uploads/{id}"),
+    ("options", "/v1/uploads/{id}"),
+    ("get", "/v1/conversations/{id}/files"),
+    ("get", "/v1/files/{id}"),
+    ("delete", "/v1/files/{id}"),
+    ("get", "/v1/files/{id}/content"),
+    ("get", "/v1/moderation/files"),
+    ("post", "/v1/moderation/files/{id}/decision"),
+];
+
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.
 pub fn openapi_document() -> &'static serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOC.get_or_init(|| {
-        let doc = routes::docs::finish(routes::router().into_openapi());
+        let all = routes::router().merge(routes::self_authenticated());
+        let doc = routes::docs::finish(all.into_openapi());
         serde_json::to_value(doc).unwrap_or_default()
     })
 }
@@ -494,8 +513,7 @@ pub fn app(state: AppState) -> Router {
         ))
         // Files and uploads authenticate in their handlers: tus answers OPTIONS without
         // credentials and a signed download link is its own credential.
-        .merge(routes::uploads::router())
-        .merge(routes::files::router())
+        .merge(routes::self_authenticated().split_for_parts().0)
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -893,6 +893,40 @@ async fn openapi_and_docs_are_served() {
     let (st, v) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
     assert_eq!(st, StatusCode::OK);
     assert!(v["paths"]["/v1/conversations/{id}/messages"]["post"].is_object());
+    // Files: tus (documented with its headers), downloads, moderation, with typed schemas.
+    let p = &v["paths"];
+    for (path, method) in [
+        ("/v1/uploads", "post"),
+        ("/v1/uploads", "options"),
+        ("/v1/uploads/{id}", "head"),
+        ("/v1/uploads/{id}", "patch"),
+        ("/v1/uploads/{id}", "delete"),
+        ("/v1/conversations/{id}/files", "get"),
+        ("/v1/files/{id}", "get"),
+        ("/v1/files/{id}/content", "get"),
+        ("/v1/moderation/files", "get"),
+        ("/v1/moderation/files/{id}/decision", "post"),
+    ] {
+        assert!(p[path][method].is_object(), "{method} {path}");
+    }
+    let patch = &p["/v1/uploads/{id}"]["patch"];
+    for code in ["204", "409", "410", "412", "413", "415", "460"] {
+        assert!(patch["responses"][code].is_object(), "PATCH {code}");
+    }
+    assert!(patch["responses"]["204"]["headers"]["Upload-Offset"].is_object());
+    // Every operationId is unique (generated clients name their functions after them).
+    let mut ids = std::collections::HashSet::new();
+    for ops in p.as_object().unwrap().values() {
+        for op in ops.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_string()), "operationId {id} twice");
+            }
+        }
+    }
+    let schemas = &v["components"]["schemas"];
+    assert!(schemas["FileView"]["properties"]["state"].is_object());
+    assert!(schemas["FileFinding"]["properties"]["place"].is_object());
+    assert!(schemas["ModerationFileList"].is_object());
     let (st, v) = s.call(Method::GET, "/v1/docs", None, None).await;
     assert_eq!(st, StatusCode::OK);
     assert!(v.as_str().unwrap().contains("Parley API"));
@@ -3001,3 +3035,5 @@ mod files;
 mod calls;
 #[path = "api/scheduling.rs"]
 mod scheduling;
+#[path = "api/storage.rs"]
+mod storage;

@@ -210,7 +210,7 @@ fn upload_of(r: &impl Get) -> Result<Upload> {
     })
 }
 
-fn file_of(r: &impl Get) -> Result<StoredFile> {
+pub(crate) fn file_of(r: &impl Get) -> Result<StoredFile> {
     let state = r.s("state")?;
     Ok(StoredFile {
         id: r.s("id")?,

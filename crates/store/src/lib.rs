@@ -44,7 +44,9 @@ mod conversations;
 mod decisions;
 mod events;
 mod export;
+#[macro_use]
 mod files;
+mod file_refs;
 mod marketplace;
 mod messages;
 mod metrics;

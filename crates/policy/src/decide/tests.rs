@@ -160,8 +160,48 @@ fn legal_document_attachment() {
     let d = p.decide(t, &fs, &ctx);
     assert_eq!(d.action, Action::Allow);
     assert_eq!(d.recorded_exceptions.len(), 2);
+    // Undeclared, the same document is held for review (high confidence included).
     let d = p.decide(t, &fs, &Context::new(Surface::Attachment));
-    assert_eq!(d.action, Action::Block);
+    assert_eq!(d.action, Action::HoldForReview);
+    assert!(d.violation);
+    assert_eq!(d.masked_text, None);
+}
+
+#[test]
+fn attachments_are_held_not_blocked_by_default() {
+    let p = Policy::default();
+    let att = Context::new(Surface::Attachment);
+    for (t, m, c, conf) in [
+        (
+            "mail anna.kowalski@gmail.com",
+            "anna.kowalski@gmail.com",
+            Category::Email,
+            0.99,
+        ),
+        (
+            "call +1 312 555 0148",
+            "+1 312 555 0148",
+            Category::Phone,
+            0.95,
+        ),
+        (
+            "call 312 555 0148 maybe",
+            "312 555 0148",
+            Category::Phone,
+            0.6,
+        ),
+        (
+            "move to WhatsApp, your number?",
+            "your number",
+            Category::Request,
+            0.95,
+        ),
+    ] {
+        let f = vec![find(t, m, c, None, conf)];
+        assert_eq!(p.decide(t, &f, &att).action, Action::HoldForReview, "{t}");
+        // Messages keep their own defaults.
+        assert_ne!(p.decide(t, &f, &msg()).action, Action::HoldForReview, "{t}");
+    }
 }
 
 #[test]

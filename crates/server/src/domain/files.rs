@@ -3,15 +3,30 @@
 
 use hmac::{Hmac, Mac};
 use parley_store::{DecisionInput, FileState, FileTransition, NewDecision, StoreError, StoredFile};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use utoipa::ToSchema;
 
-use crate::blob::hex;
+use crate::blob::{hex, BlobStore};
 use crate::AppState;
 
+/// A file's state (the store's `FileState`, documented).
+#[derive(ToSchema)]
+#[schema(as = FileState)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+enum FileStateDoc {
+    Scanning,
+    Clean,
+    Held,
+    Blocked,
+    Infected,
+    ScanFailed,
+}
+
 /// A file as the API shows it to one reader.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FileView {
     pub id: String,
     pub conversation_id: String,
@@ -20,19 +35,75 @@ pub struct FileView {
     pub size: i64,
     pub content_type: String,
     /// `scanning`, `clean`, `held`, `blocked`, `infected`, `scan_failed`.
+    #[schema(value_type = FileStateDoc)]
     pub state: FileState,
     /// Why it is not clean (`contact_details`, `type_mismatch`, `refused`, `malformed`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `legal_document` when the sender declared it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// For the owner: what the scan found and why (the explanation and the evidence).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scan: Option<Value>,
+    pub scan: Option<OwnerScan>,
     /// A signed link valid for `files.download_ttl_secs`, where the reader may download.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Unix milliseconds.
     pub created_at: i64,
+}
+
+/// What the owner sees of a scan.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwnerScan {
+    /// The policy's explanation (or why the file could not be checked).
+    pub explanation: Option<String>,
+    pub findings: Vec<FileFinding>,
+}
+
+/// One thing the scan found in a file, and where.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileFinding {
+    #[serde(default)]
+    pub rule: String,
+    /// phone, email, address, link, handle, request.
+    #[serde(default)]
+    pub category: String,
+    /// The text as found.
+    #[serde(default)]
+    pub matched: String,
+    /// Where: `file name`, `text`, `page 2`, `link`, `metadata:author`, `word/document.xml`,
+    /// `archive:notes.txt: text`, ...
+    #[serde(default)]
+    pub place: String,
+    /// Byte offset in that place.
+    #[serde(default)]
+    pub offset: u64,
+    /// The policy's action for this finding.
+    #[serde(default)]
+    pub action: String,
+}
+
+/// A list of files.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileList {
+    pub files: Vec<FileView>,
+}
+
+/// A file waiting for a moderator: the file (with a download link) and the scan's record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModerationFile {
+    #[serde(flatten)]
+    pub file: FileView,
+    /// The recorded scan: explanation, findings with places and offsets, the decision.
+    #[schema(value_type = Option<Object>)]
+    pub scan: Option<Value>,
+}
+
+/// Files waiting for a moderator.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModerationFileList {
+    pub files: Vec<ModerationFile>,
 }
 
 /// Whether `user` may download: the owner their own file (unless refused as an executable or
@@ -69,11 +140,17 @@ pub fn view(s: &AppState, f: &StoredFile, reader: &str) -> FileView {
 }
 
 /// What the owner sees of a scan: the explanation and the evidence.
-fn owner_scan(v: &Value) -> Value {
-    json!({
-        "explanation": v.get("explanation"),
-        "findings": v.get("findings").cloned().unwrap_or(json!([])),
-    })
+fn owner_scan(v: &Value) -> OwnerScan {
+    OwnerScan {
+        explanation: v
+            .get("explanation")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        findings: v
+            .get("findings")
+            .and_then(|f| serde_json::from_value(f.clone()).ok())
+            .unwrap_or_default(),
+    }
 }
 
 fn signature(key: &[u8], file: &str, user: &str, expires: i64) -> Vec<u8> {
@@ -205,4 +282,29 @@ pub async fn review(
     let members = s.store().conversation_members(&f.conversation_id).await?;
     s.notify(members.into_iter().map(|m| m.user_id));
     Ok(f)
+}
+
+/// Deletes a file (its owner, or a moderator); its blob goes with its last file.
+pub async fn delete(s: &AppState, user: &str, id: &str) -> Result<(), StoreError> {
+    let f = s.store().get_file(id).await?;
+    let allowed = (f.owner_id == user && s.store().is_member(&f.conversation_id, user).await?)
+        || s.store()
+            .get_user(user)
+            .await?
+            .has_role(parley_store::Role::Moderator);
+    if !allowed {
+        return Err(StoreError::NotFound("file"));
+    }
+    let files = &s.inner.files;
+    let _blob = files.blob_lock(&f.sha256).await;
+    let (f, left) = s.store().delete_file(id, s.now_ms()).await?;
+    if left == 0 {
+        if let Err(e) = files.storage.blobs().delete(&f.sha256).await {
+            // The file is gone; its bytes stay until an operator removes them.
+            tracing::warn!(error = %e, blob = %f.sha256, "deleting an unreferenced blob");
+        }
+    }
+    let members = s.store().conversation_members(&f.conversation_id).await?;
+    s.notify(members.into_iter().map(|m| m.user_id));
+    Ok(())
 }

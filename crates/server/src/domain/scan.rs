@@ -159,17 +159,15 @@ fn place_of(places: &[(usize, String)], offset: usize) -> (String, usize) {
 /// Scans one file and moves it out of `scanning`.
 pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFile> {
     let cfg = &s.inner.files.config;
-    let path = s
-        .inner
-        .files
-        .storage
+    let storage = &s.inner.files.storage;
+    let copy = storage
         .blobs()
-        .local_path(&file.sha256)
+        .local_copy(&file.sha256, storage.scratch())
         .await
         .map_err(|e| crate::ApiError::bad_request(e.to_string()))?;
     let (state, reason, record, checked) = match run_extractor(
         cfg,
-        &path,
+        copy.path(),
         &file.name,
         &file.content_type,
     )

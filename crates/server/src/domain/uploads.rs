@@ -56,18 +56,22 @@ pub struct Files {
     /// The key that signs download URLs.
     pub signing_key: Vec<u8>,
     writing: Mutex<HashSet<String>>,
+    /// Serialises storing a blob and deleting it (striped by key): a file that comes to use a
+    /// blob and the deletion of that blob's last file never interleave.
+    blob_locks: [tokio::sync::Mutex<()>; 64],
 }
 
 impl Files {
     pub fn new(config: &FilesConfig, database: &str) -> Result<Files, String> {
         config.check().map_err(|e| e.0)?;
+        let local = Storage::default_location(database);
         let location = if config.storage.is_empty() {
-            Storage::default_location(database)
+            local.clone()
         } else {
             config.storage.clone()
         };
-        let storage =
-            Storage::open(&location).map_err(|e| format!("file storage {location}: {e}"))?;
+        let storage = Storage::open(&location, &local, &config.s3())
+            .map_err(|e| format!("file storage {location}: {e}"))?;
         let signing_key = match &config.signing_key {
             Some(k) => k.as_bytes().to_vec(),
             None => {
@@ -81,7 +85,17 @@ impl Files {
             config: config.clone(),
             signing_key,
             writing: Mutex::new(HashSet::new()),
+            blob_locks: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         })
+    }
+
+    /// Held while a blob gains or loses a reference.
+    pub async fn blob_lock(&self, sha256: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let i = sha256
+            .get(..2)
+            .and_then(|h| usize::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+        self.blob_locks[i % 64].lock().await
     }
 
     /// Marks the upload as being written until the guard drops; `Busy` if it already is.
@@ -344,11 +358,13 @@ async fn finish(s: &AppState, up: &Upload) -> Result<StoredFile, UploadError> {
         tokio::fs::File::create(&path).await?.sync_all().await?;
     }
     let sha = sha256_file(path.clone()).await?;
-    files.storage.blobs().put_file(&sha, &path).await?;
-    let file = s
-        .store()
-        .complete_upload(&up.id, &sha, &up.filetype, s.now_ms())
-        .await?;
+    let file = {
+        let _blob = files.blob_lock(&sha).await;
+        files.storage.blobs().put_file(&sha, &path).await?;
+        s.store()
+            .complete_upload(&up.id, &sha, &up.filetype, s.now_ms())
+            .await?
+    };
     // The database knows the blob now: the staging file can go (a crash before this line
     // leaves the upload at full offset with its staging file, and the next PATCH finishes it).
     remove_staging(files, &up.id).await?;

@@ -2,46 +2,65 @@
 //! (with Range), and the moderator's review of held files.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::blob::BlobStore;
-use crate::domain::files::{self, LinkError};
-use crate::error::{Json, Query};
+use crate::domain::files::{
+    self, FileList, FileView, LinkError, ModerationFile, ModerationFileList,
+};
+use crate::error::{ErrorBody, Json, Path, Query};
 use crate::{ApiError, ApiResult, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/conversations/{id}/files", get(list))
-        .route("/v1/files/{id}", get(one))
-        .route("/v1/files/{id}/content", get(content))
-        .route("/v1/moderation/files", get(held))
-        .route("/v1/moderation/files/{id}/decision", post(decide))
+/// Authenticated in the handlers (a signed download link is its own credential), so merged
+/// outside the guard's route layer; documented all the same.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one, remove))
+        .routes(routes!(content))
+        .routes(routes!(held))
+        .routes(routes!(decide))
 }
 
-/// `GET /v1/conversations/{id}/files`: the files the caller may see, newest first.
+/// The files the caller may see in a conversation, newest first (others' files only once
+/// clean; the caller's own in every state, with the scan's explanation and evidence).
+#[utoipa::path(get, path = "/v1/conversations/{id}/files", operation_id = "list_files", tag = "files",
+    security(("userToken" = [])),
+    params(("id" = String, Path, description = "The conversation's id")),
+    responses(
+        (status = 200, body = FileList),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
 pub async fn list(
     State(s): State<AppState>,
     Path(id): Path<String>,
     h: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FileList>> {
     let me = s.require_user(&h).await?;
     let list = s.store().list_files(&id, &me).await?;
-    let views: Vec<_> = list.iter().map(|f| files::view(&s, f, &me)).collect();
-    Ok(Json(json!({ "files": views })))
+    let files = list.iter().map(|f| files::view(&s, f, &me)).collect();
+    Ok(Json(FileList { files }))
 }
 
-/// `GET /v1/files/{id}`: one file (404 unless the caller may see it).
+/// One file (404 unless the caller may see it).
+#[utoipa::path(get, path = "/v1/files/{id}", operation_id = "get_file", tag = "files",
+    security(("userToken" = [])),
+    params(("id" = String, Path, description = "The file's id (its upload's id)")),
+    responses(
+        (status = 200, body = FileView),
+        (status = 404, description = "No such file, or not visible to the caller", body = ErrorBody),
+    ))]
 pub async fn one(
     State(s): State<AppState>,
     Path(id): Path<String>,
     h: HeaderMap,
-) -> ApiResult<Json<files::FileView>> {
+) -> ApiResult<Json<FileView>> {
     let me = s.require_user(&h).await?;
     let f = s.store().get_file(&id).await?;
     if !s.store().is_member(&f.conversation_id, &me).await? || !f.visible_to(&me) {
@@ -50,12 +69,41 @@ pub async fn one(
     Ok(Json(files::view(&s, &f, &me)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Deletes a file (its owner, or a moderator). Its bytes are deleted with the last file that
+/// uses them (identical files are stored once).
+#[utoipa::path(delete, path = "/v1/files/{id}", operation_id = "delete_file", tag = "files",
+    security(("userToken" = [])),
+    params(("id" = String, Path, description = "The file's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such file, or not the caller's", body = ErrorBody),
+    ))]
+pub async fn remove(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let me = s.require_user(&h).await?;
+    files::delete(&s, &me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A signed download link's query (from a file's `download_url`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Link {
+    /// The user the link was made for.
     user: String,
+    /// Unix seconds.
     expires: i64,
+    /// HMAC-SHA256 over (file, user, expiry), hex.
     sig: String,
 }
+
+/// The bytes of a file (always served as binary).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
 
 /// A single `bytes=` range of a file of `size` bytes: `(start, len)`; `Err` when unsatisfiable.
 pub fn parse_range(v: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
@@ -110,8 +158,33 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// `GET /v1/files/{id}/content?user&expires&sig`: the bytes, through a signed link.
-/// 403 for a forged or expired link, 404 when the link's user may not download the file.
+/// The bytes, through a signed link (no other credential). Always a download
+/// (`Content-Disposition: attachment`), never sniffed, sandboxed; one `Range: bytes=` range
+/// answers 206.
+#[utoipa::path(get, path = "/v1/files/{id}/content", operation_id = "file_content", tag = "files",
+    params(
+        ("id" = String, Path, description = "The file's id"),
+        Link,
+        ("Range" = Option<String>, Header, description = "`bytes=START-END`, `bytes=START-` or `bytes=-N`"),
+    ),
+    responses(
+        (status = 200, body = FileBytes, content_type = "application/octet-stream",
+            description = "The file (its type; HTML and SVG as application/octet-stream)",
+            headers(
+                ("Content-Disposition" = String, description = "attachment; filename=...; filename*=UTF-8''..."),
+                ("X-Content-Type-Options" = String, description = "nosniff"),
+                ("Content-Security-Policy" = String, description = "sandbox"),
+                ("Cache-Control" = String, description = "private, no-cache"),
+                ("Accept-Ranges" = String, description = "bytes"),
+            )),
+        (status = 206, body = FileBytes, content_type = "application/octet-stream",
+            description = "The requested range",
+            headers(("Content-Range" = String, description = "bytes START-END/SIZE"))),
+        (status = 400, description = "invalid_request: a missing or malformed link parameter", body = ErrorBody),
+        (status = 403, description = "bad_link (forged) or link_expired", body = ErrorBody),
+        (status = 404, description = "The link's user may not download this file (not a member, not clean)", body = ErrorBody),
+        (status = 416, description = "bad_range: not satisfiable (with `Content-Range: bytes */SIZE`)", body = ErrorBody),
+    ))]
 pub async fn content(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -195,42 +268,67 @@ pub async fn content(
     Ok(r)
 }
 
-/// `GET /v1/moderation/files`: held and unscannable files with the scan's evidence.
-pub async fn held(State(s): State<AppState>, h: HeaderMap) -> ApiResult<Json<Value>> {
+/// Held and unscannable files, with the scan's record (evidence, places, offsets) and a
+/// download link for the moderator.
+#[utoipa::path(get, path = "/v1/moderation/files", operation_id = "held_files", tag = "moderation",
+    security(("userToken" = []), ("operatorKey" = [])),
+    responses(
+        (status = 200, body = ModerationFileList),
+        (status = 403, description = "forbidden: not a moderator", body = ErrorBody),
+    ))]
+pub async fn held(State(s): State<AppState>, h: HeaderMap) -> ApiResult<Json<ModerationFileList>> {
     let me = crate::routes::auth::moderator(&s, &h).await?;
     let list = s.store().held_files(200).await?;
-    let items: Vec<Value> = list
+    let files = list
         .iter()
         .map(|f| {
-            let mut v = json!(files::view(&s, f, &me));
-            v["scan"] = f.scan.clone().unwrap_or(Value::Null);
+            let mut file = files::view(&s, f, &me);
+            file.scan = None;
             // The moderator may open the file to judge it.
-            v["download_url"] = json!(files::signed_url(&s, &f.id, &me));
-            v
+            file.download_url = Some(files::signed_url(&s, &f.id, &me));
+            ModerationFile {
+                file,
+                scan: f.scan.clone(),
+            }
         })
         .collect();
-    Ok(Json(json!({ "files": items })))
+    Ok(Json(ModerationFileList { files }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A moderator's call on a held file.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Review {
-    /// `approve` (deliver to the other members) or `reject` (block).
-    action: String,
+    action: ReviewAction,
 }
 
-/// `POST /v1/moderation/files/{id}/decision`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    /// Deliver it to the other members.
+    Approve,
+    /// Block it.
+    Reject,
+}
+
+/// Decides a held (or unscannable) file; recorded in the audit trail.
+#[utoipa::path(post, path = "/v1/moderation/files/{id}/decision", operation_id = "decide_file", tag = "moderation",
+    security(("userToken" = []), ("operatorKey" = [])),
+    params(("id" = String, Path, description = "The file's id")),
+    request_body = Review,
+    responses(
+        (status = 200, body = FileView),
+        (status = 403, description = "forbidden: not a moderator", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+        (status = 409, description = "conflict: the file is not waiting for review", body = ErrorBody),
+    ))]
 pub async fn decide(
     State(s): State<AppState>,
     Path(id): Path<String>,
     h: HeaderMap,
     Json(r): Json<Review>,
-) -> ApiResult<Json<files::FileView>> {
+) -> ApiResult<Json<FileView>> {
     let me = crate::routes::auth::moderator(&s, &h).await?;
-    let approve = match r.action.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return Err(ApiError::bad_request("action must be approve or reject")),
-    };
+    let approve = matches!(r.action, ReviewAction::Approve);
     let f = files::review(&s, &me, &id, approve).await?;
     Ok(Json(files::view(&s, &f, &me)))
 }

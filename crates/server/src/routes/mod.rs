@@ -49,6 +49,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
 }
 
+/// The routes that authenticate in their handlers (tus answers OPTIONS without credentials; a
+/// signed download link is its own credential): merged outside the guard's route layer, but
+/// documented like the others.
+pub fn self_authenticated() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(uploads::router())
+        .merge(files::router())
+}
+
 /// Any other path: 404 `not_found`.
 pub async fn fallback() -> crate::ApiError {
     crate::ApiError::not_found("route")

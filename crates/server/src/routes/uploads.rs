@@ -5,26 +5,29 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::tus::{self, HeaderError};
 use crate::domain::uploads::{self, UploadError};
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/uploads", post(create).options(options))
-        .route(
-            "/v1/uploads/{id}",
-            axum::routing::head(head)
-                .patch(patch)
-                .delete(terminate)
-                .options(options),
-        )
+/// Authenticated in the handlers (tus answers OPTIONS without credentials), so merged outside
+/// the guard's route layer; documented all the same.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, options))
+        .routes(routes!(head, patch, terminate, options_upload))
         // Upload bodies are streamed to disk and bounded by Upload-Length, not by the JSON limit.
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
+
+/// Bytes of the file (`Content-Type: application/offset+octet-stream`).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Chunk(pub Vec<u8>);
 
 /// An error answered the tus way: the API's JSON error with `Tus-Resumable` (and
 /// `Tus-Version` on a version mismatch).
@@ -165,8 +168,34 @@ fn answer(status: StatusCode) -> Response {
     r
 }
 
-/// `OPTIONS`: what this server supports (no authentication, no `Tus-Resumable`).
+/// tus discovery: what this server supports (no authentication, no `Tus-Resumable`).
+#[utoipa::path(options, path = "/v1/uploads", operation_id = "upload_options", tag = "files",
+    responses((status = 204, description = "The server's tus capabilities",
+        headers(
+            ("Tus-Version" = String, description = "1.0.0"),
+            ("Tus-Extension" = String, description = "creation,creation-with-upload,expiration,checksum,termination"),
+            ("Tus-Max-Size" = u64, description = "files.max_upload_bytes"),
+            ("Tus-Checksum-Algorithm" = String, description = "sha1,sha256"),
+        ))))]
 pub async fn options(State(s): State<AppState>) -> Response {
+    capabilities(&s)
+}
+
+/// tus discovery on an upload's URL (same answer as on `/v1/uploads`).
+#[utoipa::path(options, path = "/v1/uploads/{id}", operation_id = "upload_item_options", tag = "files",
+    params(("id" = String, Path, description = "The upload's id (`u_...`)")),
+    responses((status = 204, description = "The server's tus capabilities",
+        headers(
+            ("Tus-Version" = String, description = "1.0.0"),
+            ("Tus-Extension" = String),
+            ("Tus-Max-Size" = u64),
+            ("Tus-Checksum-Algorithm" = String),
+        ))))]
+pub async fn options_upload(State(s): State<AppState>, Path(_id): Path<String>) -> Response {
+    capabilities(&s)
+}
+
+fn capabilities(s: &AppState) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     set(&mut r, "tus-version", tus::VERSION);
     set(&mut r, "tus-extension", tus::EXTENSIONS);
@@ -179,7 +208,34 @@ pub async fn options(State(s): State<AppState>) -> Response {
     r
 }
 
-/// `POST /v1/uploads`: creation (and creation-with-upload when a body comes with it).
+/// tus creation (and creation-with-upload when a body of type
+/// `application/offset+octet-stream` comes with it). `Upload-Metadata` carries `filename`,
+/// `conversation_id` (required), `filetype` and `purpose` (`legal_document`), each base64.
+#[utoipa::path(post, path = "/v1/uploads", operation_id = "create_upload", tag = "files",
+    security(("userToken" = [])),
+    params(
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Upload-Length" = u64, Header, description = "The file's size in bytes"),
+        ("Upload-Metadata" = String, Header, description = "`key base64,key base64`: filename, conversation_id, filetype, purpose"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1 BASE64` or `sha256 BASE64` of the body"),
+    ),
+    request_body(content = Option<Chunk>, content_type = "application/offset+octet-stream",
+        description = "Optional: the first bytes (creation-with-upload)"),
+    responses(
+        (status = 201, description = "Created",
+            headers(
+                ("Tus-Resumable" = String),
+                ("Location" = String, description = "`/v1/uploads/u_...`; the last segment is the upload's (and the file's) id"),
+                ("Upload-Expires" = String, description = "HTTP date"),
+                ("Upload-Offset" = Option<u64>, description = "With a body: the bytes stored"),
+            )),
+        (status = 400, description = "invalid_request: a missing or malformed header or metadata value, a refused file name", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+        (status = 412, description = "tus_version: `Tus-Resumable` missing or not 1.0.0 (with `Tus-Version`)", body = ErrorBody),
+        (status = 413, description = "too_large: over files.max_upload_bytes (nothing stored); quota_exceeded", body = ErrorBody),
+        (status = 429, description = "too_many_uploads: files.max_pending_uploads unfinished uploads; rate_limited", body = ErrorBody),
+        (status = 460, description = "checksum_mismatch: the body was discarded", body = ErrorBody),
+    ))]
 pub async fn create(State(s): State<AppState>, h: HeaderMap, body: Body) -> TusResult {
     check_version(&h)?;
     let user = s.require_user(&h).await?;
@@ -220,7 +276,27 @@ pub async fn create(State(s): State<AppState>, h: HeaderMap, body: Body) -> TusR
     Ok(r)
 }
 
-/// `HEAD /v1/uploads/{id}`: the offset, never cached.
+/// The upload's offset (never cached).
+#[utoipa::path(head, path = "/v1/uploads/{id}", operation_id = "upload_offset", tag = "files",
+    security(("userToken" = [])),
+    params(
+        ("id" = String, Path, description = "The upload's id (`u_...`)"),
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+    ),
+    responses(
+        (status = 200, description = "The upload's state (no body)",
+            headers(
+                ("Tus-Resumable" = String),
+                ("Upload-Offset" = u64),
+                ("Upload-Length" = u64),
+                ("Upload-Metadata" = String),
+                ("Upload-Expires" = String),
+                ("Cache-Control" = String, description = "no-store"),
+            )),
+        (status = 404, description = "No such upload, or someone else's"),
+        (status = 410, description = "upload_expired: its bytes are deleted"),
+        (status = 412, description = "tus_version"),
+    ))]
 pub async fn head(State(s): State<AppState>, Path(id): Path<String>, h: HeaderMap) -> TusResult {
     check_version(&h)?;
     let user = s.require_user(&h).await?;
@@ -254,7 +330,32 @@ fn metadata_header(up: &parley_store::Upload) -> String {
     parts.join(",")
 }
 
-/// `PATCH /v1/uploads/{id}`: appends a chunk at `Upload-Offset`.
+/// Appends a chunk at `Upload-Offset` (durable before the answer).
+#[utoipa::path(patch, path = "/v1/uploads/{id}", operation_id = "upload_chunk", tag = "files",
+    security(("userToken" = [])),
+    params(
+        ("id" = String, Path, description = "The upload's id (`u_...`)"),
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Upload-Offset" = u64, Header, description = "Must equal the upload's offset"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1 BASE64` or `sha256 BASE64` of this chunk"),
+    ),
+    request_body(content = Chunk, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Stored",
+            headers(
+                ("Tus-Resumable" = String),
+                ("Upload-Offset" = u64),
+                ("Upload-Expires" = String),
+            )),
+        (status = 400, description = "invalid_request: a missing or malformed header, an unsupported checksum algorithm", body = ErrorBody),
+        (status = 404, description = "No such upload, or someone else's", body = ErrorBody),
+        (status = 409, description = "offset_mismatch (nothing written); upload_busy (another PATCH is running)", body = ErrorBody),
+        (status = 410, description = "upload_expired", body = ErrorBody),
+        (status = 412, description = "tus_version", body = ErrorBody),
+        (status = 413, description = "too_large: past Upload-Length (the chunk discarded)", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type: not application/offset+octet-stream", body = ErrorBody),
+        (status = 460, description = "checksum_mismatch: the chunk discarded", body = ErrorBody),
+    ))]
 pub async fn patch(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -286,7 +387,20 @@ pub async fn patch(
     Ok(r)
 }
 
-/// `DELETE /v1/uploads/{id}`: termination.
+/// Termination: the upload and its bytes are deleted.
+#[utoipa::path(delete, path = "/v1/uploads/{id}", operation_id = "terminate_upload", tag = "files",
+    security(("userToken" = [])),
+    params(
+        ("id" = String, Path, description = "The upload's id (`u_...`)"),
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+    ),
+    responses(
+        (status = 204, description = "Deleted", headers(("Tus-Resumable" = String))),
+        (status = 404, description = "No such upload, or someone else's", body = ErrorBody),
+        (status = 409, description = "upload_busy", body = ErrorBody),
+        (status = 410, description = "upload_expired", body = ErrorBody),
+        (status = 412, description = "tus_version", body = ErrorBody),
+    ))]
 pub async fn terminate(
     State(s): State<AppState>,
     Path(id): Path<String>,

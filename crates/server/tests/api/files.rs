@@ -6,7 +6,7 @@ use super::uploads::{b64, create, patch, start_files, Files};
 use super::*;
 
 /// Uploads a whole file in one PATCH; returns its id.
-async fn upload(
+pub(crate) async fn upload(
     s: &Server,
     tok: &str,
     conv: &str,
@@ -26,7 +26,7 @@ async fn upload(
 }
 
 /// The file as `tok` sees it once it is out of `scanning`.
-async fn scanned(s: &Server, tok: &str, id: &str) -> Value {
+pub(crate) async fn scanned(s: &Server, tok: &str, id: &str) -> Value {
     for _ in 0..200 {
         let (st, v) = s
             .call(Method::GET, &format!("/v1/files/{id}"), Some(tok), None)
@@ -308,19 +308,9 @@ async fn scan_flow(f: &Files) {
     assert_error(&v, "link_expired");
 }
 
-/// The operator holds files with contact details for review (the built-in policy blocks
-/// high-confidence ones outright, holds medium-confidence ones).
-const HOLD_FILES: &str = r#"
-[actions.attachment]
-"*" = { high = "hold_for_review", medium = "hold_for_review" }
-request = { high = "hold_for_review", medium = "allow_with_notice" }
-"#;
-
+/// The built-in policy: contact details in a file are held for review (high confidence too).
 fn tweak(c: &mut Config) {
     c.files.download_ttl_secs = 2;
-    let path = std::env::temp_dir().join(format!("parley-files-policy-{}.toml", unique()));
-    std::fs::write(&path, HOLD_FILES).unwrap();
-    c.policy = Some(path.display().to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
