@@ -28,6 +28,8 @@ pub mod limits;
 pub mod listen;
 pub mod rate;
 pub mod routes;
+pub mod turn_filter;
+pub mod turn_relay;
 pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
@@ -83,6 +85,8 @@ pub struct Inner {
     pub calls: domain::calls::Calls,
     /// The TURN REST secret and the TURN URLs handed to clients.
     pub turn: domain::call_ice::TurnSecret,
+    /// The built-in TURN relay, once started (`turn_relay::start`).
+    pub turn_relay: std::sync::OnceLock<Arc<turn_relay::Relay>>,
     /// The keys of operator-minted tokens (none: JWTs are refused).
     pub jwt: Option<jwt::Verifier>,
 }
@@ -187,6 +191,7 @@ impl AppState {
                     config.calls.turn_secret.as_deref(),
                     config.calls.turn_urls.clone(),
                 ),
+                turn_relay: std::sync::OnceLock::new(),
                 jwt,
                 caches,
                 hub,
@@ -441,6 +446,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/metrics"),
     ("get", "/v1/calls/ice"),
     ("get", "/v1/conversations/{id}/calls"),
+    ("post", "/v1/admin/turn/selftest"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

@@ -2995,3 +2995,6 @@ mod files;
 
 #[path = "api/calls.rs"]
 mod calls;
+
+#[path = "api/turn.rs"]
+mod turn_relay;

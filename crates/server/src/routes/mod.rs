@@ -19,6 +19,7 @@ pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod turn_admin;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(exports::router())
         .merge(metrics::router())
         .merge(calls::router())
+        .merge(turn_admin::router())
 }
 
 /// Any other path: 404 `not_found`.
