@@ -64,7 +64,8 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PARLEY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The TURN crate logs peer addresses: kept out of the logs (calls log no addresses).
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,turn=off,webrtc_util=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
