@@ -30,6 +30,9 @@ pub mod rate;
 pub mod routes;
 pub mod turn_filter;
 pub mod turn_relay;
+pub mod webhook_sign;
+pub mod webhook_target;
+pub mod webhook_worker;
 pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
@@ -219,6 +222,9 @@ impl AppState {
         };
         domain::uploads::spawn_collector(&state);
         domain::call_sweep::spawn_sweeper(&state);
+        if state.inner.config.webhook_delivery {
+            webhook_worker::spawn(&state);
+        }
         if state.inner.jwt.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let every = Duration::from_secs(state.inner.config.cache_ttl_secs.clamp(1, 30));
@@ -444,9 +450,31 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("post", "/v1/conversations/{id}/proposals"),
+    ("post", "/v1/proposals/{id}/accept"),
+    ("put", "/v1/me/availability"),
+    ("get", "/v1/me/availability"),
+    ("get", "/v1/users/{id}/slots"),
+    ("post", "/v1/conversations/{id}/bookings"),
+    ("get", "/v1/conversations/{id}/schedule"),
+    ("post", "/v1/bookings/{id}/reschedule"),
+    ("post", "/v1/bookings/{id}/cancel"),
+    ("get", "/v1/me/bookings"),
     ("get", "/v1/calls/ice"),
     ("get", "/v1/conversations/{id}/calls"),
     ("post", "/v1/admin/turn/selftest"),
+    ("post", "/v1/webhooks"),
+    ("get", "/v1/webhooks"),
+    ("get", "/v1/webhooks/event-types"),
+    ("get", "/v1/webhooks/{id}"),
+    ("patch", "/v1/webhooks/{id}"),
+    ("delete", "/v1/webhooks/{id}"),
+    ("post", "/v1/webhooks/{id}/disable"),
+    ("post", "/v1/webhooks/{id}/rotate"),
+    ("post", "/v1/webhooks/{id}/test"),
+    ("get", "/v1/webhooks/{id}/deliveries"),
+    ("post", "/v1/webhooks/{id}/replay"),
+    ("get", "/v1/operator/events"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

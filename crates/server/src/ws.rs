@@ -383,8 +383,9 @@ impl Out<'_> {
         self.send(WsMessage::Text(text.into())).await
     }
     /// Sends the close frame, then reads (and drops) what the client still sends until it
-    /// answers the close or a moment passes: closing the TCP connection with unread data would
-    /// reset it, and the client could lose the close frame with its reason.
+    /// answers the close or the dead-peer window (at least 2 s) passes: closing the TCP
+    /// connection with unread data would reset it, and the client could lose the close frame
+    /// with its reason.
     async fn close(
         &mut self,
         c: Close,
@@ -399,7 +400,7 @@ impl Out<'_> {
             self.tx.send(WsMessage::Close(Some(frame))),
         )
         .await;
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + self.wait.max(Duration::from_secs(2));
         while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, inbound.next()).await {
             if matches!(m, WsMessage::Close(_)) {
                 break;

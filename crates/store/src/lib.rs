@@ -31,6 +31,8 @@ mod check;
 #[macro_use]
 mod rows;
 #[macro_use]
+mod outbox;
+#[macro_use]
 mod audit;
 #[macro_use]
 mod tx;
@@ -50,7 +52,11 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+#[macro_use]
+mod scheduling;
+mod booking_changes;
 mod tokens;
+mod webhooks;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
 mod enforced;
@@ -59,14 +65,20 @@ pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
 };
+pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
+pub use outbox::EVENT_TYPES;
 pub use safety::*;
+pub use scheduling::{
+    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
+};
 pub use tokens::token_hash;
+pub use webhooks::*;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -172,6 +184,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
     (
+        6,
+        "scheduling",
+        include_str!("../migrations/sqlite/0006_scheduling.sql"),
+    ),
+    (
         7,
         "calls",
         include_str!("../migrations/sqlite/0007_calls.sql"),
@@ -207,6 +224,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        6,
+        "scheduling",
+        include_str!("../migrations/postgres/0006_scheduling.sql"),
     ),
     (
         7,

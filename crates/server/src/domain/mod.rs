@@ -4,6 +4,7 @@
 //! result or a [`DomainError`]. Nothing here knows about HTTP.
 
 pub mod appeals;
+pub mod availability;
 pub mod call_frames;
 pub mod call_history;
 pub mod call_ice;
@@ -29,6 +30,8 @@ pub mod policy_audit;
 pub mod queue;
 pub mod reports;
 pub mod scan;
+pub mod scheduling;
+pub mod slots;
 pub mod split;
 pub mod standing;
 pub mod statements;
@@ -36,5 +39,6 @@ pub mod tus;
 pub mod uploads;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult};

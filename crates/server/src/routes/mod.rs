@@ -19,10 +19,12 @@ pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod scheduling;
 pub mod turn_admin;
 pub mod uploads;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -43,8 +45,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(scheduling::router())
         .merge(calls::router())
         .merge(turn_admin::router())
+        .merge(webhooks::router())
 }
 
 /// Any other path: 404 `not_found`.
