@@ -8,6 +8,7 @@ import { renderInbox } from './inbox.js';
 import { renderModeration } from './moderation.js';
 import { renderNotices } from './account.js';
 import { app } from './state.js';
+import { initCalls } from './call.js';
 
 async function loadMe() {
   if (!session.token) {
@@ -28,6 +29,7 @@ async function loadMe() {
         renderChrome();
       });
       app.live.start();
+      initCalls();
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod reports;
 pub mod scheduling;
+pub mod turn_admin;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(metrics::router())
         .merge(scheduling::router())
         .merge(calls::router())
+        .merge(turn_admin::router())
         .merge(webhooks::router())
 }
 
