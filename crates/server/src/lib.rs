@@ -189,6 +189,7 @@ impl AppState {
             }),
         };
         domain::uploads::spawn_collector(&state);
+        domain::reminders::spawn(&state);
         Ok(state)
     }
 
@@ -376,6 +377,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/bookings/{id}/reschedule"),
     ("post", "/v1/bookings/{id}/cancel"),
     ("get", "/v1/me/bookings"),
+    ("get", "/v1/bookings/{id}/ics"),
+    ("post", "/v1/me/calendar-feed"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.
@@ -401,6 +404,8 @@ pub fn app(state: AppState) -> Router {
         // credentials and a signed download link is its own credential.
         .merge(routes::uploads::router())
         .merge(routes::files::router())
+        // A calendar feed's token is its credential.
+        .merge(routes::calendar::feed_router())
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -2993,3 +2993,6 @@ mod files;
 
 #[path = "api/scheduling.rs"]
 mod scheduling;
+
+#[path = "api/reminders.rs"]
+mod reminders;

@@ -5,6 +5,7 @@
 
 pub mod appeals;
 pub mod availability;
+pub mod calendar;
 pub mod clock;
 pub mod conversations;
 pub mod decide;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod policy_audit;
 pub mod queue;
+pub mod reminders;
 pub mod reports;
 pub mod scan;
 pub mod scheduling;

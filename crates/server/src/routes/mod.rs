@@ -7,6 +7,7 @@
 //! and one line in [`router`].
 
 pub mod auth;
+pub mod calendar;
 pub mod conversations;
 pub mod docs;
 pub mod enforcements;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(exports::router())
         .merge(metrics::router())
         .merge(scheduling::router())
+        .merge(calendar::router())
 }
 
 /// Any other path: 404 `not_found`.
