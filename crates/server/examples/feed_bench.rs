@@ -81,7 +81,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut events = 0;
     for _ in 0..20 {
         let t = Instant::now();
-        let body = http.get(&url).send().await?.error_for_status()?.text().await?;
+        let body = http
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         events = body.matches("BEGIN:VEVENT").count();
     }

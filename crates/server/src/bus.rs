@@ -233,7 +233,9 @@ impl Hub {
             BusEvent::Invalidate { what } => {
                 caches.invalidate(&what);
                 // A revocation closes the sockets of the revoked tokens.
-                if let Invalidation::UserTokens { user_id } = &what {
+                if let Invalidation::UserTokens { user_id }
+                | Invalidation::TokensValidAfter { user_id, .. } = &what
+                {
                     self.send_to(user_id, Signal::Recheck);
                 }
             }

@@ -26,6 +26,9 @@ pub enum Invalidation {
     Contexts,
     /// Everything (a node that may have missed invalidations).
     All,
+    /// The user's tokens were revoked at `valid_after` (Unix ms): cached stored tokens are
+    /// dropped and operator-minted ones issued at or before it are refused (see [`crate::jwt`]).
+    TokensValidAfter { user_id: String, valid_after: i64 },
 }
 
 /// A cached token: whose it is and until when.
@@ -74,6 +77,9 @@ pub struct Caches {
     max_entries: usize,
     tokens: Mutex<Map<String, TokenEntry>>,
     contexts: Mutex<Map<(String, String), Arc<SendContext>>>,
+    /// Per user, the "tokens valid after" time of operator-minted tokens (not a cache: never
+    /// emptied by [`Invalidation::All`]; the last day's are re-read from the store).
+    floors: Mutex<HashMap<String, i64>>,
 }
 
 /// A lookup's ticket: the generation it started in (see the module doc).
@@ -94,6 +100,7 @@ impl Caches {
             max_entries: max_entries.max(1),
             tokens: Mutex::default(),
             contexts: Mutex::default(),
+            floors: Mutex::default(),
         }
     }
 
@@ -180,13 +187,39 @@ impl Caches {
         m.entries.insert(key, (value, Instant::now()));
     }
 
+    fn drop_user_tokens(&self, user_id: &str) {
+        let mut m = lock(&self.tokens);
+        m.generation += 1;
+        m.entries.retain(|_, (e, _)| e.user_id != *user_id);
+    }
+
+    /// Raises the user's "tokens valid after" time to `at` (never lowers it).
+    pub fn raise_floor(&self, user_id: &str, at: i64) {
+        let mut m = lock(&self.floors);
+        let f = m.entry(user_id.to_string()).or_insert(at);
+        *f = (*f).max(at);
+    }
+
+    /// The user's "tokens valid after" time, if any.
+    pub fn floor(&self, user_id: &str) -> Option<i64> {
+        lock(&self.floors).get(user_id).copied()
+    }
+
+    /// Forgets the times before `before` (they refuse no token that is not already expired).
+    pub fn forget_floors_before(&self, before: i64) {
+        lock(&self.floors).retain(|_, f| *f >= before);
+    }
+
     /// Drops what `what` says (and makes lookups in flight not store their results).
     pub fn invalidate(&self, what: &Invalidation) {
         match what {
-            Invalidation::UserTokens { user_id } => {
-                let mut m = lock(&self.tokens);
-                m.generation += 1;
-                m.entries.retain(|_, (e, _)| e.user_id != *user_id);
+            Invalidation::UserTokens { user_id } => self.drop_user_tokens(user_id),
+            Invalidation::TokensValidAfter {
+                user_id,
+                valid_after,
+            } => {
+                self.raise_floor(user_id, *valid_after);
+                self.drop_user_tokens(user_id);
             }
             Invalidation::Contexts => lock(&self.contexts).reset(),
             Invalidation::All => {

@@ -76,6 +76,15 @@ pub struct Config {
     pub auth_failure_burst: f64,
     /// Files in conversations (`[files]`; see [`crate::files_config`]).
     pub files: crate::files_config::FilesConfig,
+    /// User tokens the marketplace mints (see [`crate::jwt`]): the HS256 shared secret
+    /// (`PARLEY_JWT_SECRET`, at least 32 bytes)...
+    pub jwt_secret: Option<String>,
+    /// ... Ed25519 or P-256 public keys in PEM (`PARLEY_JWT_PUBLIC_KEYS`: the PEM blocks)...
+    pub jwt_public_keys: Vec<String>,
+    /// ... a JWKS file of such keys (`PARLEY_JWT_JWKS_FILE`)...
+    pub jwt_jwks_file: Option<String>,
+    /// ... and the `iss` every token must carry (none: not checked).
+    pub jwt_issuer: Option<String>,
 }
 
 /// One reason a user can give when reporting.
@@ -149,6 +158,10 @@ impl Default for Config {
             auth_failures_per_sec: 1.0,
             auth_failure_burst: 20.0,
             files: Default::default(),
+            jwt_secret: None,
+            jwt_public_keys: Vec::new(),
+            jwt_jwks_file: None,
+            jwt_issuer: None,
         }
     }
 }
@@ -246,6 +259,10 @@ impl Config {
             "typing_interval_ms",
             "auth_failures_per_sec",
             "auth_failure_burst",
+            "jwt_secret",
+            "jwt_public_keys",
+            "jwt_jwks_file",
+            "jwt_issuer",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -306,6 +323,10 @@ impl Config {
             "typing_interval_ms" => self.typing_interval_ms = num(v)?,
             "auth_failures_per_sec" => self.auth_failures_per_sec = num(v)?,
             "auth_failure_burst" => self.auth_failure_burst = num(v)?,
+            "jwt_secret" => self.jwt_secret = Some(v.to_string()).filter(|s| !s.is_empty()),
+            "jwt_public_keys" => self.jwt_public_keys = crate::jwt::split_pem_blocks(v),
+            "jwt_jwks_file" => self.jwt_jwks_file = Some(v.to_string()).filter(|s| !s.is_empty()),
+            "jwt_issuer" => self.jwt_issuer = Some(v.to_string()).filter(|s| !s.is_empty()),
             k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }

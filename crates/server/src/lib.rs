@@ -22,6 +22,7 @@ pub mod export;
 pub mod files_config;
 pub mod guard;
 pub mod ident;
+pub mod jwt;
 pub mod limits;
 pub mod listen;
 pub mod rate;
@@ -39,6 +40,7 @@ use parley_policy::Policy;
 use parley_store::Store;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 pub use bus::{Bus, BusEvent, Hub, LocalBus};
@@ -76,6 +78,8 @@ pub struct Inner {
     pub auth_failures: limits::AuthFailures,
     /// File storage, uploads being written, the download signing key.
     pub files: domain::uploads::Files,
+    /// The keys of operator-minted tokens (none: JWTs are refused).
+    pub jwt: Option<jwt::Verifier>,
 }
 
 /// Why the server could not start.
@@ -125,7 +129,15 @@ impl AppState {
         let store = Store::connect(&config.database).await?;
         let origin = config.policy.clone().unwrap_or_else(|| "built-in".into());
         policy_audit::record_policy(&store, &source, &origin).await?;
-        AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))
+        let state = AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))?;
+        if state.inner.jwt.is_some() {
+            // Before the first request: a token revoked before this node started stays refused.
+            let since = parley_store::now_ms() - jwt::FLOOR_KEEP_MS;
+            for (user, at) in state.store().token_floors_since(since).await? {
+                state.inner.caches.raise_floor(&user, at);
+            }
+        }
+        Ok(state)
     }
 
     pub fn with_parts(
@@ -154,6 +166,7 @@ impl AppState {
         ));
         let files = domain::uploads::Files::new(&config.files, &config.database)
             .map_err(StartError::Files)?;
+        let jwt = jwt::Verifier::from_config(&config)?;
         let hub = Arc::new(Hub::default());
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -164,6 +177,7 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 files,
+                jwt,
                 caches,
                 hub,
                 windows: window::Windows::new(
@@ -190,6 +204,12 @@ impl AppState {
         };
         domain::uploads::spawn_collector(&state);
         domain::reminders::spawn(&state);
+        if state.inner.jwt.is_some() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let every = Duration::from_secs(state.inner.config.cache_ttl_secs.clamp(1, 30));
+                rt.spawn(follow_token_floors(Arc::downgrade(&state.inner), every));
+            }
+        }
         Ok(state)
     }
 
@@ -236,6 +256,9 @@ impl AppState {
 
     /// The user of a token and its expiry (Unix ms), without charging the user's rate limit.
     pub async fn identify(&self, token: &str) -> ApiResult<(String, i64)> {
+        if let Some(verified) = self.identify_jwt(token) {
+            return verified;
+        }
         if token.is_empty() || token.len() > 256 {
             return Err(ApiError::unauthorized());
         }
@@ -258,6 +281,24 @@ impl AppState {
                 Ok((info.user_id, info.expires_at))
             }
         }
+    }
+
+    /// An operator-minted token (see [`jwt`]): its user and expiry (Unix ms), verified from the
+    /// token and this node's "tokens valid after" times, without a database read. `None` when
+    /// the credential is not a JWT or no JWT key is configured.
+    pub fn identify_jwt(&self, token: &str) -> Option<ApiResult<(String, i64)>> {
+        let verifier = self.inner.jwt.as_ref()?;
+        if !jwt::looks_like_jwt(token) {
+            return None;
+        }
+        let v = match verifier.verify(token, parley_store::now_ms()) {
+            Some(v) => v,
+            None => return Some(Err(ApiError::unauthorized())),
+        };
+        if jwt::revoked(v.issued_at, self.inner.caches.floor(&v.user_id)) {
+            return Some(Err(ApiError::unauthorized()));
+        }
+        Some(Ok((v.user_id, v.expires_at)))
     }
 
     /// Whether `given` is the operator key or a live user token (nothing charged); errors
@@ -290,6 +331,27 @@ impl AppState {
     pub fn notify(&self, users: impl IntoIterator<Item = String>) {
         for user_id in users {
             self.inner.bus.publish(BusEvent::Events { user_id });
+        }
+    }
+}
+
+/// Keeps this node's "tokens valid after" times (see [`jwt`]): the last day's read from the
+/// store at start and every `cache_ttl_secs` (at least 1 s), so a node that missed a bus message
+/// catches up; older ones are forgotten (every token they would refuse has expired).
+async fn follow_token_floors(weak: std::sync::Weak<Inner>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Some(inner) = weak.upgrade() else { return };
+        let since = parley_store::now_ms() - jwt::FLOOR_KEEP_MS;
+        match inner.store.token_floors_since(since).await {
+            Ok(floors) => {
+                for (user, at) in floors {
+                    inner.caches.raise_floor(&user, at);
+                }
+                inner.caches.forget_floors_before(since);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the tokens' valid-after times"),
         }
     }
 }

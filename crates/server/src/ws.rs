@@ -380,6 +380,23 @@ async fn standing(s: &AppState, me: &str) -> ApiResult<Option<Close>> {
 
 /// Checks the socket's token in the store (not the cache) and the user's standing.
 async fn access(sess: &Session) -> Result<(), Close> {
+    if let Some(verified) = sess.s.identify_jwt(&sess.token) {
+        match verified {
+            Ok((user, _)) if user == sess.me => {}
+            _ => return Err(Close::REVOKED),
+        }
+    } else {
+        stored_token_access(sess).await?;
+    }
+    match standing(&sess.s, &sess.me).await {
+        Ok(None) => Ok(()),
+        Ok(Some(c)) => Err(c),
+        Err(_) => Err(Close::UNAVAILABLE),
+    }
+}
+
+/// Checks a stored token in the store (not the cache).
+async fn stored_token_access(sess: &Session) -> Result<(), Close> {
     match sess
         .s
         .store()
@@ -392,11 +409,7 @@ async fn access(sess: &Session) -> Result<(), Close> {
         }
         Err(_) => return Err(Close::UNAVAILABLE),
     }
-    match standing(&sess.s, &sess.me).await {
-        Ok(None) => Ok(()),
-        Ok(Some(c)) => Err(c),
-        Err(_) => Err(Close::UNAVAILABLE),
-    }
+    Ok(())
 }
 
 /// One page of frames after the cursor.

@@ -181,6 +181,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "scheduling",
         include_str!("../migrations/sqlite/0006_scheduling.sql"),
     ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -212,6 +217,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "scheduling",
         include_str!("../migrations/postgres/0006_scheduling.sql"),
+    ),
+    (
+        8,
+        "tokens and webhooks",
+        include_str!("../migrations/postgres/0008_tokens_webhooks.sql"),
     ),
 ];
 

@@ -121,6 +121,46 @@ impl Store {
         })
     }
 
+    /// Revokes every stored token of a user and refuses the operator-minted ones (JWTs) issued
+    /// at or before `now` (the user's "tokens valid after" time), in one transaction; returns
+    /// how many stored tokens were revoked.
+    pub async fn revoke_all_tokens(&self, user_id: &str, now: Millis) -> Result<u64> {
+        check_id("user_id", user_id)?;
+        on_write!(self, |p| {
+            let mut tx = p.begin_write(&self.faults).await?;
+            let n = sqlx::query(
+                "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "INSERT INTO token_floors (user_id, valid_after) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET valid_after = excluded.valid_after",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    /// Every user's "tokens valid after" time set after `since` (Unix ms).
+    pub async fn token_floors_since(&self, since: Millis) -> Result<Vec<(String, Millis)>> {
+        on_read!(self, |p| {
+            Ok(sqlx::query_as::<_, (String, i64)>(
+                "SELECT user_id, valid_after FROM token_floors WHERE valid_after > $1",
+            )
+            .bind(since)
+            .fetch_all(p)
+            .await?)
+        })
+    }
+
     /// A user's tokens (without the secrets), newest first.
     pub async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenInfo>> {
         on_read!(self, |p| {

@@ -210,9 +210,11 @@ pub struct Revoked {
 
 /// Revokes every token of a user (on every node at once).
 pub async fn revoke_tokens(s: &AppState, id: &UserId) -> DomainResult<Revoked> {
-    let n = s.store().revoke_user_tokens(id.as_str()).await?;
-    s.invalidate(Invalidation::UserTokens {
+    let now = parley_store::now_ms();
+    let n = s.store().revoke_all_tokens(id.as_str(), now).await?;
+    s.invalidate(Invalidation::TokensValidAfter {
         user_id: id.to_string(),
+        valid_after: now,
     });
     tracing::info!(user = %id, revoked = n, "tokens revoked");
     Ok(Revoked { revoked: n })

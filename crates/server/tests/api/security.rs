@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Two nodes on one SQLite file and one bus (the shape of a deployment).
-async fn two_nodes(tweak: impl Fn(&mut Config)) -> (Vec<Server>, tempfile::TempDir) {
+pub(crate) async fn two_nodes(tweak: impl Fn(&mut Config)) -> (Vec<Server>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("n.db").display());
     let bus: std::sync::Arc<dyn parley_server::Bus> =
@@ -57,7 +57,7 @@ async fn short_token(s: &Server, user: &str, ttl_secs: i64) -> String {
 
 /// Reads the socket until the server closes it (within `within`); the close code and reason.
 /// Any event frame that arrives first is skipped.
-async fn closed_by_server(ws: &mut Ws, within: Duration) -> (u16, String) {
+pub(crate) async fn closed_by_server(ws: &mut Ws, within: Duration) -> (u16, String) {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let m = tokio::time::timeout_at(deadline, ws.0.next())
