@@ -69,8 +69,11 @@ async fn get_text(s: &Server, path: &str, tok: Option<&str>) -> (StatusCode, Str
     (st, ct, r.text().await.unwrap())
 }
 
+/// Properties as `(name, value)`.
+type Props = Vec<(String, String)>;
+
 /// The VEVENTs of a calendar text, each as its properties, and the calendar's own.
-fn parse(text: &str) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+fn parse(text: &str) -> (Props, Vec<Props>) {
     let unfolded = icalendar::parser::unfold(text);
     let cal = icalendar::parser::read_calendar(&unfolded).expect("an iCalendar file");
     let props = |ps: &[icalendar::parser::Property]| {
