@@ -87,7 +87,8 @@ impl Store {
     ) -> Result<Booking> {
         on_write!(self, |p| {
             let mut tx = p.begin_write(&self.faults).await?;
-            let _old = locked_booking!(tx, id, user);
+            let old = locked_booking!(tx, id, user);
+            lock_people!(tx, old.participants());
             sqlx::query(
                 "UPDATE booking_holds SET start_at = $2, end_at = $3 WHERE booking_id = $1",
             )
