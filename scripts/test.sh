@@ -18,6 +18,13 @@ bash crates/store/scripts/ensure-postgres.sh
 if command -v pg_ctlcluster >/dev/null 2>&1; then export PARLEY_TEST_REQUIRE_POSTGRES=1; fi
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== TypeScript SDK (sdk/typescript) against parley demo"
+cargo build -p parley --locked
+(cd sdk/typescript && npm ci --no-audit --no-fund && npm test)
+echo "== docs/integration.md: every snippet against parley demo"
+bash scripts/integration-guide.sh
+echo "== webhooks: the npm and PyPI standardwebhooks verifiers"
+bash scripts/webhook-verifiers.sh
 echo "== schema-based API testing (schemathesis against parley demo)"
 bash scripts/schemathesis.sh
 echo "== web UI end to end (headless Chromium)"

@@ -76,6 +76,8 @@ pub struct Config {
     pub auth_failure_burst: f64,
     /// Files in conversations (`[files]`; see [`crate::files_config`]).
     pub files: crate::files_config::FilesConfig,
+    /// Voice and video calls (`[calls]`; see [`crate::calls_config`]).
+    pub calls: crate::calls_config::CallsConfig,
     /// User tokens the marketplace mints (see [`crate::jwt`]): the HS256 shared secret
     /// (`PARLEY_JWT_SECRET`, at least 32 bytes)...
     pub jwt_secret: Option<String>,
@@ -85,6 +87,11 @@ pub struct Config {
     pub jwt_jwks_file: Option<String>,
     /// ... and the `iss` every token must carry (none: not checked).
     pub jwt_issuer: Option<String>,
+    /// Webhooks may target loopback, private, link-local and metadata addresses
+    /// (`PARLEY_WEBHOOK_ALLOW_PRIVATE_TARGETS`; off: such targets are refused).
+    pub webhook_allow_private_targets: bool,
+    /// Run this node's webhook delivery worker (tests drive deliveries themselves).
+    pub webhook_delivery: bool,
 }
 
 /// One reason a user can give when reporting.
@@ -158,10 +165,13 @@ impl Default for Config {
             auth_failures_per_sec: 1.0,
             auth_failure_burst: 20.0,
             files: Default::default(),
+            calls: Default::default(),
             jwt_secret: None,
             jwt_public_keys: Vec::new(),
             jwt_jwks_file: None,
             jwt_issuer: None,
+            webhook_allow_private_targets: false,
+            webhook_delivery: true,
         }
     }
 }
@@ -198,6 +208,7 @@ impl Config {
                 return Err(ConfigError(format!("{key} must be at least 1")));
             }
         }
+        self.calls.check()?;
         Ok(())
     }
 
@@ -263,6 +274,8 @@ impl Config {
             "jwt_public_keys",
             "jwt_jwks_file",
             "jwt_issuer",
+            "webhook_allow_private_targets",
+            "webhook_delivery",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -271,6 +284,7 @@ impl Config {
             }
         }
         self.files.apply_env(&get)?;
+        self.calls.apply_env(&get)?;
         Ok(())
     }
 
@@ -280,6 +294,13 @@ impl Config {
             v.trim()
                 .parse()
                 .map_err(|_| ConfigError(format!("not a number: {v:?}")))
+        }
+        fn boolean(v: &str) -> Result<bool, ConfigError> {
+            match v.trim() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" | "" => Ok(false),
+                _ => Err(ConfigError(format!("not a boolean: {v:?}"))),
+            }
         }
         match key {
             "listen" => self.listen = v.to_string(),
@@ -302,13 +323,9 @@ impl Config {
             "key_burst" => self.key_burst = num(v)?,
             "appeal_window_days" => self.appeal_window_days = num(v)?,
             "clock_offset_secs" => self.clock_offset_secs = num(v)?,
-            "metrics_public" => {
-                self.metrics_public = match v.trim() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
-                }
-            }
+            "metrics_public" => self.metrics_public = boolean(v)?,
+            "webhook_allow_private_targets" => self.webhook_allow_private_targets = boolean(v)?,
+            "webhook_delivery" => self.webhook_delivery = boolean(v)?,
             "cache_ttl_secs" => self.cache_ttl_secs = num(v)?,
             "cache_max_entries" => self.cache_max_entries = num(v)?,
             "window_messages" => self.window_messages = num(v)?,
@@ -328,6 +345,7 @@ impl Config {
             "jwt_jwks_file" => self.jwt_jwks_file = Some(v.to_string()).filter(|s| !s.is_empty()),
             "jwt_issuer" => self.jwt_issuer = Some(v.to_string()).filter(|s| !s.is_empty()),
             k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
+            k if k.starts_with("calls.") => self.calls.set(&k["calls.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

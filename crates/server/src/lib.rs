@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod bus;
 pub mod cache;
+pub mod calls_config;
 pub mod config;
 mod config_error;
 pub mod domain;
@@ -27,6 +28,9 @@ pub mod limits;
 pub mod listen;
 pub mod rate;
 pub mod routes;
+pub mod webhook_sign;
+pub mod webhook_target;
+pub mod webhook_worker;
 pub mod window;
 mod ws;
 // The web UI (kept last in this list: other modules are added above).
@@ -78,6 +82,10 @@ pub struct Inner {
     pub auth_failures: limits::AuthFailures,
     /// File storage, uploads being written, the download signing key.
     pub files: domain::uploads::Files,
+    /// The calls in progress on this node.
+    pub calls: domain::calls::Calls,
+    /// The TURN REST secret and the TURN URLs handed to clients.
+    pub turn: domain::call_ice::TurnSecret,
     /// The keys of operator-minted tokens (none: JWTs are refused).
     pub jwt: Option<jwt::Verifier>,
 }
@@ -177,6 +185,11 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 files,
+                calls: domain::calls::Calls::default(),
+                turn: domain::call_ice::TurnSecret::new(
+                    config.calls.turn_secret.as_deref(),
+                    config.calls.turn_urls.clone(),
+                ),
                 jwt,
                 caches,
                 hub,
@@ -204,6 +217,10 @@ impl AppState {
         };
         domain::uploads::spawn_collector(&state);
         domain::reminders::spawn(&state);
+        domain::call_sweep::spawn_sweeper(&state);
+        if state.inner.config.webhook_delivery {
+            webhook_worker::spawn(&state);
+        }
         if state.inner.jwt.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let every = Duration::from_secs(state.inner.config.cache_ttl_secs.clamp(1, 30));
@@ -441,6 +458,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/me/bookings"),
     ("get", "/v1/bookings/{id}/ics"),
     ("post", "/v1/me/calendar-feed"),
+    ("get", "/v1/calls/ice"),
+    ("get", "/v1/conversations/{id}/calls"),
+    ("post", "/v1/webhooks"),
+    ("get", "/v1/webhooks"),
+    ("get", "/v1/webhooks/event-types"),
+    ("get", "/v1/webhooks/{id}"),
+    ("patch", "/v1/webhooks/{id}"),
+    ("delete", "/v1/webhooks/{id}"),
+    ("post", "/v1/webhooks/{id}/disable"),
+    ("post", "/v1/webhooks/{id}/rotate"),
+    ("post", "/v1/webhooks/{id}/test"),
+    ("get", "/v1/webhooks/{id}/deliveries"),
+    ("post", "/v1/webhooks/{id}/replay"),
+    ("get", "/v1/operator/events"),
 ];
 
 /// The OpenAPI document, derived from the routers (see [`routes`]); built once.

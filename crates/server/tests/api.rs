@@ -15,6 +15,10 @@ mod crash;
 mod jwt;
 #[path = "api/security.rs"]
 mod security;
+#[path = "api/webhook_verifiers.rs"]
+mod webhook_verifiers;
+#[path = "api/webhooks.rs"]
+mod webhooks;
 
 const ADMIN: &str = "test-admin-key-of-at-least-32-bytes";
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -2993,6 +2997,8 @@ mod uploads;
 #[path = "api/files.rs"]
 mod files;
 
+#[path = "api/calls.rs"]
+mod calls;
 #[path = "api/scheduling.rs"]
 mod scheduling;
 

@@ -86,6 +86,12 @@ macro_rules! audit_append {
         .bind(audit_hash.as_str())
         .execute(&mut *$tx)
         .await?;
+        // The operator events this entry is (webhooks, the feed), in the same transaction.
+        for (ob_type, ob_data) in
+            $crate::outbox::events_of_audit(audit_kind, audit_subject, audit_actor, audit_data)
+        {
+            outbox_emit!($tx, ob_type, &ob_data, audit_at);
+        }
         audit_seq
     }};
 }

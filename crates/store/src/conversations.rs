@@ -98,6 +98,10 @@ impl Store {
             }
             let mut conv = conversation_of(&row)?;
             conv.ref_title = title;
+            let event = serde_json::json!({"conversation_id": id, "members": members,
+                "ref": input.reference.as_ref().map(|r| serde_json::json!({"kind": r.kind.as_str(), "id": r.id})),
+                "created_by": input.created_by});
+            outbox_emit!(tx, "conversation.created", &event, now);
             tx.commit().await?;
             Ok(conv)
         })

@@ -31,11 +31,14 @@ mod check;
 #[macro_use]
 mod rows;
 #[macro_use]
+mod outbox;
+#[macro_use]
 mod audit;
 #[macro_use]
 mod tx;
 // One module per concept.
 mod accounts;
+mod calls;
 mod conversations;
 #[macro_use]
 mod decisions;
@@ -53,6 +56,7 @@ mod safety;
 mod scheduling;
 mod booking_changes;
 mod tokens;
+mod webhooks;
 mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
 mod enforced;
@@ -62,16 +66,19 @@ pub use audit::{
     MAX_AUDIT_DATA,
 };
 pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
+pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
+pub use outbox::EVENT_TYPES;
 pub use safety::*;
 pub use scheduling::{
     rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
 };
 pub use tokens::token_hash;
+pub use webhooks::*;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -182,6 +189,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_scheduling.sql"),
     ),
     (
+        7,
+        "calls",
+        include_str!("../migrations/sqlite/0007_calls.sql"),
+    ),
+    (
         8,
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
@@ -217,6 +229,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "scheduling",
         include_str!("../migrations/postgres/0006_scheduling.sql"),
+    ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/postgres/0007_calls.sql"),
     ),
     (
         8,

@@ -146,19 +146,16 @@ pub(crate) fn booking_of(r: &impl Get) -> Result<Booking> {
     })
 }
 
-/// Inserts the booking, its holds (the overlap check), its reminders and its events, in the
-/// caller's transaction.
-/// Takes the participants' user rows in sorted order (PostgreSQL; a no-op write on SQLite's
-/// single writer): bookings of one person are written one after the other, so the exclusion
-/// constraint never sees two uncommitted overlapping holds wait for each other (a deadlock);
-/// the later one meets the earlier's committed hold and fails with [`BOOKING_OVERLAP`].
+/// Locks the people of a booking (their user rows, in sorted order) for the rest of the
+/// transaction. Bookings of one person then follow one another: on PostgreSQL two concurrent
+/// inserts checked by the exclusion constraint would otherwise wait for each other and
+/// deadlock; the constraint (SQLite: the trigger) still decides what overlaps.
 macro_rules! lock_people {
     ($tx:ident, $people:expr) => {{
-        let all = $people;
-        let mut people: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+        let mut people: Vec<String> = $people.iter().map(|u| u.to_string()).collect();
         people.sort();
         people.dedup();
-        for u in people {
+        for u in &people {
             sqlx::query("UPDATE users SET event_seq = event_seq WHERE id = $1")
                 .bind(u)
                 .execute(&mut *$tx)
@@ -167,6 +164,8 @@ macro_rules! lock_people {
     }};
 }
 
+/// Inserts the booking, its holds (the overlap check), its reminders and its events, in the
+/// caller's transaction.
 macro_rules! insert_booking {
     ($tx:ident, $id:expr, $proposal:expr, $b:expr, $now:expr) => {{
         lock_people!($tx, [$b.host_id.clone(), $b.guest_id.clone()]);

@@ -156,6 +156,13 @@ macro_rules! post_decision_id {
 /// the hot path at 5 round trips; their decisions remain in `decisions` and `message_versions`.
 macro_rules! audit_post {
     ($tx:ident, $m:expr, $message:expr, $decision:expr, $now:expr) => {{
+        if $m.state == MessageState::Delivered {
+            let created = serde_json::json!({
+                "message_id": $message.id, "conversation_id": $m.conversation_id,
+                "author_id": $m.author_id, "action": $m.decision.action.as_str(),
+            });
+            outbox_emit!($tx, "message.created", &created, $now);
+        }
         if $m.decision.action != "allow" {
             let decision_id = post_decision_id!($tx, $message.id);
             let id_text = $message.id.to_string();

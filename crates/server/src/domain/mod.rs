@@ -6,6 +6,12 @@
 pub mod appeals;
 pub mod availability;
 pub mod calendar;
+pub mod call_frames;
+pub mod call_history;
+pub mod call_ice;
+pub mod call_signals;
+pub mod call_sweep;
+pub mod calls;
 pub mod clock;
 pub mod conversations;
 pub mod decide;
@@ -35,5 +41,6 @@ pub mod tus;
 pub mod uploads;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult};

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod calls;
 pub mod conversations;
 pub mod docs;
 pub mod enforcements;
@@ -23,6 +24,7 @@ pub mod scheduling;
 pub mod uploads;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,6 +47,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(metrics::router())
         .merge(scheduling::router())
         .merge(calendar::router())
+        .merge(calls::router())
+        .merge(webhooks::router())
 }
 
 /// Any other path: 404 `not_found`.

@@ -1,0 +1,7 @@
+// @parley/client: the REST client (typed from the server's OpenAPI document) and the live
+// event socket.
+export { ParleyClient, ParleyError, randomId, tokenOf } from "./client.js";
+export type { BodyOf, ClientOptions, Method, RequestOptions, ResultOf, Schemas, TokenSource } from "./client.js";
+export { ParleySocket } from "./socket.js";
+export type { Event, EventType, SocketOptions, TypingFrame } from "./socket.js";
+export type { components, paths } from "./schema.js";
