@@ -343,6 +343,18 @@ impl Policy {
                 lines.push(self.fill(t.sender("finding"), ctx, d, Some(r)));
             }
         }
+        // A scheduler link (Calendly and the like) that was not let through: the platform
+        // schedules interviews itself.
+        if d.reasons.iter().any(|r| {
+            r.exception.is_none()
+                && r.kind == Some(LinkKind::Scheduler)
+                && matches!(
+                    r.action,
+                    Action::Block | Action::Mask | Action::HoldForReview
+                )
+        }) {
+            lines.push(self.fill(t.sender("scheduler"), ctx, d, None));
+        }
         for r in d.reasons.iter().filter(|_| d.action != Action::Block) {
             let key = match r.exception {
                 Some(ExceptionKind::ScopingAccess) => "scoping_access",

@@ -296,6 +296,7 @@ pub const SENDER_KEYS: &[&str] = &[
     "allow_with_notice",
     "finding",
     "help",
+    "scheduler",
     "scoping_access",
     "legal_document",
     "warning",

@@ -224,6 +224,7 @@ impl AppState {
         let warm = state.inner.clone();
         std::thread::spawn(move || warm.detector.warm());
         domain::uploads::spawn_collector(&state);
+        domain::reminders::spawn(&state);
         domain::call_sweep::spawn_sweeper(&state);
         if state.inner.config.webhook_delivery {
             webhook_worker::spawn(&state);
@@ -463,6 +464,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/bookings/{id}/reschedule"),
     ("post", "/v1/bookings/{id}/cancel"),
     ("get", "/v1/me/bookings"),
+    ("get", "/v1/bookings/{id}/ics"),
+    ("post", "/v1/me/calendar-feed"),
     ("get", "/v1/calls/ice"),
     ("get", "/v1/conversations/{id}/calls"),
     ("post", "/v1/admin/turn/selftest"),
@@ -520,6 +523,8 @@ pub fn app(state: AppState) -> Router {
         // Files and uploads authenticate in their handlers: tus answers OPTIONS without
         // credentials and a signed download link is its own credential.
         .merge(routes::self_authenticated().split_for_parts().0)
+        // A calendar feed's token is its credential.
+        .merge(routes::calendar::feed_router())
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

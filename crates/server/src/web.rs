@@ -45,6 +45,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("moderation.js", JS),
     asset!("account.js", JS),
     asset!("files.js", JS),
+    asset!("schedule.js", JS),
     asset!("state.js", JS),
     asset!("call.js", JS),
     // tus-js-client 4.3.1 from npm (MIT, license in web/vendor/tus-js-client.LICENSE).

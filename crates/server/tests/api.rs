@@ -3041,3 +3041,6 @@ mod turn_relay;
 mod scheduling;
 #[path = "api/storage.rs"]
 mod storage;
+
+#[path = "api/reminders.rs"]
+mod reminders;

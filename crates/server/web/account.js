@@ -81,10 +81,26 @@ function enforcementView(e, reload) {
 
 export async function renderNotices(main, live) {
   const list = h('div', { class: 'queue-items' });
+  const soon = h('ul', { class: 'schedule-list', 'aria-label': 'Interviews in the next 24 hours' });
   replace(main, h('div', { class: 'console' },
     h('h1', {}, 'Notices'),
     h('p', { class: 'hint' }, 'Decisions about your messages and account, with the reasons. You can appeal each one for free; a person reviews it.'),
+    h('h2', {}, 'Interview reminders'),
+    h('p', { class: 'hint' }, 'You are reminded here 24 hours and 10 minutes before each interview.'),
+    soon,
+    h('h2', {}, 'Decisions'),
     list));
+  async function loadSoon() {
+    try {
+      const { data } = await api('GET', '/v1/me/bookings');
+      const now = Date.now();
+      const next = data.bookings.filter((b) => Date.parse(b.start) - now <= 86400000);
+      replace(soon, next.length ? next.map((b) => h('li', {}, h('a', { href: `#/c/${encodeURIComponent(b.conversation_id)}` },
+        `Interview with ${app.nameOf(b.host_id === app.me.id ? b.guest_id : b.host_id)} at ${new Date(b.start).toLocaleString()}`)))
+        : h('li', { class: 'empty' }, 'No interview in the next 24 hours.'));
+    } catch { replace(soon); }
+  }
+  loadSoon();
   async function load() {
     try {
       const { data } = await api('GET', '/v1/me/enforcements');
@@ -99,6 +115,7 @@ export async function renderNotices(main, live) {
   // A new enforcement, or an appeal decided, shows up at once (enforcement.* events).
   const off = live ? live.on((ev) => {
     if (ev.type === 'enforcement.created' || ev.type === 'enforcement.updated') load();
+    if (/^booking\./.test(ev.type)) loadSoon();
   }) : null;
   return off;
 }

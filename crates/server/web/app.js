@@ -2,11 +2,12 @@
 // (#/ home, #/inbox, #/c/{conversation}, #/review for moderators).
 
 import { api, session, Live, ApiError } from './api.js';
-import { h, replace } from './util.js';
+import { h, replace, announce } from './util.js';
 import { renderHome } from './home.js';
 import { renderInbox } from './inbox.js';
 import { renderModeration } from './moderation.js';
 import { renderNotices } from './account.js';
+import { renderInterviews } from './schedule.js';
 import { app } from './state.js';
 import { initCalls } from './call.js';
 
@@ -23,7 +24,8 @@ async function loadMe() {
       app.live = new Live();
       app.live.onState(renderStatus);
       app.live.on((ev) => {
-        if (ev.type !== 'enforcement.created' && ev.type !== 'enforcement.updated') return;
+        if (ev.type === 'booking.reminder') announce(ev.reminder === '10m' ? 'Your interview starts in 10 minutes' : 'Reminder: you have an interview in 24 hours');
+        if (!['enforcement.created', 'enforcement.updated', 'booking.reminder'].includes(ev.type)) return;
         if ((location.hash || '#/') === '#/notices') return; // the page reloads itself
         app.newNotices += 1;
         renderChrome();
@@ -65,6 +67,7 @@ function renderChrome() {
   }
   replace(nav,
     navLink('#/inbox', 'Inbox', route.startsWith('#/inbox') || route.startsWith('#/c/')),
+    navLink('#/interviews', 'Interviews', route.startsWith('#/interviews')),
     navLink('#/notices', 'Notices', route.startsWith('#/notices'), app.newNotices),
     app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null);
   const org = app.me.org ? ` · ${app.me.org.name}` : '';
@@ -104,6 +107,8 @@ async function route() {
       cleanup = await renderInbox(main, decodeURIComponent(hash.slice(4)));
     } else if (hash === '#/notices') {
       cleanup = await renderNotices(main, app.live);
+    } else if (hash === '#/interviews') {
+      cleanup = await renderInterviews(main);
     } else if (hash === '#/review') {
       cleanup = await renderModeration(main);
     } else {

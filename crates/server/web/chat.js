@@ -6,6 +6,7 @@ import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from 
 import { app } from './state.js';
 import { createComposer } from './composer.js';
 import { createFiles } from './files.js';
+import { createSchedule } from './schedule.js';
 import { reportReasons, reportDialog } from './account.js';
 
 const PAGE = 30;
@@ -114,6 +115,7 @@ export async function renderChat(pane, id) {
   });
 
   const files = createFiles({ conversationId: id, me });
+  const schedule = createSchedule({ conversationId: id, others });
   const banner = info.rulesApply ? h('aside', { class: 'banner', 'aria-label': 'How contact details work here' },
     h('p', {}, h('strong', {}, 'Keep it on Parley until the contract starts: '),
       'phone numbers, emails and outside links are hidden or held back until then. ',
@@ -150,7 +152,7 @@ export async function renderChat(pane, id) {
           },
         }, fmt === 'json' ? 'JSON (with digest)' : 'printable page')),
         exportStatus)),
-    banner, scroller, typing, files.el, files.input, composer.el);
+    banner, scroller, typing, schedule.el, files.el, files.input, composer.el);
   files.acceptDrops(pane);
 
   function nearBottom() {
@@ -316,6 +318,7 @@ export async function renderChat(pane, id) {
   const offEvents = app.live.on((ev) => {
     if (ev.conversation_id !== id) return;
     files.onEvent(ev);
+    schedule.onEvent(ev);
     if (ev.type === 'message.created' || ev.type === 'message.updated' || ev.type === 'message.deleted') {
       if (ev.message) {
         upsert(ev.message);
@@ -349,6 +352,7 @@ export async function renderChat(pane, id) {
     clearInterval(clockTimer);
     clearTimeout(typingTimer);
     composer.destroy();
+    schedule.destroy();
     markRead.cancel();
     document.removeEventListener('visibilitychange', onVisible);
   };

@@ -7,21 +7,45 @@ import { app } from './state.js';
 import { convInfo, renderChat, refLabel } from './chat.js';
 import { initials } from './home.js';
 
+/** The sides I am on in a conversation: 'hiring' (the others work for me), 'working' (I work
+ * for them); a person with both roles may be on either. */
+function sideOf(info) {
+  if (!info) return [];
+  const me = app.me;
+  const mine = me.roles || [];
+  const others = info.members.filter((m) => m.id !== me.id);
+  const has = (r) => others.some((o) => (o.roles || []).includes(r));
+  const out = [];
+  if (has('freelancer') && (mine.includes('client') || me.org)) out.push('hiring');
+  if (has('client') && mine.includes('freelancer')) out.push('working');
+  return out;
+}
+
 export async function renderInbox(main, openId) {
   const listEl = h('ul', { class: 'convs' });
+  const sides = [['all', 'All'], ['hiring', 'Hiring'], ['working', 'Working']];
+  const filter = h('fieldset', { class: 'side-filter' }, h('legend', { class: 'sr-only' }, 'Show conversations'),
+    sides.map(([v, label]) => h('label', {}, h('input', {
+      type: 'radio', name: 'side', value: v, checked: (app.side || 'all') === v,
+      onchange: () => { app.side = v; loadList().catch(() => {}); },
+    }), ' ', label)));
   const pane = h('section', { class: 'chat-pane', 'aria-labelledby': openId ? 'chat-title' : null });
   const layout = h('div', { class: `inbox${openId ? ' has-open' : ''}` },
-    h('nav', { class: 'inbox-list', 'aria-labelledby': 'inbox-h' }, h('h1', { id: 'inbox-h' }, 'Inbox'), listEl),
+    h('nav', { class: 'inbox-list', 'aria-labelledby': 'inbox-h' }, h('h1', { id: 'inbox-h' }, 'Inbox'), filter, listEl),
     pane);
   replace(main, layout);
   const tz = app.me.time_zone || undefined;
 
   async function loadList() {
     const { data } = await api('GET', '/v1/conversations?limit=100');
-    const convs = data.conversations;
-    const infos = await Promise.all(convs.map((c) => convInfo(c.id).catch(() => null)));
+    const all = data.conversations;
+    const allInfos = await Promise.all(all.map((c) => convInfo(c.id).catch(() => null)));
+    const want = app.side || 'all';
+    const keep = all.map((c, i) => want === 'all' || sideOf(allInfos[i]).includes(want));
+    const convs = all.filter((_, i) => keep[i]);
+    const infos = allInfos.filter((_, i) => keep[i]);
     if (!convs.length) {
-      replace(listEl, h('li', { class: 'empty' }, 'No conversations yet.'));
+      replace(listEl, h('li', { class: 'empty' }, all.length ? 'No conversations on this side.' : 'No conversations yet.'));
       return;
     }
     replace(listEl, convs.map((c, i) => {

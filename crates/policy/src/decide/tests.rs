@@ -510,3 +510,39 @@ fn hosts() {
     assert!(domain_matches("a.chat.example.com", "chat.example.com"));
     assert!(!domain_matches("xchat.example.com", "chat.example.com"));
 }
+
+#[test]
+fn a_blocked_scheduler_link_points_to_schedule() {
+    let p = Policy::default();
+    let t = "Book a slot: https://calendly.com/anna-k/30min";
+    let link = "https://calendly.com/anna-k/30min";
+    let f = vec![find(
+        t,
+        link,
+        Category::Link,
+        Some(LinkKind::Scheduler),
+        0.95,
+    )];
+    let d = p.decide(t, &f, &msg());
+    assert_eq!(d.action, Action::Block);
+    assert!(
+        d.explanation
+            .contains("use \"Schedule\" in the conversation"),
+        "{}",
+        d.explanation
+    );
+    // Another kind of link does not get the scheduling hint.
+    let f = vec![find(t, link, Category::Link, Some(LinkKind::Meeting), 0.95)];
+    let d = p.decide(t, &f, &msg());
+    assert!(!d.explanation.contains("\"Schedule\""), "{}", d.explanation);
+    // Nor does an allowed one (after a contract starts).
+    let f = vec![find(
+        t,
+        link,
+        Category::Link,
+        Some(LinkKind::Scheduler),
+        0.95,
+    )];
+    let d = p.decide(t, &f, &msg().stage(Stage::ActiveContract));
+    assert!(!d.explanation.contains("\"Schedule\""), "{}", d.explanation);
+}

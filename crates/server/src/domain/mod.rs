@@ -5,6 +5,7 @@
 
 pub mod appeals;
 pub mod availability;
+pub mod calendar;
 pub mod call_frames;
 pub mod call_history;
 pub mod call_ice;
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod policy_audit;
 pub mod queue;
+pub mod reminders;
 pub mod reports;
 pub mod scan;
 pub mod scheduling;

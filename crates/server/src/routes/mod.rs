@@ -7,6 +7,7 @@
 //! and one line in [`router`].
 
 pub mod auth;
+pub mod calendar;
 pub mod calls;
 pub mod conversations;
 pub mod docs;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(exports::router())
         .merge(metrics::router())
         .merge(scheduling::router())
+        .merge(calendar::router())
         .merge(calls::router())
         .merge(turn_admin::router())
         .merge(webhooks::router())

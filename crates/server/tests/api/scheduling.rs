@@ -7,16 +7,21 @@ use super::*;
 use jiff::{SignedDuration, Timestamp};
 
 /// A whole hour `hours` from now, RFC 3339 UTC.
-fn hours_ahead(hours: i64) -> Timestamp {
+pub(super) fn hours_ahead(hours: i64) -> Timestamp {
     let now = Timestamp::now().as_second();
     Timestamp::from_second((now / 3600 + hours) * 3600).unwrap()
 }
 
-fn plus(t: Timestamp, minutes: i64) -> Timestamp {
+pub(super) fn plus(t: Timestamp, minutes: i64) -> Timestamp {
     t + SignedDuration::from_mins(minutes)
 }
 
-async fn propose(s: &Server, tok: &str, conv: &str, slots: &[(Timestamp, i64)]) -> Value {
+pub(super) async fn propose(
+    s: &Server,
+    tok: &str,
+    conv: &str,
+    slots: &[(Timestamp, i64)],
+) -> Value {
     let slots: Vec<Value> = slots
         .iter()
         .map(|(t, m)| json!({"start": t.to_string(), "minutes": m}))
@@ -33,7 +38,12 @@ async fn propose(s: &Server, tok: &str, conv: &str, slots: &[(Timestamp, i64)]) 
     v
 }
 
-async fn accept(s: &Server, tok: &str, proposal: &str, start: Timestamp) -> (StatusCode, Value) {
+pub(super) async fn accept(
+    s: &Server,
+    tok: &str,
+    proposal: &str,
+    start: Timestamp,
+) -> (StatusCode, Value) {
     s.call(
         Method::POST,
         &format!("/v1/proposals/{proposal}/accept"),
