@@ -29,6 +29,8 @@ pub enum BusEvent {
         seq: i64,
         message: Box<parley_store::Message>,
     },
+    /// Ephemeral: a call frame for the user's sockets (all of them, or one session).
+    Call { user_id: String, out: CallOut },
     /// Every node drops the cached entries this names (a token revoked, a plan, user,
     /// contract or membership changed).
     Invalidate { what: Invalidation },
@@ -40,9 +42,29 @@ impl BusEvent {
         match self {
             BusEvent::Events { user_id }
             | BusEvent::Typing { user_id, .. }
-            | BusEvent::Message { user_id, .. } => Some(user_id),
+            | BusEvent::Message { user_id, .. }
+            | BusEvent::Call { user_id, .. } => Some(user_id),
             BusEvent::Invalidate { .. } => None,
         }
+    }
+}
+
+/// A call frame (`call.*`, see `domain::call_frames`) on its way to a user's sockets: to one
+/// session only, to all but one, or to all. Never stored, never logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallOut {
+    /// Only the socket with this session id.
+    pub only: Option<String>,
+    /// Every socket but this session.
+    pub except: Option<String>,
+    /// The frame (a JSON object; the socket adds its own `session`).
+    pub frame: serde_json::Value,
+}
+
+impl CallOut {
+    /// Whether the socket of `session` takes this frame.
+    pub fn is_for(&self, session: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == session) && self.except.as_deref() != Some(session)
     }
 }
 
@@ -93,6 +115,8 @@ pub enum Signal {
         conversation_id: String,
         from: String,
     },
+    /// A call frame.
+    Call(Arc<CallOut>),
     /// Event `seq` is this new message.
     Message {
         seq: i64,
@@ -107,7 +131,7 @@ pub enum Signal {
 /// Capacity of one socket's signal queue. A full queue already holds a signal that makes the
 /// socket read the event log, so a dropped `Events` loses nothing; a dropped typing signal is
 /// ephemeral anyway.
-const SOCKET_QUEUE: usize = 32;
+const SOCKET_QUEUE: usize = 64;
 
 /// One socket in the [`Hub`]: its id, its signal queue, and its "check again" flag (set
 /// before a [`Signal::Recheck`] is queued, so a full queue cannot lose a revocation).
@@ -230,6 +254,7 @@ impl Hub {
                     message: Arc::from(message),
                 },
             ),
+            BusEvent::Call { user_id, out } => self.send_to(&user_id, Signal::Call(Arc::new(out))),
             BusEvent::Invalidate { what } => {
                 caches.invalidate(&what);
                 // A revocation closes the sockets of the revoked tokens.

@@ -76,6 +76,8 @@ pub struct Config {
     pub auth_failure_burst: f64,
     /// Files in conversations (`[files]`; see [`crate::files_config`]).
     pub files: crate::files_config::FilesConfig,
+    /// Voice and video calls (`[calls]`; see [`crate::calls_config`]).
+    pub calls: crate::calls_config::CallsConfig,
     /// User tokens the marketplace mints (see [`crate::jwt`]): the HS256 shared secret
     /// (`PARLEY_JWT_SECRET`, at least 32 bytes)...
     pub jwt_secret: Option<String>,
@@ -167,6 +169,7 @@ impl Default for Config {
             auth_failures_per_sec: 1.0,
             auth_failure_burst: 20.0,
             files: Default::default(),
+            calls: Default::default(),
             jwt_secret: None,
             jwt_public_keys: Vec::new(),
             jwt_jwks_file: None,
@@ -220,6 +223,7 @@ impl Config {
                 return Err(ConfigError(format!("{key} must be at least 1")));
             }
         }
+        self.calls.check()?;
         Ok(())
     }
 
@@ -296,6 +300,7 @@ impl Config {
             }
         }
         self.files.apply_env(&get)?;
+        self.calls.apply_env(&get)?;
         Ok(())
     }
 
@@ -363,6 +368,7 @@ impl Config {
             "jwt_jwks_file" => self.jwt_jwks_file = Some(v.to_string()).filter(|s| !s.is_empty()),
             "jwt_issuer" => self.jwt_issuer = Some(v.to_string()).filter(|s| !s.is_empty()),
             k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
+            k if k.starts_with("calls.") => self.calls.set(&k["calls.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
         }
         Ok(())

@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod bus;
 pub mod cache;
+pub mod calls_config;
 pub mod config;
 mod config_error;
 pub mod domain;
@@ -81,6 +82,10 @@ pub struct Inner {
     pub auth_failures: limits::AuthFailures,
     /// File storage, uploads being written, the download signing key.
     pub files: domain::uploads::Files,
+    /// The calls in progress on this node.
+    pub calls: domain::calls::Calls,
+    /// The TURN REST secret and the TURN URLs handed to clients.
+    pub turn: domain::call_ice::TurnSecret,
     /// The keys of operator-minted tokens (none: JWTs are refused).
     pub jwt: Option<jwt::Verifier>,
 }
@@ -180,6 +185,11 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 files,
+                calls: domain::calls::Calls::default(),
+                turn: domain::call_ice::TurnSecret::new(
+                    config.calls.turn_secret.as_deref(),
+                    config.calls.turn_urls.clone(),
+                ),
                 jwt,
                 caches,
                 hub,
@@ -206,6 +216,7 @@ impl AppState {
             }),
         };
         domain::uploads::spawn_collector(&state);
+        domain::call_sweep::spawn_sweeper(&state);
         if state.inner.config.webhook_delivery {
             webhook_worker::spawn(&state);
         }
@@ -435,6 +446,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("post", "/v1/conversations/{id}/proposals"),
+    ("post", "/v1/proposals/{id}/accept"),
+    ("put", "/v1/me/availability"),
+    ("get", "/v1/me/availability"),
+    ("get", "/v1/users/{id}/slots"),
+    ("post", "/v1/conversations/{id}/bookings"),
+    ("get", "/v1/conversations/{id}/schedule"),
+    ("post", "/v1/bookings/{id}/reschedule"),
+    ("post", "/v1/bookings/{id}/cancel"),
+    ("get", "/v1/me/bookings"),
+    ("get", "/v1/calls/ice"),
+    ("get", "/v1/conversations/{id}/calls"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
     ("get", "/v1/webhooks/event-types"),

@@ -1,6 +1,7 @@
 //! `GET /v1/ws`: live events for one user. On connect (optionally with `?cursor=N`) the socket
 //! replays the user's event log after the cursor, then follows it as the bus says there is more.
-//! Client frames: `{"type":"typing","conversation_id"}`, `{"type":"resume","cursor":N}`.
+//! Client frames: `{"type":"typing","conversation_id"}`, `{"type":"resume","cursor":N}`, and
+//! the `call.*` frames of calls (`domain::call_frames`).
 //!
 //! A socket lives no longer than its right to: it closes (with a [`Close`] code and reason) at
 //! its token's expiry, when the token is revoked or the user suspended (on every node, through
@@ -8,6 +9,8 @@
 //! past the user's rate limit. Replays go one page at a time; `resume` at most once a second.
 
 use crate::bus::{Registration, Signal};
+use crate::domain::call_frames::{self, CallFrame};
+use crate::domain::calls;
 use crate::domain::events::{ErrorFrame, EventView, PongFrame, TypingFrame};
 use crate::limits::ConnSlot;
 use crate::{bearer, ApiError, ApiResult, AppState};
@@ -77,6 +80,7 @@ pub async fn upgrade(
         me,
         token,
         expires_at,
+        call_session: call_session_id(),
         _slot: slot.map(|Extension(s)| s),
     };
     // Client frames are small (typing, resume, ping): a small read buffer keeps an idle socket
@@ -118,6 +122,8 @@ struct Session {
     token: String,
     /// When the token expires (Unix ms): the socket closes then.
     expires_at: i64,
+    /// This socket's id in calls (`call.*` frames for one session go to it alone).
+    call_session: String,
     /// The connection's place under the per-address cap, held while the socket is open.
     _slot: Option<ConnSlot>,
 }
@@ -213,6 +219,11 @@ async fn session(
                         pending = true;
                     }
                 }
+                Some(Signal::Call(c)) => {
+                    if c.is_for(&sess.call_session) && !out.text(&with_session(&c.frame, &sess.call_session)).await {
+                        return;
+                    }
+                }
                 Some(Signal::Typing { conversation_id, from }) => {
                     let f = TypingFrame { kind: "typing", conversation_id, user_id: from };
                     if !out.text(&f).await {
@@ -248,6 +259,18 @@ async fn session(
                     continue;
                 }
                 refused = 0;
+                if let Some(t) = text.as_deref().filter(|t| call_frames::is_call_frame(t)) {
+                    let replies = match call_frames::parse(t) {
+                        Ok(f) => calls::handle(s, me, &sess.call_session, f).await,
+                        Err(why) => vec![CallFrame::error(None, None, "invalid_request", why)],
+                    };
+                    for r in replies {
+                        if !out.text(&with_session(&r.to_value(), &sess.call_session)).await {
+                            return;
+                        }
+                    }
+                    continue;
+                }
                 let frame = text.as_deref().and_then(parse_client_frame);
                 match frame {
                     Some(ClientFrame::Typing { conversation_id }) => {
@@ -283,6 +306,22 @@ async fn session(
             _ = async {}, if pending => {}
         }
     }
+}
+
+/// A random id for a socket's part in calls.
+fn call_session_id() -> String {
+    let mut b = [0u8; 8];
+    let _ = getrandom::getrandom(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A call frame with the receiving socket's own `session` added.
+fn with_session(frame: &serde_json::Value, session: &str) -> serde_json::Value {
+    let mut f = frame.clone();
+    if let Some(o) = f.as_object_mut() {
+        o.insert("session".into(), session.into());
+    }
+    f
 }
 
 /// At most one `resume` per socket per this long.
@@ -344,8 +383,9 @@ impl Out<'_> {
         self.send(WsMessage::Text(text.into())).await
     }
     /// Sends the close frame, then reads (and drops) what the client still sends until it
-    /// answers the close or a moment passes: closing the TCP connection with unread data would
-    /// reset it, and the client could lose the close frame with its reason.
+    /// answers the close or the dead-peer window (at least 2 s) passes: closing the TCP
+    /// connection with unread data would reset it, and the client could lose the close frame
+    /// with its reason.
     async fn close(
         &mut self,
         c: Close,
@@ -360,7 +400,7 @@ impl Out<'_> {
             self.tx.send(WsMessage::Close(Some(frame))),
         )
         .await;
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + self.wait.max(Duration::from_secs(2));
         while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, inbound.next()).await {
             if matches!(m, WsMessage::Close(_)) {
                 break;

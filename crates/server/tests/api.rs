@@ -2998,3 +2998,8 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+
+#[path = "api/calls.rs"]
+mod calls;
+#[path = "api/scheduling.rs"]
+mod scheduling;

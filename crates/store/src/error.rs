@@ -39,6 +39,19 @@ impl BackendError {
     }
 }
 
+impl BackendError {
+    /// A PostgreSQL deadlock or serialization failure: the transaction may simply be run again
+    /// (concurrent inserts checked by one exclusion constraint can deadlock).
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self.0.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01") | Some("40001"))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Debug for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
@@ -73,6 +86,14 @@ impl From<sqlx::Error> for StoreError {
                 if matches!(db.code().as_deref(), Some("22021") | Some("22P05")) =>
             {
                 StoreError::Invalid("text contains a character that cannot be stored".into())
+            }
+            // Two overlapping bookings for one person: PostgreSQL's exclusion constraint
+            // (23P01), SQLite's trigger.
+            sqlx::Error::Database(db)
+                if db.code().as_deref() == Some("23P01")
+                    || db.message().contains("booking_overlap") =>
+            {
+                StoreError::Conflict(crate::scheduling::BOOKING_OVERLAP.into())
             }
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => {

@@ -38,6 +38,7 @@ mod audit;
 mod tx;
 // One module per concept.
 mod accounts;
+mod calls;
 mod conversations;
 #[macro_use]
 mod decisions;
@@ -51,6 +52,9 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+#[macro_use]
+mod scheduling;
+mod booking_changes;
 mod tokens;
 mod webhooks;
 mod writer;
@@ -61,6 +65,8 @@ pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
 };
+pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
+pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
@@ -68,6 +74,9 @@ pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use outbox::EVENT_TYPES;
 pub use safety::*;
+pub use scheduling::{
+    rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
+};
 pub use tokens::token_hash;
 pub use webhooks::*;
 
@@ -175,6 +184,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_files.sql"),
     ),
     (
+        6,
+        "scheduling",
+        include_str!("../migrations/sqlite/0006_scheduling.sql"),
+    ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/sqlite/0007_calls.sql"),
+    ),
+    (
         8,
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
@@ -205,6 +224,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "files",
         include_str!("../migrations/postgres/0005_files.sql"),
+    ),
+    (
+        6,
+        "scheduling",
+        include_str!("../migrations/postgres/0006_scheduling.sql"),
+    ),
+    (
+        7,
+        "calls",
+        include_str!("../migrations/postgres/0007_calls.sql"),
     ),
     (
         8,

@@ -63,6 +63,7 @@ pub(crate) trait Get {
     fn i(&self, c: &str) -> Result<i64>;
     fn oi(&self, c: &str) -> Result<Option<i64>>;
     fn b(&self, c: &str) -> Result<bool>;
+    fn ob(&self, c: &str) -> Result<Option<bool>>;
 }
 
 macro_rules! impl_get {
@@ -82,6 +83,9 @@ macro_rules! impl_get {
             }
             fn b(&self, c: &str) -> Result<bool> {
                 Ok(self.try_get::<bool, _>(c)?)
+            }
+            fn ob(&self, c: &str) -> Result<Option<bool>> {
+                Ok(self.try_get::<Option<bool>, _>(c)?)
             }
         }
     };

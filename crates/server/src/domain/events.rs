@@ -19,6 +19,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "read",
     "enforcement.created",
     "enforcement.updated",
+    "call.ended",
 ];
 
 /// One stored event of a user. `message.created` / `message.updated` / `message.deleted` carry

@@ -4,6 +4,13 @@
 //! result or a [`DomainError`]. Nothing here knows about HTTP.
 
 pub mod appeals;
+pub mod availability;
+pub mod call_frames;
+pub mod call_history;
+pub mod call_ice;
+pub mod call_signals;
+pub mod call_sweep;
+pub mod calls;
 pub mod clock;
 pub mod conversations;
 pub mod decide;
@@ -23,6 +30,8 @@ pub mod policy_audit;
 pub mod queue;
 pub mod reports;
 pub mod scan;
+pub mod scheduling;
+pub mod slots;
 pub mod split;
 pub mod standing;
 pub mod statements;

@@ -19,7 +19,8 @@ use utoipa_axum::routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Parley message center", description = "Integration API (operator key), client API (user tokens), WebSocket delivery. Errors: `{\"error\":{\"code\",\"message\",...}}`."),
-    components(schemas(ErrorBody, EventView, TypingFrame, ErrorFrame, PongFrame, crate::ws::ClientFrame)),
+    components(schemas(ErrorBody, EventView, TypingFrame, ErrorFrame, PongFrame, crate::ws::ClientFrame,
+        crate::domain::call_frames::CallClientFrame, crate::domain::call_frames::CallFrame)),
     modifiers(&Security),
 )]
 struct Base;

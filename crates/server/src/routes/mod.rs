@@ -7,6 +7,7 @@
 //! and one line in [`router`].
 
 pub mod auth;
+pub mod calls;
 pub mod conversations;
 pub mod docs;
 pub mod enforcements;
@@ -18,6 +19,7 @@ pub mod messages;
 pub mod metrics;
 pub mod moderation;
 pub mod reports;
+pub mod scheduling;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -42,6 +44,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(scheduling::router())
+        .merge(calls::router())
         .merge(webhooks::router())
 }
 

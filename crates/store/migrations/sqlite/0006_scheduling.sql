@@ -1,0 +1,94 @@
+-- Interview scheduling: availability, proposals of times, bookings, the time each booking holds
+-- for each participant (no two overlapping holds for one person: a trigger aborts the write),
+-- reminders as durable jobs, and private calendar feeds (token stored hashed).
+
+CREATE TABLE availability (
+    user_id    TEXT PRIMARY KEY NOT NULL REFERENCES users(id),
+    data       TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE schedule_proposals (
+    id              TEXT PRIMARY KEY NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    author_id       TEXT NOT NULL REFERENCES users(id),
+    state           TEXT NOT NULL CHECK (state IN ('open', 'booked', 'withdrawn')),
+    booking_id      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX schedule_proposals_conversation ON schedule_proposals(conversation_id, created_at);
+
+CREATE TABLE proposal_slots (
+    proposal_id TEXT NOT NULL REFERENCES schedule_proposals(id),
+    start_at    INTEGER NOT NULL,
+    end_at      INTEGER NOT NULL,
+    PRIMARY KEY (proposal_id, start_at)
+);
+
+CREATE TABLE bookings (
+    id              TEXT PRIMARY KEY NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    proposal_id     TEXT,
+    host_id         TEXT NOT NULL REFERENCES users(id),
+    guest_id        TEXT NOT NULL REFERENCES users(id),
+    start_at        INTEGER NOT NULL,
+    end_at          INTEGER NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled')),
+    sequence        INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT,
+    changed_by      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    CHECK (end_at > start_at)
+);
+CREATE INDEX bookings_conversation ON bookings(conversation_id, start_at);
+CREATE INDEX bookings_host ON bookings(host_id, start_at);
+CREATE INDEX bookings_guest ON bookings(guest_id, start_at);
+
+-- One row per participant of a confirmed booking: the time it takes from that person.
+CREATE TABLE booking_holds (
+    booking_id TEXT NOT NULL REFERENCES bookings(id),
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    start_at   INTEGER NOT NULL,
+    end_at     INTEGER NOT NULL,
+    PRIMARY KEY (booking_id, user_id),
+    CHECK (end_at > start_at)
+);
+CREATE INDEX booking_holds_user ON booking_holds(user_id, start_at);
+
+CREATE TRIGGER booking_holds_no_overlap_insert BEFORE INSERT ON booking_holds
+WHEN EXISTS (SELECT 1 FROM booking_holds h WHERE h.user_id = NEW.user_id
+             AND h.booking_id <> NEW.booking_id
+             AND h.start_at < NEW.end_at AND NEW.start_at < h.end_at)
+BEGIN
+    SELECT RAISE(ABORT, 'booking_overlap');
+END;
+
+CREATE TRIGGER booking_holds_no_overlap_update BEFORE UPDATE ON booking_holds
+WHEN EXISTS (SELECT 1 FROM booking_holds h WHERE h.user_id = NEW.user_id
+             AND h.booking_id <> NEW.booking_id
+             AND h.start_at < NEW.end_at AND NEW.start_at < h.end_at)
+BEGIN
+    SELECT RAISE(ABORT, 'booking_overlap');
+END;
+
+-- Reminders: one durable job per booking and kind, fired once (state moves to 'sent' in the
+-- transaction that writes the reminder's events).
+CREATE TABLE reminder_jobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    booking_id TEXT NOT NULL REFERENCES bookings(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('24h', '10m')),
+    sequence   INTEGER NOT NULL,
+    due_at     INTEGER NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'cancelled')),
+    sent_at    INTEGER
+);
+CREATE INDEX reminder_jobs_due ON reminder_jobs(state, due_at);
+CREATE INDEX reminder_jobs_booking ON reminder_jobs(booking_id);
+
+CREATE TABLE calendar_feeds (
+    user_id    TEXT PRIMARY KEY NOT NULL REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
