@@ -94,6 +94,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/bookings/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancels a booking (either participant), with a reason; the other is told live. */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bookings/{id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves a booking (either participant), with a reason; the other is told live. */
+        post: operations["reschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/calls/ice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ICE servers for a call: the TURN relay's URLs with credentials in the TURN REST form
+         *     (username `expiry:user_id`, password base64 HMAC-SHA1 of the username), valid longer than
+         *     the longest call.
+         */
+        get: operations["ice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/check": {
         parameters: {
             query?: never;
@@ -155,6 +210,40 @@ export interface paths {
         };
         /** One conversation with its members. */
         get: operations["get_one"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Books a free slot of another member's availability. */
+        post: operations["book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calls of a conversation, newest first (metadata only), and the call in progress. */
+        get: operations["conversation_calls"];
         put?: never;
         post?: never;
         delete?: never;
@@ -226,6 +315,23 @@ export interface paths {
         patch: operations["edit"];
         trace?: never;
     };
+    "/v1/conversations/{id}/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Offers one to ten times in a conversation; the other member picks one. */
+        post: operations["propose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/read": {
         parameters: {
             query?: never;
@@ -237,6 +343,23 @@ export interface paths {
         put?: never;
         /** Moves my read marker. */
         post: operations["read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation's proposals and bookings, newest first. */
+        get: operations["schedule"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -391,6 +514,41 @@ export interface paths {
         };
         /** The signed-in user: id, name, roles, organisation, country, time zone. */
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My availability (404 until I share one). */
+        get: operations["get_availability"];
+        /** Shares my availability: weekly hours in my time zone, overrides, buffers, notice, limits. */
+        put: operations["put_availability"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My upcoming bookings in every conversation, as host and as guest. */
+        get: operations["my_bookings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -565,6 +723,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/proposals/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Picks one of a proposal's times: the booking is made and the other times are released. */
+        post: operations["accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports": {
         parameters: {
             query?: never;
@@ -629,6 +804,23 @@ export interface paths {
         get?: never;
         /** Creates or updates a profile; texts checked (always pre-contract). */
         put: operations["put_profile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's free slots (times UTC): to people who share a conversation with them. */
+        get: operations["slots"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -818,6 +1010,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `POST /v1/proposals/{id}/accept`. */
+        AcceptBody: {
+            /** @description The start of one of the proposal's slots (RFC 3339). */
+            start: string;
+        };
         /** @description An appeal. */
         Appeal: {
             appellant_id: string;
@@ -875,6 +1072,245 @@ export interface components {
              * @description The answer's status; none when no answer came.
              */
             status_code?: number | null;
+        };
+        /** @description `PUT /v1/me/availability` (and its answer). */
+        Availability: {
+            /**
+             * Format: int32
+             * @description Free time kept before and after each booking (0 to 240).
+             */
+            buffer_minutes?: number;
+            /**
+             * Format: int32
+             * @description Most bookings on one local day (0: no limit).
+             */
+            max_per_day?: number;
+            /**
+             * Format: int32
+             * @description No slot starts sooner than this after now (0 to 43,200).
+             */
+            min_notice_minutes?: number;
+            overrides?: components["schemas"]["DateOverride"][];
+            /** @description An IANA time zone (`Europe/London`). */
+            time_zone: string;
+            weekly?: components["schemas"]["WeeklyHours"][];
+            /**
+             * Format: int32
+             * @description How far ahead slots are offered, in days (1 to 365; default 60).
+             */
+            window_days?: number;
+        };
+        /** @description `POST /v1/conversations/{id}/bookings`: a free slot of the other member's availability. */
+        BookBody: {
+            /** @description Whose availability (another member of the conversation). */
+            host_id: components["schemas"]["UserId"];
+            /** Format: int32 */
+            minutes: number;
+            start: string;
+        };
+        /** @description A booking made. */
+        Booked: {
+            booking: components["schemas"]["Booking"];
+        };
+        /** @description A booked interview (times RFC 3339, UTC). */
+        Booking: {
+            /** @description Who made the last change. */
+            changed_by?: string | null;
+            conversation_id: string;
+            created_at: string;
+            end: string;
+            /** @description Who picked it. */
+            guest_id: string;
+            /** @description Who offered the time. */
+            host_id: string;
+            id: string;
+            /** Format: int64 */
+            minutes: number;
+            proposal_id?: string | null;
+            /** @description The reason of the last reschedule or of the cancellation. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description Raised on each reschedule and on cancellation (the calendar entry's SEQUENCE).
+             */
+            sequence: number;
+            start: string;
+            /** @description confirmed or cancelled. */
+            status: string;
+            updated_at: string;
+        };
+        /** @description Bookings (`GET /v1/me/bookings`). */
+        Bookings: {
+            bookings: components["schemas"]["Booking"][];
+        };
+        /**
+         * @description A `call.*` frame a client sends on `/v1/ws`. Frames about a call the sender is not a party
+         *     of are dropped (answered with `call.error` `not_found`).
+         */
+        CallClientFrame: {
+            conversation_id: string;
+            /** @enum {string} */
+            type: "call.invite";
+            /** @description A video call (the camera starts on); else voice only. */
+            video?: boolean;
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.accept";
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.decline";
+        } | {
+            call_id: string;
+            reason?: null | components["schemas"]["HangupReason"];
+            /** @enum {string} */
+            type: "call.hangup";
+        } | {
+            call_id: string;
+            sdp: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.offer";
+        } | {
+            call_id: string;
+            sdp: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.answer";
+        } | {
+            call_id: string;
+            candidate: Record<string, never>;
+            to: string;
+            /** @enum {string} */
+            type: "call.candidate";
+        } | {
+            call_id: string;
+            to: string;
+            /** @enum {string} */
+            type: "call.renegotiate";
+        } | {
+            audio?: boolean;
+            call_id: string;
+            /** @description The selected ICE candidate pair goes through a TURN relay. */
+            relayed?: boolean | null;
+            screen?: boolean;
+            /** @enum {string} */
+            type: "call.heartbeat";
+            video?: boolean;
+        } | {
+            call_id: string;
+            /** @enum {string} */
+            type: "call.resume";
+        };
+        /**
+         * @description A `call.*` frame the server sends. Every frame also carries `session`: the receiving
+         *     socket's own session id (compare it with a party's `session` to know whether this
+         *     socket is the one in the call).
+         */
+        CallFrame: {
+            call_id: string;
+            conversation_id: string;
+            /** @description The caller. */
+            from: string;
+            /** @enum {string} */
+            type: "call.ring";
+            video: boolean;
+        } | {
+            /** Format: int64 */
+            answered_at?: number | null;
+            call_id: string;
+            caller: string;
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /** @description Who is in the call now. */
+            parties: components["schemas"]["PartyView"][];
+            /**
+             * @description Once ended: completed, canceled, no_answer, declined, busy, failed, ice_failed,
+             *     answered_elsewhere (this last one only to the answering user's other sessions).
+             */
+            reason?: string | null;
+            /** @description Who is still being rung. */
+            ringing: string[];
+            /** @description ringing, active or ended. */
+            state: string;
+            /** @enum {string} */
+            type: "call.state";
+            video: boolean;
+        } | {
+            call_id: string;
+            from: string;
+            sdp: string;
+            /** @enum {string} */
+            type: "call.offer";
+        } | {
+            call_id: string;
+            from: string;
+            sdp: string;
+            /** @enum {string} */
+            type: "call.answer";
+        } | {
+            call_id: string;
+            candidate: Record<string, never>;
+            from: string;
+            /** @enum {string} */
+            type: "call.candidate";
+        } | {
+            call_id: string;
+            from: string;
+            /** @enum {string} */
+            type: "call.renegotiate";
+        } | {
+            call_id?: string | null;
+            code: string;
+            conversation_id?: string | null;
+            message: string;
+            /** @enum {string} */
+            type: "call.error";
+        };
+        /** @description `GET /v1/conversations/{id}/calls`. */
+        CallList: {
+            /** @description Newest first. */
+            calls: components["schemas"]["CallView"][];
+            /** @description The call in progress in this conversation (on this node), if any. */
+            current?: string | null;
+        };
+        /** @description One call (metadata only: no SDP, no ICE candidates, no addresses, no media). */
+        CallView: {
+            /** Format: int64 */
+            answered_at?: number | null;
+            audio_used: boolean;
+            caller_id: string;
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /** Format: int64 */
+            duration_ms?: number | null;
+            /** @description completed, canceled, no_answer, declined, busy, failed, ice_failed. */
+            end_reason?: string | null;
+            /** Format: int64 */
+            ended_at?: number | null;
+            id: string;
+            /** @description Who took part (the caller first). */
+            parties: string[];
+            /** @description Media went through a TURN relay (null: not reported). */
+            relayed?: boolean | null;
+            screen_used: boolean;
+            /** @description ringing, active or ended. */
+            state: string;
+            video: boolean;
+            video_used: boolean;
+        };
+        /** @description `POST /v1/bookings/{id}/cancel`. */
+        CancelBody: {
+            reason?: string | null;
         };
         /** @description Findings of one category on one day. */
         CategoryDay: {
@@ -989,6 +1425,12 @@ export interface components {
         Created: {
             conversation: components["schemas"]["Conversation"];
             id: string;
+        };
+        /** @description Other hours on one date (empty `hours`: not available that day). */
+        DateOverride: {
+            /** @description `YYYY-MM-DD`, local date. */
+            date: string;
+            hours?: components["schemas"]["HoursRange"][];
         };
         /** @description Flagged texts on one day. */
         DayCount: {
@@ -1250,10 +1692,57 @@ export interface components {
             /** @description The confidence tier. */
             tier?: string | null;
         };
+        /** @description A free slot. */
+        FreeSlot: {
+            end: string;
+            /** @description The owner's UTC offset (`-04:00`) when the slot's local time happens twice that day. */
+            fold_offset?: string | null;
+            /** @description RFC 3339, UTC. */
+            start: string;
+        };
+        /** @description `GET /v1/users/{id}/slots`. */
+        FreeSlots: {
+            slots: components["schemas"]["FreeSlot"][];
+            /** @description The owner's time zone (null: no availability shared). */
+            time_zone?: string | null;
+        };
+        /**
+         * @description Why a party hangs up when it is not a plain hang-up.
+         * @enum {string}
+         */
+        HangupReason: "ice_failed" | "failed";
         /** @description The server and its database answer. */
         Health: {
             /** @description Always `ok`. */
             status: string;
+        };
+        /** @description A range of local hours. */
+        HoursRange: {
+            end: string;
+            start: string;
+        };
+        /** @description `GET /v1/calls/ice`. */
+        IceConfig: {
+            /**
+             * Format: int64
+             * @description When they expire, Unix ms.
+             */
+            expires_at: number;
+            /** @description Pass as `new RTCPeerConnection({iceServers})`. */
+            ice_servers: components["schemas"]["IceServer"][];
+            /** @description Whether a TURN relay is offered (a call may still connect directly without one). */
+            relay: boolean;
+            /**
+             * Format: int64
+             * @description Lifetime of the TURN credentials, seconds (longer than the longest call).
+             */
+            ttl_secs: number;
+        };
+        /** @description One ICE server, as `RTCPeerConnection` takes it. */
+        IceServer: {
+            credential?: string | null;
+            urls: string[];
+            username?: string | null;
         };
         /** @description `GET /v1/conversations`. */
         Inbox: {
@@ -1549,6 +2038,12 @@ export interface components {
             /** @description overturned or upheld. */
             outcome: string;
         };
+        /** @description One party in a [`CallFrame`]'s state. */
+        PartyView: {
+            /** @description The socket session carrying this party's media negotiation. */
+            session: string;
+            user_id: string;
+        };
         /** @description The WebSocket's answer to `{"type":"ping"}`. */
         PongFrame: {
             /** @description Always `pong`. */
@@ -1596,6 +2091,11 @@ export interface components {
             freelancer_id: components["schemas"]["UserId"];
             job_id: components["schemas"]["ObjectId"];
             status?: string;
+        };
+        /** @description `POST /v1/conversations/{id}/proposals`. */
+        ProposeBody: {
+            /** @description One to ten times, in the future. */
+            slots: components["schemas"]["SlotInput"][];
         };
         /** @description A page of the queue. */
         QueuePage: {
@@ -1686,6 +2186,12 @@ export interface components {
             /** @description message, user or conversation. */
             kind: string;
         };
+        /** @description `POST /v1/bookings/{id}/reschedule`. */
+        RescheduleBody: {
+            /** @description Shown to the other person (checked like a message). */
+            reason?: string | null;
+            start: string;
+        };
         /** @description How an item was resolved. */
         ResolutionView: {
             action: string;
@@ -1718,6 +2224,11 @@ export interface components {
          * @enum {string}
          */
         RoleName: "client" | "freelancer" | "moderator";
+        /** @description A conversation's proposals and bookings, newest first. */
+        Schedule: {
+            bookings: components["schemas"]["Booking"][];
+            proposals: components["schemas"]["TimeProposal"][];
+        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -1737,6 +2248,24 @@ export interface components {
             expires_at: number;
             token: string;
             user: components["schemas"]["UserCard"];
+        };
+        /** @description One offered time. */
+        SlotInput: {
+            /**
+             * Format: int32
+             * @description 5 to 480.
+             */
+            minutes: number;
+            /** @description RFC 3339 (any offset). */
+            start: string;
+        };
+        /** @description An offered time (UTC). */
+        SlotView: {
+            end: string;
+            /** Format: int64 */
+            minutes: number;
+            /** @description RFC 3339, UTC. */
+            start: string;
         };
         /** @description A user's standing: the escalation level their strikes reach. */
         Standing: {
@@ -1800,6 +2329,17 @@ export interface components {
              * @description The test event's feed position.
              */
             seq: number;
+        };
+        /** @description Times offered in a conversation. */
+        TimeProposal: {
+            author_id: string;
+            booking_id?: string | null;
+            conversation_id: string;
+            created_at: string;
+            id: string;
+            slots: components["schemas"]["SlotView"][];
+            /** @description open, booked, withdrawn. */
+            state: string;
         };
         /** @description `POST /v1/users/{id}/tokens` (the body may be empty). */
         TokenBody: {
@@ -1901,6 +2441,15 @@ export interface components {
              */
             previous_secret_valid_until?: number | null;
             secret: string;
+        };
+        /** @description Hours of one weekday. */
+        WeeklyHours: {
+            /** @description `mon` ... `sun`. */
+            day: string;
+            /** @description `HH:MM` (up to `24:00`), after `start`. */
+            end: string;
+            /** @description `HH:MM`, local time. */
+            start: string;
         };
     };
     responses: never;
@@ -2218,6 +2767,282 @@ export interface operations {
             };
             /** @description unsupported_media_type: not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id (bk_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reschedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id (bk_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The new time is not free, or the booking is cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IceConfig"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Calls are off on this server */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2643,6 +3468,182 @@ export interface operations {
                 };
             };
             /** @description No such conversation, or not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The time is no longer free */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    conversation_calls: {
+        parameters: {
+            query?: {
+                /** @description 1 to 500 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallList"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation of mine */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3185,6 +4186,103 @@ export interface operations {
             };
         };
     };
+    propose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProposeBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeProposal"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     read: {
         parameters: {
             query?: never;
@@ -3247,6 +4345,72 @@ export interface operations {
             };
             /** @description unsupported_media_type: not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3855,6 +5019,214 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserCard"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_availability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_availability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Availability"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    my_bookings: {
+        parameters: {
+            query?: {
+                /** @description Also cancelled bookings (default false). */
+                cancelled?: boolean;
+                /** @description Also bookings that ended before now (default false). */
+                past?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bookings"];
                 };
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
@@ -4613,6 +5985,112 @@ export interface operations {
             };
         };
     };
+    accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Proposal id (sp_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booked"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or a bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The time is no longer free, or the proposal is closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     file: {
         parameters: {
             query?: never;
@@ -4943,6 +6421,79 @@ export interface operations {
             };
             /** @description policy_violation: blocked or held, nothing stored */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    slots: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 (default: now). */
+                from?: string;
+                /** @description RFC 3339 (default: 14 days after `from`; at most 62 days after it). */
+                to?: string;
+                /** @description Length of the interview (default 30). */
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreeSlots"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
