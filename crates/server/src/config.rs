@@ -92,6 +92,10 @@ pub struct Config {
     pub webhook_allow_private_targets: bool,
     /// Run this node's webhook delivery worker (tests drive deliveries themselves).
     pub webhook_delivery: bool,
+    /// Origins whose pages may frame the embeddable chat (`/embed`, `<parley-chat>`), e.g.
+    /// `https://market.example` (`PARLEY_EMBED_ORIGINS`, comma-separated; CSP `frame-ancestors`
+    /// sources). Empty: no page may (under `parley demo`, this server's own pages may).
+    pub embed_origins: Vec<String>,
 }
 
 /// One reason a user can give when reporting.
@@ -172,6 +176,7 @@ impl Default for Config {
             jwt_issuer: None,
             webhook_allow_private_targets: false,
             webhook_delivery: true,
+            embed_origins: Vec::new(),
         }
     }
 }
@@ -194,6 +199,16 @@ impl Config {
                 return Err(ConfigError(format!(
                     "admin_key is {} bytes; it must be at least {MIN_ADMIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)",
                     k.len()
+                )));
+            }
+        }
+        for o in &self.embed_origins {
+            let ok = o == "'self'"
+                || ((o.starts_with("https://") || o.starts_with("http://"))
+                    && !o.chars().any(|c| c.is_whitespace() || ";,'\"".contains(c)));
+            if !ok {
+                return Err(ConfigError(format!(
+                    "embed_origins: {o:?} is not an origin (https://host[:port] or 'self')"
                 )));
             }
         }
@@ -276,6 +291,7 @@ impl Config {
             "jwt_issuer",
             "webhook_allow_private_targets",
             "webhook_delivery",
+            "embed_origins",
         ] {
             let var = format!("PARLEY_{}", key.to_ascii_uppercase());
             if let Some(v) = get(&var) {
@@ -326,6 +342,13 @@ impl Config {
             "metrics_public" => self.metrics_public = boolean(v)?,
             "webhook_allow_private_targets" => self.webhook_allow_private_targets = boolean(v)?,
             "webhook_delivery" => self.webhook_delivery = boolean(v)?,
+            "embed_origins" => {
+                self.embed_origins = v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
             "cache_ttl_secs" => self.cache_ttl_secs = num(v)?,
             "cache_max_entries" => self.cache_max_entries = num(v)?,
             "window_messages" => self.window_messages = num(v)?,

@@ -32,6 +32,8 @@ const DOCS_CSP: &str =
 /// Security headers on every response.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let docs = req.uri().path() == "/v1/docs";
+    // The embeddable chat sets its own framing policy (`frame-ancestors`).
+    let framable = req.uri().path() == "/embed";
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -46,6 +48,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {
+        if name == header::X_FRAME_OPTIONS && framable {
+            continue;
+        }
         h.entry(name).or_insert(HeaderValue::from_static(value));
     }
     h.entry("cross-origin-opener-policy")
@@ -56,7 +61,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 /// Routes anyone may call (the others need the operator key or a user token).
 fn is_public(s: &AppState, route: &str) -> bool {
     match route {
-        "/v1/health" | "/v1/openapi.json" | "/v1/docs" | "/" | "/app/{*path}" => true,
+        "/v1/health" | "/v1/openapi.json" | "/v1/docs" | "/" | "/app/{*path}" | "/embed" => true,
         "/v1/demo/users" | "/v1/demo/users/{id}/session" => true,
         "/metrics" => s.inner.config.metrics_public,
         _ => false,

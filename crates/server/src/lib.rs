@@ -420,6 +420,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/docs"),
     ("get", "/"),
     ("get", "/app/{path}"),
+    ("get", "/embed"),
     ("get", "/v1/me"),
     ("get", "/v1/demo/users"),
     ("post", "/v1/demo/users/{id}/session"),

@@ -18,6 +18,11 @@ pub const CSP: &str =
 connect-src 'self' ws: wss:; font-src 'self'; manifest-src 'self'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
+/// The demo host page of the embeddable chat: the UI's policy, and it may frame this server.
+const DEMO_HOST_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 macro_rules! asset {
     ($name:literal, $ct:expr) => {
         (
@@ -48,6 +53,13 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("schedule.js", JS),
     asset!("state.js", JS),
     asset!("call.js", JS),
+    // The embeddable chat: the framed page, its script, the host pages' custom element, and
+    // the demo's host page.
+    asset!("embed.html", "text/html; charset=utf-8"),
+    asset!("embed.js", JS),
+    asset!("parley-chat.js", JS),
+    asset!("embed-demo.html", "text/html; charset=utf-8"),
+    asset!("embed-demo.js", JS),
     // tus-js-client 4.3.1 from npm (MIT, license in web/vendor/tus-js-client.LICENSE).
     asset!("vendor/tus.min.js", JS),
 ];
@@ -87,9 +99,15 @@ fn serve(index: usize, headers: &HeaderMap) -> Response {
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
+    // The demo's host page frames this server's /embed.
+    let csp = if ASSETS[index].0 == "embed-demo.html" {
+        DEMO_HOST_CSP
+    } else {
+        CSP
+    };
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -106,6 +124,36 @@ fn serve(index: usize, headers: &HeaderMap) -> Response {
 /// `GET /`: the web message center.
 pub fn index(headers: &HeaderMap) -> Response {
     serve(0, headers)
+}
+
+/// `GET /embed`: the chat page framed by `<parley-chat>` (or an `<iframe>`): the UI's policy,
+/// except that the configured origins (and, in demo mode, this server) may frame it.
+pub fn embed(headers: &HeaderMap, origins: &[String], demo: bool) -> Response {
+    let Some(i) = ASSETS.iter().position(|(n, ..)| *n == "embed.html") else {
+        return ApiError::not_found("file").into_response();
+    };
+    let mut resp = serve(i, headers);
+    let mut sources: Vec<&str> = origins.iter().map(String::as_str).collect();
+    if demo && !sources.contains(&"'self'") {
+        sources.push("'self'");
+    }
+    let ancestors = if sources.is_empty() {
+        "'none'".to_string()
+    } else {
+        sources.join(" ")
+    };
+    let csp = CSP.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {ancestors}"),
+    );
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if !sources.is_empty() {
+        h.remove(header::X_FRAME_OPTIONS);
+    }
+    resp
 }
 
 /// `GET /app/{path}`: one embedded asset (404 `not_found` for anything else).

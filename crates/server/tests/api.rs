@@ -11,6 +11,8 @@ use tokio_tungstenite::tungstenite::Message as WsMsg;
 
 #[path = "api/crash.rs"]
 mod crash;
+#[path = "api/embed.rs"]
+mod embed;
 #[path = "api/jwt.rs"]
 mod jwt;
 #[path = "api/security.rs"]

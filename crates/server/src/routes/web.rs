@@ -2,6 +2,7 @@
 
 use crate::error::{ErrorBody, Path};
 use crate::AppState;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -17,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     // The assets' route is a wildcard (`{*path}` for axum, `{path}` in the document).
     OpenApiRouter::with_openapi(Assets::openapi())
         .routes(routes!(index))
+        .routes(routes!(embed))
         .route("/app/{*path}", get(asset))
 }
 
@@ -28,6 +30,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn index(headers: HeaderMap) -> Response {
     crate::web::index(&headers)
+}
+
+/// The embeddable chat (HTML page for `<parley-chat>` or an `<iframe>`; `?conversation=ID`).
+/// Framable by the origins of `embed_origins` (CSP `frame-ancestors`).
+#[utoipa::path(get, path = "/embed", tag = "web",
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified (If-None-Match)"),
+    ))]
+pub async fn embed(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let c = &s.inner.config;
+    crate::web::embed(&headers, &c.embed_origins, c.demo)
 }
 
 /// Web UI assets (JavaScript modules, CSS, icons), embedded in the binary.

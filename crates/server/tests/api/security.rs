@@ -396,6 +396,7 @@ fn authenticated_routes() -> Vec<(Method, String)> {
         "/v1/docs",
         "/",
         "/app/{path}",
+        "/embed",
         "/v1/demo/users",
         "/v1/demo/users/{id}/session",
     ];
