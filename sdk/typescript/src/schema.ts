@@ -36,6 +36,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/embed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The embeddable chat (HTML page for `<parley-chat>` or an `<iframe>`; `?conversation=ID`).
+         *     Framable by the origins of `embed_origins` (CSP `frame-ancestors`).
+         */
+        get: operations["embed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -51,6 +71,26 @@ export interface paths {
         get: operations["prometheus"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/turn/selftest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Allocates on the built-in relay with fresh TURN REST credentials and relays a packet to a
+         *     local peer and back; reports pass or fail within 5 s.
+         */
+        post: operations["selftest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -85,6 +125,23 @@ export interface paths {
         put?: never;
         /** Cancels a booking (either participant), with a reason; the other is told live. */
         post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bookings/{id}/ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The booking's calendar entry (`METHOD:REQUEST`, or `CANCEL` once cancelled). */
+        get: operations["ics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -593,6 +650,26 @@ export interface paths {
         get: operations["my_bookings"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/calendar-feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new private calendar feed of my bookings (`/cal/TOKEN.ics`); the previous URL stops
+         *     working.
+         */
+        post: operations["regenerate_feed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1784,6 +1861,16 @@ export interface components {
             rule: string;
             start?: number | null;
         };
+        /** @description `POST /v1/me/calendar-feed`. */
+        Feed: {
+            /** @description The feed's path on this server (`/cal/TOKEN.ics`); keep it private. */
+            url: string;
+            /**
+             * @description The same for calendar apps: `webcal://HOST/cal/TOKEN.ics` when the server's public
+             *     address is known from the request, else null.
+             */
+            webcal?: string | null;
+        };
         /**
          * Format: binary
          * @description The bytes of a file (always served as binary).
@@ -2434,6 +2521,22 @@ export interface components {
             bookings: components["schemas"]["Booking"][];
             proposals: components["schemas"]["TimeProposal"][];
         };
+        /** @description What `parley turn selftest` and `POST /v1/admin/turn/selftest` report. */
+        SelftestReport: {
+            /** @description A relay allocation was made with REST credentials. */
+            allocated: boolean;
+            error?: string | null;
+            pass: boolean;
+            /** @description A packet went out through the relay and one came back. */
+            relayed: boolean;
+            /**
+             * Format: int64
+             * @description Round trip through the relay, ms.
+             */
+            round_trip_ms?: number | null;
+            /** @description The relay tested (`turn:HOST:PORT`). */
+            url: string;
+        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -2785,6 +2888,60 @@ export interface operations {
             };
         };
     };
+    embed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     prometheus: {
         parameters: {
             query?: never;
@@ -2805,6 +2962,70 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    selftest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelftestReport"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No built-in relay runs on this node */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3024,6 +3245,73 @@ export interface operations {
             };
             /** @description unsupported_media_type: not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id (bk_...) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An iCalendar file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5695,6 +5983,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Bookings"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    regenerate_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
                 };
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
