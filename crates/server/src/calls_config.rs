@@ -32,8 +32,8 @@ pub struct CallsConfig {
     pub stun_urls: Vec<String>,
     /// The built-in TURN relay on or off (`--no-turn`).
     pub turn_enabled: bool,
-    /// Where the built-in relay listens (UDP and TCP). Empty: port 3478 on the host of
-    /// `listen` (`--turn-listen`).
+    /// Where the built-in relay listens (UDP only: the crate has no TCP listener). Empty: port
+    /// 3478 on the host of `listen` (`--turn-listen`).
     pub turn_listen: String,
     /// The address clients and peers reach the relay at (announced in URLs and relay
     /// candidates). Empty: the host of `turn_listen`.
