@@ -83,12 +83,15 @@ run() {
   local who="$1" credential="$2" config="$3"
   echo "== schemathesis: every operation with the $who ($EXAMPLES examples each)"
   # /v1/ws answers a plain GET with 400 (not an upgrade) and a socket otherwise: excluded.
+  # tus chunks (POST /v1/uploads with a body, PATCH) are application/offset+octet-stream,
+  # which schemathesis cannot generate: crates/server/tests/api/uploads.rs covers every status.
   # From the temporary directory: schemathesis keeps its example database in ./.schemathesis.
   (cd "$TMP" && "$VENV/bin/st" --config-file "$config" --no-color run "$TMP/openapi.json" --url "$URL" \
     --header "Authorization: Bearer $credential" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
     --max-examples "$EXAMPLES" \
     --exclude-path /v1/ws \
+    --exclude-operation-id create_upload --exclude-operation-id upload_chunk \
     --seed 1) \
     || status=1
 }

@@ -38,6 +38,7 @@ pub async fn ice(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Jso
     params(("id" = String, Path, description = "Conversation id"), CallsParams),
     responses(
         (status = 200, body = CallList),
+        (status = 400, description = "invalid_request: a bad query parameter", body = ErrorBody),
         (status = 404, description = "No such conversation of mine", body = ErrorBody),
     ))]
 pub async fn conversation_calls(

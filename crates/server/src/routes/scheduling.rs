@@ -101,7 +101,7 @@ pub async fn get_availability(
 #[utoipa::path(get, path = "/v1/users/{id}/slots", tag = "scheduling",
     security(("userToken" = [])),
     params(("id" = String, Path, description = "User id"), SlotsParams),
-    responses((status = 200, body = FreeSlots), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FreeSlots), (status = 400, description = "invalid_request: a bad query parameter", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn slots(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -194,7 +194,7 @@ pub async fn cancel(
 #[utoipa::path(get, path = "/v1/me/bookings", tag = "scheduling",
     security(("userToken" = [])),
     params(MyBookingsParams),
-    responses((status = 200, body = Bookings)))]
+    responses((status = 200, body = Bookings), (status = 400, description = "invalid_request: a bad query parameter", body = ErrorBody)))]
 pub async fn my_bookings(
     State(s): State<AppState>,
     headers: HeaderMap,
