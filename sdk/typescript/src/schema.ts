@@ -4073,6 +4073,15 @@ export interface operations {
                     "application/json": components["schemas"]["CallList"];
                 };
             };
+            /** @description invalid_request: a bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
                 headers: {
@@ -5983,6 +5992,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Bookings"];
+                };
+            };
+            /** @description invalid_request: a bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
@@ -8036,6 +8054,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FreeSlots"];
+                };
+            };
+            /** @description invalid_request: a bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
