@@ -3035,10 +3035,6 @@ mod files;
 
 #[path = "api/calls.rs"]
 mod calls;
-
-#[path = "api/turn.rs"]
-mod turn_relay;
-
 #[path = "api/scheduling.rs"]
 mod scheduling;
 #[path = "api/storage.rs"]

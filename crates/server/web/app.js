@@ -9,7 +9,6 @@ import { renderModeration } from './moderation.js';
 import { renderNotices } from './account.js';
 import { renderInterviews } from './schedule.js';
 import { app } from './state.js';
-import { initCalls } from './call.js';
 
 async function loadMe() {
   if (!session.token) {
@@ -31,7 +30,6 @@ async function loadMe() {
         renderChrome();
       });
       app.live.start();
-      initCalls();
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {

@@ -21,7 +21,6 @@ pub mod metrics;
 pub mod moderation;
 pub mod reports;
 pub mod scheduling;
-pub mod turn_admin;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -49,7 +48,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(scheduling::router())
         .merge(calendar::router())
         .merge(calls::router())
-        .merge(turn_admin::router())
         .merge(webhooks::router())
 }
 
