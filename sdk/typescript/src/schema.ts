@@ -77,26 +77,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/turn/selftest": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Allocates on the built-in relay with fresh TURN REST credentials and relays a packet to a
-         *     local peer and back; reports pass or fail within 5 s.
-         */
-        post: operations["selftest"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/appeals": {
         parameters: {
             query?: never;
@@ -2521,22 +2501,6 @@ export interface components {
             bookings: components["schemas"]["Booking"][];
             proposals: components["schemas"]["TimeProposal"][];
         };
-        /** @description What `parley turn selftest` and `POST /v1/admin/turn/selftest` report. */
-        SelftestReport: {
-            /** @description A relay allocation was made with REST credentials. */
-            allocated: boolean;
-            error?: string | null;
-            pass: boolean;
-            /** @description A packet went out through the relay and one came back. */
-            relayed: boolean;
-            /**
-             * Format: int64
-             * @description Round trip through the relay, ms.
-             */
-            round_trip_ms?: number | null;
-            /** @description The relay tested (`turn:HOST:PORT`). */
-            url: string;
-        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -2962,70 +2926,6 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description rate_limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description unavailable: storage unavailable, retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    selftest: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SelftestReport"];
-                };
-            };
-            /** @description unauthorized: missing, invalid, expired or revoked credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No built-in relay runs on this node */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
