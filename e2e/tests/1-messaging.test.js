@@ -38,7 +38,7 @@ test('Avery sends a message and Diego sees it live; a phone number is stopped be
   // The pre-contract banner states the rule and points to calls and files on the platform.
   const banner = avery.getByRole('complementary', { name: 'How contact details work here' });
   await banner.waitFor();
-  assert.match(await banner.textContent(), /calls.*file sharing/s);
+  assert.match(await banner.textContent(), /file sharing.*Schedule/s);
 
   const normal = `Could you start on the hero section next week? (ref ${tag()})`;
   const box = avery.getByRole('textbox', { name: 'Message' });
