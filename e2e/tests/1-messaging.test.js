@@ -35,7 +35,7 @@ test('Avery sends a message and Diego sees it live; a phone number is stopped be
   await shot(avery, 'inbox');
   await openConversation(avery, 'Diego Ramos');
   await openConversation(diego, 'Avery Chen');
-  // The pre-contract banner states the rule and points to calls and files on the platform.
+  // The pre-contract banner states the rule and points to files and scheduling on the platform.
   const banner = avery.getByRole('complementary', { name: 'How contact details work here' });
   await banner.waitFor();
   assert.match(await banner.textContent(), /file sharing.*Schedule/s);
