@@ -43,6 +43,7 @@ mod decision;
 mod escalation;
 mod file;
 mod model;
+mod texts;
 
 pub use context::{
     Context, History, ParseContextError, Plan, Purpose, Stage, Strike, Surface, UnixSeconds,
