@@ -100,7 +100,7 @@ export function createFiles({ conversationId, me }) {
       retryDelays: [0, 1000, 3000, 5000, 10000],
       removeFingerprintOnSuccess: true,
       onUploadUrlAvailable() {
-        item.dataset.url = upload.url || '';
+        item.dataset.url = upload.url ? new URL(upload.url, window.location.href).href : '';
       },
       onProgress(sent, total) {
         const now = Date.now();
@@ -267,7 +267,7 @@ export function createFiles({ conversationId, me }) {
     const why = own && f.state !== 'clean' && f.state !== 'scanning' && explanation
       ? h('p', { class: 'file-why' }, explanation) : null;
     const link = f.download_url ? h('a', { href: f.download_url, download: f.name, class: 'file-download' }, `Download ${f.name}`) : null;
-    return h('li', { class: `file-card file-${f.state}`, 'data-file': f.id, 'aria-busy': f.state === 'scanning' ? 'true' : null },
+    return h('li', { class: `file-card file-${f.state}`, 'data-file': f.id, 'data-created': f.created_at, 'aria-busy': f.state === 'scanning' ? 'true' : null },
       h('span', { class: 'file-kind' }, kind(f.content_type || '', f.name)),
       h('span', { class: 'file-name' }, f.name),
       h('span', { class: 'file-meta' }, `${size(f.size)} · ${own ? 'you' : 'them'} · ${new Date(f.created_at).toLocaleString()}`),
