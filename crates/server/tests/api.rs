@@ -3032,6 +3032,8 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+#[path = "api/resume.rs"]
+mod resume;
 
 #[path = "api/calls.rs"]
 mod calls;
