@@ -50,6 +50,7 @@ mod file_refs;
 mod marketplace;
 mod messages;
 mod metrics;
+mod dashboard;
 mod post;
 mod reach;
 #[macro_use]
@@ -72,6 +73,7 @@ pub use calls::{CallRecord, CallStats, NewCall};
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
+pub use dashboard::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use outbox::EVENT_TYPES;
@@ -200,6 +202,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
     ),
+    (
+        11,
+        "dashboard indexes",
+        include_str!("../migrations/sqlite/0011_dashboard.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -241,6 +248,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "tokens and webhooks",
         include_str!("../migrations/postgres/0008_tokens_webhooks.sql"),
+    ),
+    (
+        11,
+        "dashboard indexes",
+        include_str!("../migrations/postgres/0011_dashboard.sql"),
     ),
 ];
 
