@@ -157,6 +157,12 @@ impl Store {
                 Some(data.as_str()),
                 ended
             );
+            // The operator event (webhooks, feed): the call's metadata, no media details.
+            let event = serde_json::json!({"call_id": c.id, "conversation_id": c.conversation_id,
+                "caller_id": c.caller_id, "parties": c.parties, "video": c.video,
+                "end_reason": c.end_reason, "answered": c.answered_at.is_some(),
+                "duration_ms": c.duration_ms, "ended_at": ended});
+            outbox_emit!(tx, "call.ended", &event, ended);
             tx.commit().await?;
             Ok(true)
         })
