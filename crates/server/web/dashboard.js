@@ -9,7 +9,9 @@ import { api, ApiError } from './api.js';
 import { h, replace, categoryLabel, announce } from './util.js';
 import { app } from './state.js';
 
-const ACTION_COLORS = { allow: '#8a94b8', notice: '#2a9d8f', mask: '#e09f3e', hold: '#7b5cc4', block: '#c0392b' };
+const ACTION_COLORS = {
+  allow: '#8a94b8', allow_with_notice: '#2a9d8f', notice: '#2a9d8f', mask: '#e09f3e', hold_for_review: '#7b5cc4', hold: '#7b5cc4', block: '#c0392b',
+};
 const OTHER_COLORS = ['#3047c9', '#5b8c2a', '#b5487a', '#6d6875', '#1d7874'];
 const KIND = { held_message: 'Held messages', report: 'Reports', appeal: 'Appeals' };
 const W = 340;
@@ -143,8 +145,8 @@ function charts(d) {
       `${messages} messages over ${days.length} days, at most ${Math.max(0, ...days.map((x) => x.messages))} in one day`),
     stackedBars('chart-decisions', 'Decisions per day by action',
       days.map((x) => ({ label: x.date, values: Object.fromEntries(x.decisions.map((a) => [a.action, a.count])) })),
-      actions.map((a, i) => ({ key: a, label: a, color: colorOf(a, i) })),
-      `${decisions} decisions: ${actions.map((a) => `${byAction(a)} ${a}`).join(', ') || 'none'}`),
+      actions.map((a, i) => ({ key: a, label: a.replace(/_/g, ' '), color: colorOf(a, i) })),
+      `${decisions} decisions: ${actions.map((a) => `${byAction(a)} ${a.replace(/_/g, ' ')}`).join(', ') || 'none'}`),
     hBars('chart-findings', 'Findings by category', d.findings.map((f) => ({ label: categoryLabel(f.category), value: f.count })),
       d.findings.length ? d.findings.map((f) => `${f.count} ${categoryLabel(f.category)}`).join(', ') : 'none in this period'),
     stackedBars('chart-queue', 'Review queue: open items at the end of each day',
@@ -201,14 +203,15 @@ function endpointsView(d) {
     w.recent_attempts.length ? h('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-label': 'Latest delivery attempts' },
       h('table', { id: 'attempts' },
         h('thead', {}, h('tr', {}, ['When', 'Event', 'Endpoint', 'Answer', 'Latency', 'Delivery', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'sr-only' }, 'Replay'))))),
-        h('tbody', {}, w.recent_attempts.map((a) => h('tr', { dataset: { delivery: a.delivery_id } },
+        h('tbody', {}, w.recent_attempts.map((a, i, all) => h('tr', { dataset: { delivery: a.delivery_id } },
           h('td', {}, new Date(a.attempted_at).toLocaleString()),
           h('th', { scope: 'row' }, a.event_type),
           h('td', {}, (byId.get(a.endpoint_id) || {}).target || a.endpoint_id),
           h('td', {}, a.status_code == null ? (a.error || 'no answer') : String(a.status_code)),
           h('td', { class: 'num' }, `${a.latency_ms} ms`),
           h('td', {}, a.delivery_status),
-          h('td', {}, replay(a)))))))
+          // One button per delivery, on its newest attempt.
+          h('td', {}, all.findIndex((x) => x.delivery_id === a.delivery_id) === i ? replay(a) : null))))))
       : h('p', { class: 'empty' }, 'No delivery attempt yet.'),
     status);
 }

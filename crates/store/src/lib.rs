@@ -46,11 +46,11 @@ mod events;
 mod export;
 #[macro_use]
 mod files;
+mod dashboard;
 mod file_refs;
 mod marketplace;
 mod messages;
 mod metrics;
-mod dashboard;
 mod post;
 mod reach;
 #[macro_use]
@@ -70,10 +70,10 @@ pub use audit::{
 };
 pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use calls::{CallRecord, CallStats, NewCall};
+pub use dashboard::*;
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
-pub use dashboard::*;
 pub use metrics::{AuditKindCount, CategoryCount, DecisionCount};
 pub use model::*;
 pub use outbox::EVENT_TYPES;

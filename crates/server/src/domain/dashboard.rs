@@ -259,7 +259,10 @@ pub async fn dashboard(s: &AppState, days: Option<u32>) -> DomainResult<Dashboar
     let endpoints = store.list_webhooks().await?;
 
     let of_day = |v: &[parley_store::DayCount], day: i64| {
-        v.iter().filter(|c| c.day == day).map(|c| c.count).sum::<i64>()
+        v.iter()
+            .filter(|c| c.day == day)
+            .map(|c| c.count)
+            .sum::<i64>()
     };
     let mut open = queue.open_at_start;
     let mut daily = Vec::new();
@@ -425,7 +428,10 @@ mod tests {
         let b = buckets(&[1, 2, 3, 4, 5]);
         assert_eq!(b.len(), 5);
         assert_eq!((b[0].from_ms, b[0].to_ms), (0, Some(3_600_000)));
-        assert_eq!((b[4].from_ms, b[4].to_ms, b[4].count), (259_200_000, None, 5));
+        assert_eq!(
+            (b[4].from_ms, b[4].to_ms, b[4].count),
+            (259_200_000, None, 5)
+        );
         assert_eq!(rate(0, 0), None);
         assert_eq!(rate(3, 1), Some(0.75));
     }

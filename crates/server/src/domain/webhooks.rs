@@ -442,7 +442,13 @@ mod event_type_tests {
     fn the_documented_event_types_are_the_stores() {
         let names: Vec<String> = WebhookEventType::ALL
             .iter()
-            .map(|t| serde_json::to_value(t).unwrap().as_str().unwrap().to_string())
+            .map(|t| {
+                serde_json::to_value(t)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, parley_store::EVENT_TYPES);
     }

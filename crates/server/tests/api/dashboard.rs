@@ -51,9 +51,7 @@ async fn dashboard_flow(s: &Server, state: &AppState) {
     let (morgan, _jordan) = moderators(s).await;
 
     // Who may read it, and its parameters.
-    let (st, v) = s
-        .call(Method::GET, "/v1/admin/dashboard", None, None)
-        .await;
+    let (st, v) = s.call(Method::GET, "/v1/admin/dashboard", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
     let (st, v) = dashboard(s, &avery, "").await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
@@ -115,7 +113,10 @@ async fn dashboard_flow(s: &Server, state: &AppState) {
     assert_eq!(v["to"], days[2]["date"]);
     assert_eq!(v["from"], days[0]["date"]);
     let today = today_of(&v);
-    assert_eq!(today["messages"], 2, "the blocked one is not stored: {today}");
+    assert_eq!(
+        today["messages"], 2,
+        "the blocked one is not stored: {today}"
+    );
     assert_eq!(action_count(&today, "allow"), 2, "{today}");
     assert_eq!(action_count(&today, "block"), 1, "{today}");
     let phone = v["findings"]
@@ -253,9 +254,27 @@ async fn file_held_flow(pg: Option<&str>) {
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let pre = s.conversation(&["avery", "diego"]).await;
     let card = b"Project notes\n\nIf the chat is slow just email me at diego.builds@gmail.com.\n";
-    let id = upload(s, &diego, &pre, "diego.builds@gmail.com notes.txt", "text/plain", card, None).await;
+    let id = upload(
+        s,
+        &diego,
+        &pre,
+        "diego.builds@gmail.com notes.txt",
+        "text/plain",
+        card,
+        None,
+    )
+    .await;
     assert_eq!(scanned(s, &diego, &id).await["state"], "held");
-    let clean = upload(s, &avery, &pre, "brief.txt", "text/plain", b"The brief.\n", None).await;
+    let clean = upload(
+        s,
+        &avery,
+        &pre,
+        "brief.txt",
+        "text/plain",
+        b"The brief.\n",
+        None,
+    )
+    .await;
     assert_eq!(scanned(s, &avery, &clean).await["state"], "clean");
 
     let held: Vec<Value> = operator_feed(s)
@@ -272,9 +291,7 @@ async fn file_held_flow(pg: Option<&str>) {
     assert!(!held[0].to_string().contains("gmail"), "{}", held[0]);
 
     // Delivered to the endpoint that subscribed to it (and nothing else).
-    let (st, v) = s
-        .call(Method::GET, "/v1/webhooks", Some(ADMIN), None)
-        .await;
+    let (st, v) = s.call(Method::GET, "/v1/webhooks", Some(ADMIN), None).await;
     assert_eq!(st, StatusCode::OK);
     let ep = v["webhooks"][0]["id"].as_str().unwrap().to_string();
     let (st, v) = s
