@@ -147,7 +147,7 @@ pub struct EndpointSummary {
 
 /// One of the latest delivery attempts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AttemptView {
+pub struct DashboardAttempt {
     pub id: i64,
     pub delivery_id: i64,
     pub endpoint_id: String,
@@ -174,7 +174,7 @@ pub struct WebhooksView {
     /// Every endpoint (also those with no delivery in the period).
     pub endpoints: Vec<EndpointSummary>,
     /// The latest attempts (any time), newest first.
-    pub recent_attempts: Vec<AttemptView>,
+    pub recent_attempts: Vec<DashboardAttempt>,
 }
 
 /// `GET /v1/admin/dashboard`.
@@ -386,7 +386,7 @@ pub async fn dashboard(s: &AppState, days: Option<u32>) -> DomainResult<Dashboar
         recent_attempts: hooks
             .recent
             .into_iter()
-            .map(|a| AttemptView {
+            .map(|a| DashboardAttempt {
                 id: a.id,
                 delivery_id: a.delivery_id,
                 endpoint_id: a.endpoint_id,
