@@ -221,7 +221,7 @@ pub mod checks {
         assert_eq!(e.data["conversation_id"], c.as_str());
         assert_eq!(e.data["end_reason"], "completed");
         assert_eq!(e.data["duration_ms"], 50_000);
-        assert_eq!(e.data["answered"], true);
+        assert_eq!(e.data["answered_at"], now - 50_000);
         assert_eq!(e.created_at, now);
         assert!(EVENT_TYPES.contains(&"call.ended") && EVENT_TYPES.contains(&"file.held"));
     }
