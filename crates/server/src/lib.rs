@@ -450,6 +450,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/export"),
     ("get", "/metrics"),
     ("get", "/v1/metrics"),
+    ("get", "/v1/admin/dashboard"),
     ("post", "/v1/conversations/{id}/proposals"),
     ("post", "/v1/proposals/{id}/accept"),
     ("put", "/v1/me/availability"),

@@ -48,6 +48,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("chat.js", JS),
     asset!("composer.js", JS),
     asset!("moderation.js", JS),
+    asset!("dashboard.js", JS),
     asset!("account.js", JS),
     asset!("files.js", JS),
     asset!("schedule.js", JS),

@@ -22,6 +22,10 @@ mod webhook_verifiers;
 #[path = "api/webhooks.rs"]
 mod webhooks;
 
+/// The operator dashboard; the `file.held` and `call.ended` operator events.
+#[path = "api/dashboard.rs"]
+mod dashboard;
+
 const ADMIN: &str = "test-admin-key-of-at-least-32-bytes";
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -1,11 +1,12 @@
 // The shell: who is signed in, the live connection, the top navigation and a hash router
-// (#/ home, #/inbox, #/c/{conversation}, #/review for moderators).
+// (#/ home, #/inbox, #/c/{conversation}, #/review and #/dashboard for moderators).
 
 import { api, session, Live, ApiError } from './api.js';
 import { h, replace, announce } from './util.js';
 import { renderHome } from './home.js';
 import { renderInbox } from './inbox.js';
 import { renderModeration } from './moderation.js';
+import { renderDashboard } from './dashboard.js';
 import { renderNotices } from './account.js';
 import { renderInterviews } from './schedule.js';
 import { app } from './state.js';
@@ -67,7 +68,8 @@ function renderChrome() {
     navLink('#/inbox', 'Inbox', route.startsWith('#/inbox') || route.startsWith('#/c/')),
     navLink('#/interviews', 'Interviews', route.startsWith('#/interviews')),
     navLink('#/notices', 'Notices', route.startsWith('#/notices'), app.newNotices),
-    app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null);
+    app.isModerator() ? navLink('#/review', 'Review queue', route.startsWith('#/review')) : null,
+    app.isModerator() ? navLink('#/dashboard', 'Dashboard', route.startsWith('#/dashboard')) : null);
   const org = app.me.org ? ` · ${app.me.org.name}` : '';
   replace(who,
     h('span', { id: 'conn', class: 'conn', role: 'status', hidden: true }),
@@ -109,6 +111,8 @@ async function route() {
       cleanup = await renderInterviews(main);
     } else if (hash === '#/review') {
       cleanup = await renderModeration(main);
+    } else if (hash === '#/dashboard') {
+      cleanup = await renderDashboard(main);
     } else {
       replace(main, h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the start')));
     }

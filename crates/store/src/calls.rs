@@ -157,6 +157,14 @@ impl Store {
                 Some(data.as_str()),
                 ended
             );
+            // The operator event (webhooks, feed): the call's metadata, no media details.
+            let event = serde_json::json!({"call_id": c.id, "conversation_id": c.conversation_id,
+                "caller_id": c.caller_id, "parties": c.parties, "video": c.video,
+                "created_at": c.created_at, "answered_at": c.answered_at, "ended_at": ended,
+                "end_reason": c.end_reason, "duration_ms": c.duration_ms,
+                "audio_used": c.audio_used, "video_used": c.video_used,
+                "screen_used": c.screen_used, "relayed": c.relayed});
+            outbox_emit!(tx, "call.ended", &event, ended);
             tx.commit().await?;
             Ok(true)
         })

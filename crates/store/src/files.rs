@@ -517,6 +517,14 @@ impl Store {
                 let one = [u];
                 emit!(tx, one, kind, &f.conversation_id, None::<i64>, &data, now);
             }
+            if f.state == FileState::Held {
+                // The operator event (webhooks, feed): ids and the reason's code only, never
+                // the file's name or what was found in it.
+                let event = json!({"file_id": f.id, "conversation_id": f.conversation_id,
+                    "owner_id": f.owner_id, "reason": f.reason, "content_type": f.content_type,
+                    "size": f.size});
+                outbox_emit!(tx, "file.held", &event, now);
+            }
             tx.commit().await?;
             Ok(Some(f))
         })

@@ -46,6 +46,7 @@ mod events;
 mod export;
 #[macro_use]
 mod files;
+mod dashboard;
 mod file_refs;
 mod marketplace;
 mod messages;
@@ -69,6 +70,7 @@ pub use audit::{
 };
 pub use booking_changes::{FiredReminder, BOOKING_CANCELLED};
 pub use calls::{CallRecord, CallStats, NewCall};
+pub use dashboard::*;
 pub use enforced::{DecidedEnforced, PostedEnforced};
 pub use error::{BackendError, Result, StoreError};
 pub use files::*;
@@ -200,6 +202,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "tokens and webhooks",
         include_str!("../migrations/sqlite/0008_tokens_webhooks.sql"),
     ),
+    (
+        11,
+        "dashboard indexes",
+        include_str!("../migrations/sqlite/0011_dashboard.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -241,6 +248,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "tokens and webhooks",
         include_str!("../migrations/postgres/0008_tokens_webhooks.sql"),
+    ),
+    (
+        11,
+        "dashboard indexes",
+        include_str!("../migrations/postgres/0011_dashboard.sql"),
     ),
 ];
 

@@ -28,6 +28,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "appeal.created",
     "appeal.decided",
     "user.restricted",
+    "file.held",
+    "call.ended",
     "webhook.endpoint.disabled",
     "webhook.test",
 ];

@@ -5,3 +5,8 @@ export type { BodyOf, ClientOptions, Method, RequestOptions, ResultOf, Schemas, 
 export { ParleySocket } from "./socket.js";
 export type { Event, EventType, SocketOptions, TypingFrame } from "./socket.js";
 export type { components, paths } from "./schema.js";
+import type { components } from "./schema.js";
+/** The type of an operator event (webhook deliveries, `/v1/operator/events`): `file.held`, `call.ended`... */
+export type WebhookEventType = components["schemas"]["WebhookEventType"];
+/** The operator dashboard (`GET /v1/admin/dashboard`). */
+export type Dashboard = components["schemas"]["Dashboard"];

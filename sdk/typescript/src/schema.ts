@@ -77,6 +77,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The operator dashboard: per day messages, decisions by action, the review queue and webhook
+         *     attempts; over the period findings by category, time to decision, the overturn rate on
+         *     appeal and webhook deliveries per endpoint; the latest delivery attempts. Computed from the
+         *     database when asked.
+         */
+        get: operations["get_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/appeals": {
         parameters: {
             query?: never;
@@ -1121,7 +1143,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Delivers again (same `webhook-id`): one delivery, or those of events in a time range. */
+        /**
+         * Delivers again (same `webhook-id`): one delivery, or those of events in a time range. The
+         *     operator key, or a moderator (the operator dashboard's replay button).
+         */
         post: operations["replay_webhook"];
         delete?: never;
         options?: never;
@@ -1193,6 +1218,13 @@ export interface components {
             /** @description The start of one of the proposal's slots (RFC 3339). */
             start: string;
         };
+        /** @description Decisions with one action. */
+        ActionCount: {
+            /** @description `allow`, `notice`, `mask`, `hold`, `block`, or a moderator's action. */
+            action: string;
+            /** Format: int64 */
+            count: number;
+        };
         /** @description An appeal. */
         Appeal: {
             appellant_id: string;
@@ -1235,6 +1267,21 @@ export interface components {
             overturn_rate?: number | null;
             /** Format: int64 */
             overturned: number;
+        };
+        /** @description Appeals decided in the period. */
+        AppealsView: {
+            /** Format: int64 */
+            decided: number;
+            /**
+             * Format: double
+             * @description Overturned / decided (null when none was decided): how often the first decision was
+             *     a false alarm.
+             */
+            overturn_rate?: number | null;
+            /** Format: int64 */
+            overturned: number;
+            /** Format: int64 */
+            upheld: number;
         };
         /** @description One attempt of a delivery. */
         AttemptView: {
@@ -1498,6 +1545,12 @@ export interface components {
             count: number;
             surface: string;
         };
+        /** @description Decisions other than allow whose reasons had one category, over the period. */
+        CategoryTotal: {
+            category: string;
+            /** Format: int64 */
+            count: number;
+        };
         /** @description `POST /v1/check`. */
         CheckBody: {
             body: string;
@@ -1609,6 +1662,86 @@ export interface components {
             conversation: components["schemas"]["Conversation"];
             id: string;
         };
+        /** @description `GET /v1/admin/dashboard`. */
+        Dashboard: {
+            appeals: components["schemas"]["AppealsView"];
+            daily: components["schemas"]["DashboardDay"][];
+            /**
+             * Format: int32
+             * @description The period's length in days, today (UTC) included.
+             */
+            days: number;
+            /** @description Findings by category over the period, most first. */
+            findings: components["schemas"]["CategoryTotal"][];
+            /** @description First and last day of the period (YYYY-MM-DD, UTC). */
+            from: string;
+            /** Format: int64 */
+            generated_at: number;
+            queue: components["schemas"]["QueueView"];
+            to: string;
+            webhooks: components["schemas"]["WebhooksView"];
+        };
+        /** @description One of the latest delivery attempts. */
+        DashboardAttempt: {
+            /** Format: int64 */
+            attempted_at: number;
+            /** Format: int64 */
+            delivery_id: number;
+            /** @description The delivery now: `pending`, `succeeded` or `failed`. */
+            delivery_status: string;
+            endpoint_id: string;
+            error?: string | null;
+            /** @description The `webhook-id`. */
+            event_id: string;
+            event_type: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            latency_ms: number;
+            /**
+             * Format: int64
+             * @description Null when no answer came.
+             */
+            status_code?: number | null;
+        };
+        /** @description One UTC day. */
+        DashboardDay: {
+            /** Format: int64 */
+            appeals_overturned: number;
+            /** Format: int64 */
+            appeals_upheld: number;
+            /** @description YYYY-MM-DD (UTC). */
+            date: string;
+            /** @description Policy decisions (every surface, automated or by a moderator) by action. */
+            decisions: components["schemas"]["ActionCount"][];
+            /**
+             * Format: int64
+             * @description Messages stored (delivered, held or rejected).
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Open review items at the end of the day (today: now).
+             */
+            queue_open: number;
+            /**
+             * Format: int64
+             * @description Review items queued that day.
+             */
+            queue_opened: number;
+            /**
+             * Format: int64
+             * @description Review items that left the queue that day (decided or withdrawn).
+             */
+            queue_resolved: number;
+            /**
+             * Format: int64
+             * @description Webhook delivery attempts, and those answered 2xx.
+             */
+            webhook_attempts: number;
+            /** Format: int64 */
+            webhook_attempts_succeeded: number;
+        };
         /** @description Other hours on one date (empty `hours`: not available that day). */
         DateOverride: {
             /** @description `YYYY-MM-DD`, local date. */
@@ -1692,9 +1825,50 @@ export interface components {
         DemoUsers: {
             users: components["schemas"]["UserCard"][];
         };
+        /** @description One bucket of durations. */
+        DurationBucket: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Lower bound, ms (inclusive).
+             */
+            from_ms: number;
+            label: string;
+            /**
+             * Format: int64
+             * @description Upper bound, ms (exclusive); null for the last bucket.
+             */
+            to_ms?: number | null;
+        };
         /** @description `PATCH /v1/conversations/{id}/messages/{message_id}`. */
         EditBody: {
             body: string;
+        };
+        /** @description One webhook endpoint with its deliveries of the period's events. */
+        EndpointSummary: {
+            description: string;
+            disabled_reason?: string | null;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            failing_since?: number | null;
+            id: string;
+            /** Format: int64 */
+            last_attempt_at?: number | null;
+            /** Format: int64 */
+            pending: number;
+            /** @description `enabled`, `failing` (every attempt since `failing_since` failed) or `disabled`. */
+            state: string;
+            /** Format: int64 */
+            succeeded: number;
+            /**
+             * Format: double
+             * @description Succeeded / (succeeded + failed); null when none is finished.
+             */
+            success_rate?: number | null;
+            /** @description The URL without its query, fragment or user info. */
+            target: string;
         };
         /** @description An enforcement as its user (or a moderator) sees it. */
         Enforcement: {
@@ -1813,7 +1987,7 @@ export interface components {
             has_more: boolean;
         };
         EventTypes: {
-            event_types: string[];
+            event_types: components["schemas"]["WebhookEventType"][];
         };
         /** @description `GET /v1/events`. */
         EventsPage: {
@@ -2251,6 +2425,18 @@ export interface components {
         };
         /** @description A contract, job, proposal or invite of the marketplace. */
         ObjectId: string;
+        /** @description Open review items of one kind. */
+        OpenKind: {
+            /** @description `held_message`, `report` or `appeal`. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Age of the oldest, ms.
+             */
+            oldest_age_ms?: number | null;
+            /** Format: int64 */
+            open: number;
+        };
         /** @description An operator event: the payload of a delivery and an item of the feed. */
         OperatorEventView: {
             data: Record<string, never>;
@@ -2263,7 +2449,7 @@ export interface components {
             seq: number;
             /** @description RFC 3339. */
             timestamp: string;
-            type: string;
+            type: components["schemas"]["WebhookEventType"];
         };
         /** @description An organisation. */
         Org: {
@@ -2367,6 +2553,23 @@ export interface components {
         QueuePage: {
             items: components["schemas"]["ModerationItem"][];
             next_cursor?: string | null;
+        };
+        /** @description The review queue. */
+        QueueView: {
+            /** @description Open items by age. */
+            age: components["schemas"]["DurationBucket"][];
+            by_kind: components["schemas"]["OpenKind"][];
+            /**
+             * Format: int64
+             * @description Age of the oldest open item, ms.
+             */
+            oldest_age_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Open items now.
+             */
+            open: number;
+            time_to_decision: components["schemas"]["TimeToDecision"];
         };
         /** @description `POST /v1/conversations/{id}/read`. */
         ReadBody: {
@@ -2613,6 +2816,16 @@ export interface components {
             /** @description open, booked, withdrawn. */
             state: string;
         };
+        /** @description Review items decided by a moderator in the period: from queued to decided. */
+        TimeToDecision: {
+            buckets: components["schemas"]["DurationBucket"][];
+            /** Format: int64 */
+            decided: number;
+            /** Format: int64 */
+            max_ms?: number | null;
+            /** Format: int64 */
+            mean_ms?: number | null;
+        };
         /** @description `POST /v1/users/{id}/tokens` (the body may be empty). */
         TokenBody: {
             label?: string | null;
@@ -2673,6 +2886,12 @@ export interface components {
         };
         /** @description A user of the marketplace (the operator's id). */
         UserId: string;
+        /**
+         * @description The type of an operator event (webhook deliveries and the feed): the documentation's and the
+         *     SDK's name for `parley_store::EVENT_TYPES` (a unit test keeps the two lists equal).
+         * @enum {string}
+         */
+        WebhookEventType: "conversation.created" | "message.created" | "message.blocked" | "message.masked" | "message.held" | "message.released" | "report.created" | "review.decided" | "enforcement.created" | "enforcement.lifted" | "appeal.created" | "appeal.decided" | "user.restricted" | "file.held" | "call.ended" | "webhook.endpoint.disabled" | "webhook.test";
         WebhookList: {
             webhooks: components["schemas"]["WebhookView"][];
         };
@@ -2713,6 +2932,24 @@ export interface components {
              */
             previous_secret_valid_until?: number | null;
             secret: string;
+        };
+        /** @description Webhook deliveries of the period's events. */
+        WebhooksView: {
+            /** @description Every endpoint (also those with no delivery in the period). */
+            endpoints: components["schemas"]["EndpointSummary"][];
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            pending: number;
+            /** @description The latest attempts (any time), newest first. */
+            recent_attempts: components["schemas"]["DashboardAttempt"][];
+            /** Format: int64 */
+            succeeded: number;
+            /**
+             * Format: double
+             * @description Succeeded / (succeeded + failed); null when none is finished.
+             */
+            success_rate?: number | null;
         };
         /** @description Hours of one weekday. */
         WeeklyHours: {
@@ -2926,6 +3163,82 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_dashboard: {
+        parameters: {
+            query?: {
+                /** @description 1 to 366 (default 14): the period, today (UTC) included. */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description invalid_request: days must be 1 to 366 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden: the moderator role is required */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8776,6 +9089,15 @@ export interface operations {
             };
             /** @description unauthorized: missing, invalid, expired or revoked credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden: the moderator role is required */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

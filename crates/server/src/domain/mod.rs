@@ -14,6 +14,7 @@ pub mod call_sweep;
 pub mod calls;
 pub mod clock;
 pub mod conversations;
+pub mod dashboard;
 pub mod decide;
 pub mod demo;
 pub mod directory;

@@ -69,8 +69,72 @@ pub struct WebhookList {
     pub webhooks: Vec<WebhookView>,
 }
 
+/// The type of an operator event (webhook deliveries and the feed): the documentation's and the
+/// SDK's name for `parley_store::EVENT_TYPES` (a unit test keeps the two lists equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum WebhookEventType {
+    #[serde(rename = "conversation.created")]
+    ConversationCreated,
+    #[serde(rename = "message.created")]
+    MessageCreated,
+    #[serde(rename = "message.blocked")]
+    MessageBlocked,
+    #[serde(rename = "message.masked")]
+    MessageMasked,
+    #[serde(rename = "message.held")]
+    MessageHeld,
+    #[serde(rename = "message.released")]
+    MessageReleased,
+    #[serde(rename = "report.created")]
+    ReportCreated,
+    #[serde(rename = "review.decided")]
+    ReviewDecided,
+    #[serde(rename = "enforcement.created")]
+    EnforcementCreated,
+    #[serde(rename = "enforcement.lifted")]
+    EnforcementLifted,
+    #[serde(rename = "appeal.created")]
+    AppealCreated,
+    #[serde(rename = "appeal.decided")]
+    AppealDecided,
+    #[serde(rename = "user.restricted")]
+    UserRestricted,
+    #[serde(rename = "file.held")]
+    FileHeld,
+    #[serde(rename = "call.ended")]
+    CallEnded,
+    #[serde(rename = "webhook.endpoint.disabled")]
+    WebhookEndpointDisabled,
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl WebhookEventType {
+    /// Every type, in the order of `EVENT_TYPES`.
+    pub const ALL: [WebhookEventType; 17] = [
+        WebhookEventType::ConversationCreated,
+        WebhookEventType::MessageCreated,
+        WebhookEventType::MessageBlocked,
+        WebhookEventType::MessageMasked,
+        WebhookEventType::MessageHeld,
+        WebhookEventType::MessageReleased,
+        WebhookEventType::ReportCreated,
+        WebhookEventType::ReviewDecided,
+        WebhookEventType::EnforcementCreated,
+        WebhookEventType::EnforcementLifted,
+        WebhookEventType::AppealCreated,
+        WebhookEventType::AppealDecided,
+        WebhookEventType::UserRestricted,
+        WebhookEventType::FileHeld,
+        WebhookEventType::CallEnded,
+        WebhookEventType::WebhookEndpointDisabled,
+        WebhookEventType::WebhookTest,
+    ];
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventTypes {
+    #[schema(value_type = Vec<WebhookEventType>)]
     pub event_types: Vec<String>,
 }
 
@@ -82,6 +146,7 @@ pub struct OperatorEventView {
     /// The `webhook-id` of its deliveries (the same on every retry).
     pub id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = WebhookEventType)]
     pub kind: String,
     /// RFC 3339.
     pub timestamp: String,
@@ -366,5 +431,25 @@ pub fn event_types() -> EventTypes {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod event_type_tests {
+    use super::WebhookEventType;
+
+    #[test]
+    fn the_documented_event_types_are_the_stores() {
+        let names: Vec<String> = WebhookEventType::ALL
+            .iter()
+            .map(|t| {
+                serde_json::to_value(t)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, parley_store::EVENT_TYPES);
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar;
 pub mod calls;
 pub mod conversations;
+pub mod dashboard;
 pub mod docs;
 pub mod enforcements;
 pub mod exports;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(enforcements::router())
         .merge(exports::router())
         .merge(metrics::router())
+        .merge(dashboard::router())
         .merge(scheduling::router())
         .merge(calendar::router())
         .merge(calls::router())

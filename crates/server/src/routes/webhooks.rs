@@ -1,4 +1,5 @@
-//! Webhook endpoints (Standard Webhooks) and the operator event feed (operator key).
+//! Webhook endpoints (Standard Webhooks) and the operator event feed (operator key; a replay
+//! also by a moderator, from the operator dashboard).
 
 use crate::domain::webhooks::{
     self, DeliveryList, DeliveryParams, EventFeed, EventTypes, FeedParams, NewWebhook, ReplayBody,
@@ -181,19 +182,21 @@ pub async fn list_deliveries(
     ))
 }
 
-/// Delivers again (same `webhook-id`): one delivery, or those of events in a time range.
+/// Delivers again (same `webhook-id`): one delivery, or those of events in a time range. The
+/// operator key, or a moderator (the operator dashboard's replay button).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks",
-    security(("operatorKey" = [])),
+    security(("operatorKey" = []), ("userToken" = [])),
     params(("id" = String, Path, description = "The endpoint's id")),
     request_body = ReplayBody,
-    responses((status = 202, body = Replayed), (status = 404, description = "No such endpoint", body = ErrorBody), (status = 400, description = "invalid_request: a malformed body", body = ErrorBody)))]
+    responses((status = 202, body = Replayed), (status = 404, description = "No such endpoint", body = ErrorBody), (status = 400, description = "invalid_request: a malformed body", body = ErrorBody), (status = 403, description = "forbidden: the moderator role is required", body = ErrorBody)))]
 pub async fn replay_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(b): Json<ReplayBody>,
 ) -> ApiResult<(StatusCode, Json<Replayed>)> {
-    auth::operator(&s, &headers)?;
+    let who = auth::moderator(&s, &headers).await?;
+    tracing::info!(endpoint = %id, by = %who, "webhook replay");
     Ok((
         StatusCode::ACCEPTED,
         Json(webhooks::replay(&s, &id, b).await?),

@@ -184,6 +184,9 @@ conformance!(
 /// The one-transaction rule under injected faults.
 mod fault;
 
+/// The operator dashboard's aggregates; operator events of calls.
+mod dashboard;
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(
