@@ -38,7 +38,7 @@ test('Avery sends a message and Diego sees it live; a phone number is stopped be
   // The pre-contract banner states the rule and points to files and scheduling on the platform.
   const banner = avery.getByRole('complementary', { name: 'How contact details work here' });
   await banner.waitFor();
-  assert.match(await banner.textContent(), /file sharing.*Schedule/s);
+  assert.match(await banner.textContent(), /calls.*file sharing/s);
 
   const normal = `Could you start on the hero section next week? (ref ${tag()})`;
   const box = avery.getByRole('textbox', { name: 'Message' });
