@@ -43,13 +43,9 @@ export function joinable(b, now = Date.now()) {
     && now <= Date.parse(b.end) + JOIN_AFTER;
 }
 
-/** Starts the conversation's Parley call: a call UI listening for this event takes it
- * (`preventDefault`); without one, the person is told calls are not available yet. */
+/** Starts the conversation's Parley call (the call UI listens for this event). */
 export function joinCall(conversationId) {
-  const ev = new CustomEvent('parley:call', { detail: { conversation: conversationId, video: true }, cancelable: true });
-  if (window.dispatchEvent(ev)) {
-    announce('Calls inside Parley are not available on this server yet.');
-  }
+  window.dispatchEvent(new CustomEvent('parley:call', { detail: { conversation: conversationId, video: true } }));
 }
 
 function person(id) {
