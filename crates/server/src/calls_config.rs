@@ -1,7 +1,5 @@
 //! The `[calls]` section of the configuration: call timers, ICE servers and TURN credentials,
-//! and the settings reserved for a built-in TURN relay (not in this build: `turn_enabled`,
-//! `turn_listen`, `turn_public_ip`, `turn_relay_ports` and `turn_allow_private_peers` have no
-//! effect yet; see docs/calls.md). Environment variables are `PARLEY_CALLS_<KEY>` (e.g.
+//! and the built-in TURN relay. Environment variables are `PARLEY_CALLS_<KEY>` (e.g.
 //! `PARLEY_CALLS_TURN_SECRET`); flags and [`crate::Config::set`] take `calls.<key>`.
 
 use crate::config_error::ConfigError;
@@ -25,11 +23,10 @@ pub struct CallsConfig {
     /// `max_call_secs`).
     pub credential_ttl_secs: u64,
     /// The TURN REST shared secret (at least 32 bytes). Unset: a random one per process
-    /// (set it to the secret of the TURN server in `turn_urls`, e.g. coturn's
-    /// `static-auth-secret`).
+    /// (enough for the built-in relay of one node; set it for coturn or several nodes).
     pub turn_secret: Option<String>,
     /// TURN URLs handed to clients (an external coturn, e.g.
-    /// `turn:turn.example.org:3478?transport=udp`). Empty: no TURN server is handed out.
+    /// `turn:turn.example.org:3478?transport=udp`). Empty: the built-in relay's.
     pub turn_urls: Vec<String>,
     /// STUN URLs handed to clients besides the TURN ones (none by default: no third party).
     pub stun_urls: Vec<String>,
