@@ -22,7 +22,10 @@ export async function launch() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Calls: a fake camera and microphone, permission prompts accepted, video plays unmuted.
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--auto-select-desktop-capture-source=Entire screen', '--autoplay-policy=no-user-gesture-required'],
   });
 }
 

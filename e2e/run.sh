@@ -34,7 +34,10 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the system picks a free port, and the server prints the address it got.
-"$BIN" demo --listen 127.0.0.1:0 --database "sqlite://$TMP/demo.db" --policy policy.toml \
+# The TURN relay on a free loopback port too; loopback peers allowed (test only) so that the
+# forced-relay call test can relay between two browsers on this host.
+PARLEY_CALLS_TURN_ALLOW_PRIVATE_PEERS=1 PARLEY_CALLS_NO_ANSWER_SECS="${PARLEY_CALLS_NO_ANSWER_SECS:-30}" \
+"$BIN" demo --listen 127.0.0.1:0 --turn-listen 127.0.0.1:0 --database "sqlite://$TMP/demo.db" --policy policy.toml \
   >"$TMP/server.out" 2>"$TMP/server.err" &
 SERVER_PID=$!
 URL=""

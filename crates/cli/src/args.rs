@@ -27,6 +27,9 @@ pub enum Command {
     /// Check the audit trail's hash chain, or an evidence export's digest.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The built-in TURN relay of a running server.
+    #[command(subcommand)]
+    Turn(TurnCommand),
     /// Extract a file's text, links and metadata as JSON (what the server runs, out of
     /// process, on every uploaded file).
     Extract(ExtractArgs),
@@ -61,6 +64,20 @@ pub enum AuditCommand {
     VerifyExport {
         /// The exported file.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TurnCommand {
+    /// Ask a running server to allocate on its TURN relay and relay a packet (operator key):
+    /// prints the report, exit 0 on pass, 1 on fail, within 5 s.
+    Selftest {
+        /// The server's base URL (plain http, e.g. http://127.0.0.1:8080).
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "PARLEY_URL")]
+        url: String,
+        /// The operator key.
+        #[arg(long, env = "PARLEY_ADMIN_KEY", hide_env_values = true)]
+        admin_key: String,
     },
 }
 

@@ -8,6 +8,7 @@ mod input;
 mod policy;
 mod scan;
 mod serve;
+mod turn;
 
 use clap::Parser;
 
@@ -20,6 +21,7 @@ fn main() -> std::process::ExitCode {
         args::Command::Serve(a) => serve::run(a, false),
         args::Command::Demo(a) => serve::run(a, true),
         args::Command::Audit(c) => audit::run(c),
+        args::Command::Turn(c) => turn::run(c),
         args::Command::Extract(a) => Ok(extract(a)),
     };
     match result {

@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// Allowed CORS origin (repeat for several; `*` for any).
     #[arg(long = "cors-origin")]
     pub cors_origins: Vec<String>,
+    /// Where the built-in TURN relay listens (UDP; default port 3478 on the host of --listen).
+    #[arg(long = "turn-listen")]
+    pub turn_listen: Option<String>,
+    /// No built-in TURN relay (calls then connect directly, or through calls.turn_urls).
+    #[arg(long = "no-turn")]
+    pub no_turn: bool,
 }
 
 fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
@@ -45,6 +51,12 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
     if !a.cors_origins.is_empty() {
         c.cors_origins = a.cors_origins.clone();
     }
+    if let Some(v) = &a.turn_listen {
+        c.calls.turn_listen = v.clone();
+    }
+    if a.no_turn {
+        c.calls.turn_enabled = false;
+    }
     // Demo sign-in (`/v1/demo/*`) exists only under `parley demo`.
     c.demo = demo;
     Ok(c)
@@ -52,7 +64,8 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PARLEY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The TURN crate logs peer addresses: kept out of the logs (calls log no addresses).
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,turn=off,webrtc_util=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -81,6 +94,26 @@ async fn serve(c: Config, demo: bool) -> Result<ExitCode> {
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
+    let turn_on = state.inner.config.calls.turn_enabled && state.inner.config.calls.enabled;
+    // The built-in TURN relay; one that cannot start is reported and calls go without it.
+    let _relay = if turn_on {
+        let started = match parley_server::turn_relay::listen_addr(&state) {
+            Ok(at) => parley_server::turn_relay::start(&state, at).await,
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(r) => {
+                println!("TURN relay for calls at {} (UDP)", r.url());
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("parley: {e}; calls connect without the built-in relay (--turn-listen ADDR to move it, --no-turn to turn it off)");
+                None
+            }
+        }
+    } else {
+        None
+    };
     if demo {
         let seeded = parley_server::demo::seed(&state)
             .await

@@ -29,6 +29,8 @@ pub mod limits;
 pub mod listen;
 pub mod rate;
 pub mod routes;
+pub mod turn_filter;
+pub mod turn_relay;
 pub mod webhook_sign;
 pub mod webhook_target;
 pub mod webhook_worker;
@@ -87,6 +89,8 @@ pub struct Inner {
     pub calls: domain::calls::Calls,
     /// The TURN REST secret and the TURN URLs handed to clients.
     pub turn: domain::call_ice::TurnSecret,
+    /// The built-in TURN relay, once started (`turn_relay::start`).
+    pub turn_relay: std::sync::OnceLock<Arc<turn_relay::Relay>>,
     /// The keys of operator-minted tokens (none: JWTs are refused).
     pub jwt: Option<jwt::Verifier>,
 }
@@ -188,6 +192,7 @@ impl AppState {
                     config.calls.turn_secret.as_deref(),
                     config.calls.turn_urls.clone(),
                 ),
+                turn_relay: std::sync::OnceLock::new(),
                 jwt,
                 caches,
                 hub,
@@ -465,6 +470,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/me/calendar-feed"),
     ("get", "/v1/calls/ice"),
     ("get", "/v1/conversations/{id}/calls"),
+    ("post", "/v1/admin/turn/selftest"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
     ("get", "/v1/webhooks/event-types"),

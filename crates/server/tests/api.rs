@@ -3041,6 +3041,10 @@ mod resume;
 
 #[path = "api/calls.rs"]
 mod calls;
+
+#[path = "api/turn.rs"]
+mod turn_relay;
+
 #[path = "api/scheduling.rs"]
 mod scheduling;
 #[path = "api/storage.rs"]

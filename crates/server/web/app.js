@@ -10,6 +10,7 @@ import { renderDashboard } from './dashboard.js';
 import { renderNotices } from './account.js';
 import { renderInterviews } from './schedule.js';
 import { app } from './state.js';
+import { initCalls } from './call.js';
 
 async function loadMe() {
   if (!session.token) {
@@ -31,6 +32,7 @@ async function loadMe() {
         renderChrome();
       });
       app.live.start();
+      initCalls();
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {

@@ -119,8 +119,8 @@ export async function renderChat(pane, id) {
   const banner = info.rulesApply ? h('aside', { class: 'banner', 'aria-label': 'How contact details work here' },
     h('p', {}, h('strong', {}, 'Keep it on Parley until the contract starts: '),
       'phone numbers, emails and outside links are hidden or held back until then. ',
-      'Need to share work or meet? Use ', h('strong', {}, 'file sharing'), ' and ',
-      h('strong', {}, 'Schedule'), ' right here in the conversation.')) : null;
+      'Need to talk or share work? Use Parley’s ',
+      h('strong', {}, 'voice and video calls'), ' and ', h('strong', {}, 'file sharing'), ' right here in the conversation.')) : null;
 
   const subject = info.conversation.subject || `Conversation with ${otherName}`;
   const exportStatus = h('span', { class: 'hint', role: 'status' });
@@ -128,6 +128,11 @@ export async function renderChat(pane, id) {
     h('header', { class: 'chat-head' },
       h('a', { class: 'back', href: '#/inbox' }, h('span', { 'aria-hidden': 'true' }, '← '), 'Inbox'),
       h('h2', { id: 'chat-title' }, subject),
+      h('div', { class: 'call-buttons' },
+        h('button', { type: 'button', class: 'call-voice', 'aria-label': 'Start a voice call',
+          onclick: () => window.dispatchEvent(new CustomEvent('parley:call', { detail: { conversation: id, video: false } })) }, 'Call'),
+        h('button', { type: 'button', class: 'call-video', 'aria-label': 'Start a video call',
+          onclick: () => window.dispatchEvent(new CustomEvent('parley:call', { detail: { conversation: id, video: true } })) }, 'Video')),
       h('p', { class: 'with' }, `With ${others.map((o) => `${o.name}${o.roles && o.roles.length ? ` (${o.roles.join(', ')})` : ''}`).join(', ') || 'nobody else'} · `,
         h('span', { class: 'ref' }, refLabel(info.conversation.ref)),
         info.stage ? h('span', { class: `stage stage-${info.stage}` }, info.stage.replace(/_/g, ' ')) : null),

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod reports;
 pub mod scheduling;
+pub mod turn_admin;
 pub mod uploads;
 pub mod users;
 pub mod web;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(scheduling::router())
         .merge(calendar::router())
         .merge(calls::router())
+        .merge(turn_admin::router())
         .merge(webhooks::router())
 }
 
