@@ -9,7 +9,7 @@
 //! past the user's rate limit. Replays go one page at a time; `resume` at most once a second.
 
 use crate::bus::{Registration, Signal};
-use crate::domain::call_frames::{self, CallFrame};
+use crate::domain::call_frames;
 use crate::domain::calls;
 use crate::domain::events::{ErrorFrame, EventView, PongFrame, TypingFrame};
 use crate::limits::ConnSlot;
@@ -240,8 +240,28 @@ async fn session(
                     Some(Ok(WsMessage::Pong(_))) => continue,
                     Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 };
-                // Every client frame counts against the user's rate limit; a socket that
-                // keeps sending past it is closed.
+                // Call signaling has its own budget per socket (refusals are `call.error`
+                // frames naming the call); a socket that keeps sending past it is closed.
+                if let Some(t) = text.as_deref().filter(|t| call_frames::is_call_frame(t)) {
+                    let done = calls::handle_text(s, me, &sess.call_session, t).await;
+                    if done.rate_limited {
+                        refused += 1;
+                        if refused >= cfg.ws_flood_frames.max(1) {
+                            tracing::info!(user = %me, "socket closed: too many call frames");
+                            return out.close(Close::FLOOD, &mut inbound).await;
+                        }
+                    } else {
+                        refused = 0;
+                    }
+                    for r in done.replies {
+                        if !out.text(&with_session(&r.to_value(), &sess.call_session)).await {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                // Every other client frame counts against the user's rate limit; a socket
+                // that keeps sending past it is closed.
                 let resume_too_soon = matches!(
                     text.as_deref().map(parse_client_frame),
                     Some(Some(ClientFrame::Resume { .. }))
@@ -259,18 +279,6 @@ async fn session(
                     continue;
                 }
                 refused = 0;
-                if let Some(t) = text.as_deref().filter(|t| call_frames::is_call_frame(t)) {
-                    let replies = match call_frames::parse(t) {
-                        Ok(f) => calls::handle(s, me, &sess.call_session, f).await,
-                        Err(why) => vec![CallFrame::error(None, None, "invalid_request", why)],
-                    };
-                    for r in replies {
-                        if !out.text(&with_session(&r.to_value(), &sess.call_session)).await {
-                            return;
-                        }
-                    }
-                    continue;
-                }
                 let frame = text.as_deref().and_then(parse_client_frame);
                 match frame {
                     Some(ClientFrame::Typing { conversation_id }) => {

@@ -110,14 +110,22 @@ pub fn parse(text: &str) -> Result<CallClientFrame, &'static str> {
     }
 }
 
-/// Whether a client text frame is a call frame (its `type` starts with `call.`).
-pub fn is_call_frame(text: &str) -> bool {
+/// The `type` of a client text frame when it is a call frame (it starts with `call.`).
+pub fn call_frame_kind(text: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "type", borrow)]
-        kind: &'a str,
+        kind: std::borrow::Cow<'a, str>,
     }
-    serde_json::from_str::<Kind>(text).is_ok_and(|k| k.kind.starts_with("call."))
+    serde_json::from_str::<Kind>(text)
+        .ok()
+        .filter(|k| k.kind.starts_with("call."))
+        .map(|k| k.kind.into_owned())
+}
+
+/// Whether a client text frame is a call frame (its `type` starts with `call.`).
+pub fn is_call_frame(text: &str) -> bool {
+    call_frame_kind(text).is_some()
 }
 
 /// One party in a [`CallFrame`]'s state.
@@ -194,6 +202,9 @@ pub enum CallFrame {
     Error {
         call_id: Option<String>,
         conversation_id: Option<String>,
+        /// The `type` of the refused frame (e.g. `call.offer`: the sender rolls its offer
+        /// back, the other party never saw it).
+        frame: Option<String>,
         code: String,
         message: String,
     },
@@ -209,9 +220,18 @@ impl CallFrame {
         CallFrame::Error {
             call_id: call_id.map(str::to_string),
             conversation_id: conversation_id.map(str::to_string),
+            frame: None,
             code: code.to_string(),
             message: message.into(),
         }
+    }
+
+    /// The refusal of a frame of type `kind` (no change to other frames).
+    pub fn refusing(mut self, kind: &str) -> CallFrame {
+        if let CallFrame::Error { frame, .. } = &mut self {
+            frame.get_or_insert_with(|| kind.to_string());
+        }
+        self
     }
 
     /// The frame as JSON (for the bus).

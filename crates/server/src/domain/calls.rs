@@ -216,8 +216,64 @@ pub(super) fn secs(n: u64) -> Duration {
     Duration::from_secs(n.max(1))
 }
 
-/// Handles one `call.*` frame from `me` on the socket `session`; returns the frames for that
-/// socket (errors), after publishing the others on the bus.
+/// The `call_id` a raw client frame names, if any (for refusals of frames that do not parse).
+fn call_id_of(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("call_id")?.as_str().map(str::to_string)
+}
+
+/// What became of one call frame a socket sent.
+pub struct Handled {
+    /// Frames for that socket.
+    pub replies: Vec<CallFrame>,
+    /// The frame was refused by the socket's call-signaling budget.
+    pub rate_limited: bool,
+}
+
+/// Handles the text of one `call.*` frame from `me` on the socket `session`. Call signaling
+/// has its own budget per socket (50 frames/s, burst 200), apart from the user's rate limit
+/// of HTTP requests and chat frames; every refusal is a `call.error` that names the frame's
+/// call, so the sender can roll back an offer the other party will never see.
+pub async fn handle_text(s: &AppState, me: &str, session: &str, text: &str) -> Handled {
+    if !s.inner.calls.rate.allow(session) {
+        let id = call_id_of(text);
+        let kind = super::call_frames::call_frame_kind(text).unwrap_or_default();
+        return Handled {
+            replies: vec![CallFrame::error(
+                id.as_deref(),
+                None,
+                "rate_limited",
+                "too many call frames, slow down",
+            )
+            .refusing(&kind)],
+            rate_limited: true,
+        };
+    }
+    let replies = match super::call_frames::parse(text) {
+        Ok(f) => handle(s, me, session, f).await,
+        Err(why) => {
+            let code = if why.ends_with("too large") {
+                "too_large"
+            } else {
+                "invalid_request"
+            };
+            vec![CallFrame::error(
+                call_id_of(text).as_deref(),
+                None,
+                code,
+                why,
+            )]
+        }
+    };
+    let kind = super::call_frames::call_frame_kind(text).unwrap_or_default();
+    Handled {
+        replies: replies.into_iter().map(|r| r.refusing(&kind)).collect(),
+        rate_limited: false,
+    }
+}
+
+/// Handles one parsed `call.*` frame from `me` on the socket `session`; returns the frames for
+/// that socket (errors), after publishing the others on the bus.
 pub async fn handle(s: &AppState, me: &str, session: &str, f: CallClientFrame) -> Vec<CallFrame> {
     if !s.inner.config.calls.enabled {
         return vec![CallFrame::error(
@@ -225,14 +281,6 @@ pub async fn handle(s: &AppState, me: &str, session: &str, f: CallClientFrame) -
             None,
             "not_found",
             "calls are off on this server",
-        )];
-    }
-    if !s.inner.calls.rate.allow(session) {
-        return vec![CallFrame::error(
-            None,
-            None,
-            "rate_limited",
-            "too many call frames, slow down",
         )];
     }
     let fx = match f {

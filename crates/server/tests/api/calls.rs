@@ -119,7 +119,9 @@ async fn calls_flow(s: &Server, db_file: Option<std::path::PathBuf>) {
     a.send(json!({"type": "call.offer", "call_id": id, "to": "diego", "sdp": big}))
         .await;
     let v = a.call_frame("call.error").await;
-    assert_eq!(v["code"], "invalid_request", "{v}");
+    assert_eq!(v["code"], "too_large", "{v}");
+    assert_eq!(v["call_id"], id.as_str(), "the refusal names the call: {v}");
+    assert_eq!(v["frame"], "call.offer", "and the refused frame: {v}");
 
     // Heartbeats report the media used; a reconnected socket resumes the same call.
     a.send(json!({"type": "call.heartbeat", "call_id": id, "audio": true, "video": true, "screen": true, "relayed": true}))
@@ -380,4 +382,57 @@ async fn ice_servers_carry_turn_rest_credentials() {
         parley_server::domain::call_ice::turn_password(secret.as_bytes(), username)
     );
     assert_eq!(v["relay"], true);
+}
+
+/// Call signaling has its own budget per socket (burst 200, then 50 frames/s), apart from the
+/// user's rate limit: frames past it get `call.error` `rate_limited` naming the call, and the
+/// user's HTTP requests still pass (with one shared budget the 260 frames would have spent it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_frames_have_their_own_budget_per_socket() {
+    let s = start(None, None, |_| {}).await;
+    let [avery, _priya, diego, ..] = seed(&s).await;
+    let conv = s.conversation(&["avery", "diego"]).await;
+    let mut a = s.ws(&avery, None).await;
+    let mut d = s.ws(&diego, None).await;
+    let id = invite(&mut a, &conv, false).await;
+    d.call_frame("call.ring").await;
+    let beat = json!({"type": "call.heartbeat", "call_id": id, "audio": true});
+    for _ in 0..260 {
+        a.send(beat.clone()).await;
+    }
+    a.send(json!({"type": "ping"})).await;
+    let mut limited = 0;
+    loop {
+        let v = a.next().await;
+        match v["type"].as_str() {
+            Some("pong") => break,
+            Some("call.error") => {
+                assert_eq!(v["code"], "rate_limited", "{v}");
+                assert_eq!(v["call_id"], id.as_str(), "the refusal names the call: {v}");
+                assert_eq!(v["frame"], "call.heartbeat", "{v}");
+                limited += 1;
+            }
+            Some("call.state") => {}
+            _ => panic!("unexpected frame {v}"),
+        }
+    }
+    assert!(
+        (20..=100).contains(&limited),
+        "{limited} of 260 frames refused"
+    );
+    // The user's own budget was not touched by the call frames.
+    let (st, _) = s
+        .call(Method::GET, "/v1/conversations", Some(&avery), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // Another socket of the same user has a full budget of its own.
+    let mut a2 = s.ws(&avery, None).await;
+    a2.send(json!({"type": "call.heartbeat", "call_id": id}))
+        .await;
+    let v = a2.call_frame("call.error").await;
+    assert_eq!(v["code"], "not_found", "{v}");
+    // The budget refills: a second later the socket may signal again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    a.send(beat).await;
+    a.nothing_queued().await;
 }
