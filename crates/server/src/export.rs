@@ -257,6 +257,41 @@ pub fn html(doc: &Value) -> String {
         ));
     }
     body.push_str("</table>\n");
+    // Exports made before calls were exported have no `calls` field (and no section).
+    if let Some(calls) = doc["calls"].as_array() {
+        body.push_str("<h2>Calls</h2>\n<table><tr><th>Id</th><th>Started</th><th>Caller</th><th>Parties</th><th>Kind</th><th>Answered</th><th>Ended</th><th>End</th><th>Duration (s)</th><th>Media</th></tr>\n");
+        for c in calls {
+            let parties: Vec<String> = c["parties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text_of)
+                .collect();
+            let media: Vec<&str> = [
+                ("audio_used", "audio"),
+                ("video_used", "video"),
+                ("screen_used", "screen"),
+            ]
+            .into_iter()
+            .filter(|(k, _)| c[*k] == json!(true))
+            .map(|(_, name)| name)
+            .collect();
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&text_of(&c["id"])),
+                esc(&utc(&c["created_at"])),
+                esc(&text_of(&c["caller_id"])),
+                esc(&parties.join(", ")),
+                if c["video"] == json!(true) { "video" } else { "voice" },
+                esc(&utc(&c["answered_at"])),
+                esc(&utc(&c["ended_at"])),
+                esc(&text_of(&c["end_reason"])),
+                c["duration_ms"].as_i64().map(|d| (d / 1000).to_string()).unwrap_or_default(),
+                media.join(", "),
+            ));
+        }
+        body.push_str("</table>\n");
+    }
     format!(
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>{PAGE_CSP_META}\
 <title>Parley export {title}</title>\n<style>\

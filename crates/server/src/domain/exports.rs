@@ -15,6 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Largest number of decisions exported.
 const MAX_EXPORT_DECISIONS: usize = 50_000;
+/// Most calls exported (the newest; the store pages by at most 500).
+const MAX_EXPORT_CALLS: u32 = 500;
 const PAGE: u32 = 500;
 
 /// `GET /v1/conversations/{id}/export` parameters.
@@ -248,6 +250,16 @@ async fn build(s: &AppState, conv: &str, who: &Requester) -> DomainResult<Value>
         }
     }
 
+    // The calls (metadata only: who, when, how they ended, what media; never SDP, candidates
+    // or addresses, which are not stored), oldest first, for members and moderators alike.
+    let mut calls: Vec<Value> = store
+        .conversation_calls(conv, MAX_EXPORT_CALLS)
+        .await?
+        .into_iter()
+        .map(|c| json!(crate::domain::call_history::CallView::of(c)))
+        .collect();
+    calls.reverse();
+
     let mut doc = json!({
         "format": EXPORT_FORMAT,
         "generated_at": now_ms(),
@@ -256,6 +268,7 @@ async fn build(s: &AppState, conv: &str, who: &Requester) -> DomainResult<Value>
         "members": members,
         "messages": messages,
         "decisions": decisions,
+        "calls": calls,
     });
     doc["digest"] = json!(digest(&doc));
     Ok(doc)

@@ -197,6 +197,38 @@ async fn calls_flow(s: &Server, db_file: Option<std::path::PathBuf>) {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // The evidence export lists the call (metadata only) for a member, in JSON and on the page.
+    let (st, doc) = s
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{conv}/export?format=json"),
+            Some(&diego),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{doc}");
+    let c = &doc["calls"][0];
+    assert_eq!(c["id"], id.as_str(), "{doc}");
+    assert_eq!(c["end_reason"], "completed", "{c}");
+    assert_eq!(c["caller_id"], "avery", "{c}");
+    let text = doc.to_string();
+    assert!(!text.contains("SDP-MARKER") && !text.contains(CANDIDATE_IP));
+    let (st, page) = s
+        .call(
+            Method::GET,
+            &format!("/v1/conversations/{conv}/export?format=html"),
+            Some(&avery),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let page = page.as_str().unwrap_or_default();
+    assert!(
+        page.contains("<h2>Calls</h2>") && page.contains(&id),
+        "no call on the page"
+    );
+    parley_server::export::verify_text(page).expect("the page verifies");
+
     // No SDP, candidate or address in the database (SQLite: the file and its WAL).
     if let Some(db) = db_file {
         for path in [db.clone(), db.with_extension("db-wal")] {
