@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub audit: Vec<AuditKindCount>,
     /// `(day, outcome, count)` of decided appeals.
     pub appeals: Vec<(i64, String, i64)>,
+    /// Counts over the stored calls (`domain::call_metrics`).
+    pub calls: parley_store::CallStats,
 }
 
 /// The kind of the audit entry of a decided appeal, and its outcome field.
@@ -80,6 +82,7 @@ impl Cache {
             appeals: store
                 .audit_field_counts(APPEAL_DECIDED, "outcome", 0)
                 .await?,
+            calls: store.call_stats().await?,
         });
         *last = Some((Instant::now(), snap.clone()));
         Ok(snap)
@@ -371,6 +374,7 @@ mod tests {
                 (3, "upheld".into(), 2),
                 (3, "overturned".into(), 1),
             ],
+            calls: Default::default(),
         };
         let text = prometheus(&snap);
         assert!(text.contains(

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod call_frames;
 pub mod call_history;
 pub mod call_ice;
+pub mod call_metrics;
 pub mod call_signals;
 pub mod call_sweep;
 pub mod calls;
