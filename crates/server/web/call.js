@@ -8,6 +8,7 @@
 import { api } from './api.js';
 import { h, replace } from './util.js';
 import { app } from './state.js';
+import { startTone, stopTone, verificationCode, readStats, getMedia } from './call_media.js';
 
 const HEARTBEAT_MS = 5000;
 const STATS_MS = 2000;
@@ -17,7 +18,6 @@ let call = null;
 /** The incoming call ringing here: {id, conversation, from, video}. */
 let ringing = null;
 let ui = null;
-let tone = null;
 
 const REASONS = {
   completed: 'Call ended',
@@ -32,32 +32,6 @@ const REASONS = {
 
 function send(frame) {
   if (app.live) app.live.send(frame);
-}
-
-// ---- ring tone (WebAudio: no asset) ----
-function startTone() {
-  stopTone();
-  try {
-    const ctx = new AudioContext();
-    const gain = ctx.createGain();
-    gain.gain.value = 0.05;
-    gain.connect(ctx.destination);
-    const beep = () => {
-      const o = ctx.createOscillator();
-      o.frequency.value = 440;
-      o.connect(gain);
-      o.start();
-      o.stop(ctx.currentTime + 0.4);
-    };
-    beep();
-    tone = { ctx, timer: setInterval(beep, 1500) };
-  } catch { tone = null; }
-}
-function stopTone() {
-  if (!tone) return;
-  clearInterval(tone.timer);
-  tone.ctx.close().catch(() => {});
-  tone = null;
 }
 
 // ---- the panel ----
@@ -99,23 +73,6 @@ function ended(reason) {
   say(REASONS[reason] || 'Call ended');
 }
 
-// ---- media ----
-async function getMedia(video, devices = {}) {
-  const audio = devices.mic ? { deviceId: { exact: devices.mic } } : true;
-  if (video) {
-    try {
-      const v = devices.camera ? { deviceId: { exact: devices.camera } } : true;
-      return { stream: await navigator.mediaDevices.getUserMedia({ audio, video: v }), note: '' };
-    } catch { /* no camera, or denied: audio only */ }
-  }
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio, video: false });
-    return { stream, note: video ? 'Camera not available: continuing with audio only.' : '' };
-  } catch {
-    return { stream: new MediaStream(), note: 'Microphone and camera not available: you can listen only.' };
-  }
-}
-
 /** The pre-call check: camera preview, device pickers, then the call. */
 async function precall(conversation, video) {
   if (call) return;
@@ -146,13 +103,14 @@ async function precall(conversation, video) {
 
 async function start(conversation, video, media) {
   call = newCall({ conversation, video, stream: media.stream, note: media.note });
+  cancelIn = null;
   send({ type: 'call.invite', conversation_id: conversation, video });
   renderCall('Calling…');
 }
 
 function newCall({ id = null, conversation, video, stream, note = '' }) {
   const ice = api('GET', '/v1/calls/ice').then((r) => r.data).catch(() => ({ ice_servers: [] }));
-  return { id, conversation, video, stream, note, screen: null, peers: new Map(), ice, session: null,
+  return { id, conversation, video, stream, note, screen: null, screenOut: new MediaStream(), peers: new Map(), ice, session: null,
     status: '', timers: [], stats: new Map(), main: 'camera', relayOnly: !!window.parleyCallRelayOnly };
 }
 
@@ -175,9 +133,13 @@ function decline() {
   hidePanel();
 }
 
+/** A call hung up before the server named it: cancelled as soon as its id arrives. */
+let cancelIn = null;
+
 function hangup(reason) {
   if (!call) return;
   if (call.id) send({ type: 'call.hangup', call_id: call.id, ...(reason ? { reason } : {}) });
+  else cancelIn = call.conversation;
   teardown();
 }
 
@@ -191,15 +153,53 @@ function teardown() {
   call = null;
 }
 
-// ---- peers: perfect negotiation (the polite peer rolls back) ----
-async function peerFor(user) {
+// ---- peers ----
+// Every connection has the same three transceivers, in this order: audio, camera, screen. The
+// party with the lower user id creates them and makes the first offer when the call becomes
+// active; the other waits for that offer and takes its transceivers (one offer, no collision
+// at the start). Later changes (screen share on and off, another camera) replace tracks and
+// change directions only, so the SDP keeps its size; offers that cross then settle by perfect
+// negotiation (the polite peer rolls back).
+
+/** The tracks this side sends on each of the three transceivers (null: none). */
+function outgoing() {
+  return {
+    audio: call.stream.getAudioTracks()[0] || null,
+    camera: call.stream.getVideoTracks()[0] || null,
+    screen: call.screen ? call.screen.getVideoTracks()[0] || null : null,
+  };
+}
+
+/** Points a transceiver at a track (or none) and sets whether it sends. */
+async function sendOn(tx, track, stream) {
+  if (!tx || tx.currentDirection === 'stopped') return;
+  await tx.sender.replaceTrack(track);
+  if (track) tx.sender.setStreams(stream);
+  const dir = track ? 'sendrecv' : 'recvonly';
+  if (tx.direction !== dir) tx.direction = dir;
+}
+
+/** The answering side: the transceivers of the first offer become ours (audio, camera, screen). */
+async function adopt(peer) {
+  const all = peer.pc.getTransceivers();
+  const audio = all.find((t) => t.receiver.track.kind === 'audio');
+  const [camera, screen] = all.filter((t) => t.receiver.track.kind === 'video');
+  peer.tx = { audio, camera, screen };
+  const out = outgoing();
+  await sendOn(audio, out.audio, call.stream);
+  await sendOn(camera, out.camera, call.stream);
+  await sendOn(screen, out.screen, call.screenOut);
+}
+
+async function peerFor(user, { offerer = false } = {}) {
   let peer = call.peers.get(user);
   if (peer) return peer;
   const ice = await call.ice;
+  if (!call) return null;
   if (call.peers.get(user)) return call.peers.get(user);
   const pc = new RTCPeerConnection({ iceServers: ice.ice_servers || [], iceTransportPolicy: call.relayOnly ? 'relay' : 'all' });
   peer = { user, pc, polite: app.me.id > user, makingOffer: false, ignoreOffer: false, answerPending: false,
-    streams: new Map(), restarts: 0, failedNegotiations: 0 };
+    streams: new Map(), restarts: 0, failedNegotiations: 0, refusedOffers: 0, tx: null };
   call.peers.set(user, peer);
   const id = call.id;
   pc.onnegotiationneeded = async () => {
@@ -244,13 +244,23 @@ async function peerFor(user) {
       verification(peer);
     }
   };
-  for (const t of call.stream.getTracks()) pc.addTrack(t, call.stream);
-  if (call.screen) for (const t of call.screen.getTracks()) peer.screenSender = pc.addTrack(t, call.screen);
+  if (offerer) {
+    // The first offer (onnegotiationneeded) carries the three transceivers.
+    const out = outgoing();
+    const add = (track, kind, stream) => pc.addTransceiver(track || kind,
+      { direction: track ? 'sendrecv' : 'recvonly', streams: [stream] });
+    peer.tx = {
+      audio: add(out.audio, 'audio', call.stream),
+      camera: add(out.camera, 'video', call.stream),
+      screen: add(out.screen, 'video', call.screenOut),
+    };
+  }
   return peer;
 }
 
 async function onDescription(ev, type) {
   const peer = await peerFor(ev.from);
+  if (!peer) return;
   const pc = peer.pc;
   const desc = { type, sdp: ev.sdp };
   try {
@@ -262,6 +272,7 @@ async function onDescription(ev, type) {
     await pc.setRemoteDescription(desc);
     peer.answerPending = false;
     if (type === 'offer') {
+      if (!peer.tx) await adopt(peer);
       await pc.setLocalDescription();
       send({ type: 'call.answer', call_id: call.id, to: ev.from, sdp: pc.localDescription.sdp });
     }
@@ -270,8 +281,26 @@ async function onDescription(ev, type) {
   }
 }
 
+/** The server refused one of our frames: an offer it did not relay is rolled back. */
+async function onRefused(ev) {
+  if (ev.frame !== 'call.offer') return;
+  for (const peer of call.peers.values()) {
+    if (peer.pc.signalingState !== 'have-local-offer') continue;
+    peer.refusedOffers += 1;
+    try {
+      await peer.pc.setLocalDescription({ type: 'rollback' });
+    } catch { /* closed meanwhile */ }
+    if (ev.code !== 'rate_limited' && peer.refusedOffers > 3) {
+      hangup('failed');
+      ended('failed');
+      return;
+    }
+  }
+}
+
 async function onCandidate(ev) {
   const peer = await peerFor(ev.from);
+  if (!peer) return;
   try {
     await peer.pc.addIceCandidate(ev.candidate || null);
   } catch (e) {
@@ -386,7 +415,7 @@ async function switchCamera() {
 async function toggleScreen() {
   if (!call) return;
   if (call.screen) {
-    stopScreen();
+    await stopScreen();
     return;
   }
   let s;
@@ -396,42 +425,31 @@ async function toggleScreen() {
     say('Screen sharing was not started');
     return;
   }
-  if (!call) return;
+  if (!call) { s.getTracks().forEach((t) => t.stop()); return; }
   call.screen = s;
-  s.getVideoTracks()[0].onended = () => stopScreen();
-  for (const peer of call.peers.values()) {
-    peer.screenSender = peer.pc.addTrack(s.getVideoTracks()[0], s);
-  }
+  const track = s.getVideoTracks()[0];
+  track.onended = () => stopScreen();
+  for (const peer of call.peers.values()) if (peer.tx) await sendOn(peer.tx.screen, track, call.screenOut);
   const b = ui.querySelector('button.share');
   if (b) b.textContent = 'Stop sharing';
   renderMedia();
 }
 
-function stopScreen() {
+async function stopScreen() {
   if (!call || !call.screen) return;
-  for (const peer of call.peers.values()) {
-    if (peer.screenSender) {
-      try { peer.pc.removeTrack(peer.screenSender); } catch { /* closed */ }
-      peer.screenSender = null;
-    }
-  }
-  call.screen.getTracks().forEach((t) => t.stop());
+  const s = call.screen;
   call.screen = null;
+  for (const peer of call.peers.values()) if (peer.tx) await sendOn(peer.tx.screen, null, call.screenOut);
+  s.getTracks().forEach((t) => t.stop());
   const b = ui && ui.querySelector('button.share');
   if (b) b.textContent = 'Share screen';
   renderMedia();
 }
 
-/** A short code from both DTLS fingerprints: the same on both sides unless someone sits between. */
+/** Shows the verification code of a peer (the same on both sides unless someone sits between). */
 async function verification(peer) {
-  const fp = (sdp) => ((sdp || '').match(/a=fingerprint:\S+ (\S+)/) || [])[1] || '';
-  const a = fp(peer.pc.localDescription && peer.pc.localDescription.sdp);
-  const b = fp(peer.pc.currentRemoteDescription && peer.pc.currentRemoteDescription.sdp);
-  if (!a || !b) return;
-  const joined = [a, b].sort().join('|');
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(joined)));
-  const n = ((digest[0] << 16) | (digest[1] << 8) | digest[2]) % 1000000;
-  const code = String(n).padStart(6, '0').replace(/(\d{3})(\d{3})/, '$1 $2');
+  const code = await verificationCode(peer.pc);
+  if (!code) return;
   peer.code = code;
   const el = ui && ui.querySelector('.call-code');
   if (el) el.textContent = `Verification code ${code}`;
@@ -439,25 +457,8 @@ async function verification(peer) {
 
 async function sampleStats() {
   if (!call) return;
-  let rtt = null; let lost = 0; let received = 0; let bytes = 0; let relayed = false;
-  for (const peer of call.peers.values()) {
-    const report = await peer.pc.getStats();
-    const byId = new Map();
-    report.forEach((r) => byId.set(r.id, r));
-    report.forEach((r) => {
-      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
-        if (typeof r.currentRoundTripTime === 'number') rtt = Math.max(rtt || 0, r.currentRoundTripTime);
-        const l = byId.get(r.localCandidateId);
-        const rc = byId.get(r.remoteCandidateId);
-        if ((l && l.candidateType === 'relay') || (rc && rc.candidateType === 'relay')) relayed = true;
-      }
-      if (r.type === 'inbound-rtp') {
-        lost += r.packetsLost || 0;
-        received += r.packetsReceived || 0;
-        bytes += r.bytesReceived || 0;
-      }
-    });
-  }
+  const { rtt, lost, received, bytes, relayed } = await readStats([...call.peers.values()].map((p) => p.pc));
+  if (!call) return;
   const prev = call.lastBytes || { bytes, at: performance.now() };
   const secs = (performance.now() - prev.at) / 1000;
   const kbps = secs > 0 ? Math.max(0, ((bytes - prev.bytes) * 8) / secs / 1000) : 0;
@@ -490,6 +491,10 @@ async function onFrame(ev) {
     return;
   }
   if (ev.type === 'call.error') {
+    if (call && call.id && ev.call_id === call.id) {
+      await onRefused(ev);
+      return;
+    }
     if (call && !call.id && ev.conversation_id === call.conversation) {
       const reason = ev.code === 'busy' ? 'busy' : null;
       teardown();
@@ -508,6 +513,11 @@ async function onFrame(ev) {
       }
       return;
     }
+    if (!call && cancelIn === ev.conversation_id && ev.caller === app.me.id && ev.state === 'ringing') {
+      cancelIn = null;
+      send({ type: 'call.hangup', call_id: ev.call_id });
+      return;
+    }
     if (!call) return;
     if (!call.id && ev.conversation_id === call.conversation && ev.caller === app.me.id) call.id = ev.call_id;
     if (call.id !== ev.call_id) return;
@@ -524,7 +534,8 @@ async function onFrame(ev) {
     }
     if (ev.state === 'active') {
       setStatus(call.status === 'Connected' ? 'Connected' : 'Connecting…');
-      for (const p of ev.parties) if (p.user_id !== app.me.id) await peerFor(p.user_id);
+      // Of each pair, the lower user id makes the first offer; the other waits for it.
+      for (const p of ev.parties) if (p.user_id > app.me.id) await peerFor(p.user_id, { offerer: true });
       for (const [user, peer] of call.peers) {
         if (!ev.parties.some((p) => p.user_id === user)) {
           peer.pc.close();
@@ -571,10 +582,17 @@ export function initCalls() {
   });
 }
 
+/** Ends whatever call is on this page (hang up, cancel or decline); tests call it when done. */
+window.parleyCallEnd = () => {
+  if (call) hangup();
+  else if (ringing) decline();
+};
+
 /** For tests and diagnostics: the call on this page. */
 window.parleyCall = () => call && {
   id: call.id,
-  peers: [...call.peers.values()].map((p) => ({ user: p.user, pc: p.pc, code: p.code, failedNegotiations: p.failedNegotiations })),
+  peers: [...call.peers.values()].map((p) => ({ user: p.user, pc: p.pc, code: p.code,
+    failedNegotiations: p.failedNegotiations, refusedOffers: p.refusedOffers })),
   screen: !!call.screen,
   toggleScreen,
 };
