@@ -55,6 +55,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("state.js", JS),
     asset!("call.js", JS),
     asset!("call_media.js", JS),
+    asset!("callcards.js", JS),
     // The embeddable chat: the framed page, its script, the host pages' custom element, and
     // the demo's host page.
     asset!("embed.html", "text/html; charset=utf-8"),

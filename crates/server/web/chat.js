@@ -7,6 +7,7 @@ import { app } from './state.js';
 import { createComposer } from './composer.js';
 import { createFiles } from './files.js';
 import { createSchedule } from './schedule.js';
+import { callCard, loadCalls } from './callcards.js';
 import { reportReasons, reportDialog } from './account.js';
 
 const PAGE = 30;
@@ -229,16 +230,33 @@ export async function renderChat(pane, id) {
       const m = msgs.get(i);
       if (m.author_id === me.id && m.state === 'delivered' && i <= othersRead) seenId = i;
     }
-    for (const i of ids) {
-      const m = msgs.get(i);
-      const k = dayKey(m.created_at, tz);
+    // Call cards among the messages by time (not before the oldest message loaded while
+    // older ones remain to load).
+    const oldest = ids.length ? msgs.get(ids[0]).created_at : 0;
+    const cards = calls.filter((c) => !hasMore || c.created_at >= oldest);
+    let ci = 0;
+    const dayOf = (at) => {
+      const k = dayKey(at, tz);
       if (k !== day) {
         day = k;
-        items.push(h('li', { class: 'day' }, h('span', {}, dayLabel(m.created_at, tz))));
+        items.push(h('li', { class: 'day' }, h('span', {}, dayLabel(at, tz))));
       }
+    };
+    const cardsUntil = (at) => {
+      while (ci < cards.length && cards[ci].created_at <= at) {
+        dayOf(cards[ci].created_at);
+        items.push(callCard(cards[ci], timeIn(cards[ci].created_at, tz)));
+        ci += 1;
+      }
+    };
+    for (const i of ids) {
+      const m = msgs.get(i);
+      cardsUntil(m.created_at);
+      dayOf(m.created_at);
       items.push(messageEl(m, i === seenId));
     }
-    if (!ids.length) items.push(h('li', { class: 'empty' }, 'No messages yet. Say hello!'));
+    cardsUntil(Infinity);
+    if (!ids.length && !cards.length) items.push(h('li', { class: 'empty' }, 'No messages yet. Say hello!'));
     replace(list, items);
     older.textContent = hasMore ? '' : (ids.length ? 'Start of the conversation' : '');
   }
@@ -294,10 +312,19 @@ export async function renderChat(pane, id) {
     } catch { /* the next event or reconnect tries again */ }
   }
 
+  let calls = [];
+  const refreshCalls = debounce(async () => {
+    calls = await loadCalls(id);
+    const bottom = nearBottom();
+    render();
+    if (bottom) stickBottom();
+  }, 200);
+
   const canReport = !!(await reportReasons());
   const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
   for (const m of data.messages) msgs.set(m.id, m);
   hasMore = data.has_more;
+  calls = await loadCalls(id);
   render();
   stickBottom();
   markRead();
@@ -330,6 +357,8 @@ export async function renderChat(pane, id) {
         msgs.delete(ev.message_id);
         render();
       }
+    } else if (ev.type === 'call.state' || ev.type === 'call.ended') {
+      refreshCalls();
     } else if (ev.type === 'read' && ev.user_id) {
       reads.set(ev.user_id, Math.max(reads.get(ev.user_id) || 0, ev.message_id || 0));
       render();
@@ -354,6 +383,7 @@ export async function renderChat(pane, id) {
     composer.destroy();
     schedule.destroy();
     markRead.cancel();
+    refreshCalls.cancel();
     document.removeEventListener('visibilitychange', onVisible);
   };
 }
