@@ -35,8 +35,10 @@ trap cleanup EXIT
 
 # Port 0: the system picks a free port, and the server prints the address it got.
 # The TURN relay on a free loopback port too; loopback peers allowed (test only) so that the
-# forced-relay call test can relay between two browsers on this host.
-PARLEY_CALLS_TURN_ALLOW_PRIVATE_PEERS=1 PARLEY_CALLS_NO_ANSWER_SECS="${PARLEY_CALLS_NO_ANSWER_SECS:-30}" \
+# forced-relay call test can relay between two browsers on this host. /metrics without a key,
+# so the call tests read the relay's counters. The server's log and database file are handed
+# to the tests (the call tests check that no SDP, ICE credential or address ended up there).
+PARLEY_CALLS_TURN_ALLOW_PRIVATE_PEERS=1 PARLEY_METRICS_PUBLIC=true PARLEY_CALLS_NO_ANSWER_SECS="${PARLEY_CALLS_NO_ANSWER_SECS:-30}" \
 "$BIN" demo --listen 127.0.0.1:0 --turn-listen 127.0.0.1:0 --database "sqlite://$TMP/demo.db" --policy policy.toml \
   >"$TMP/server.out" 2>"$TMP/server.err" &
 SERVER_PID=$!
@@ -56,7 +58,7 @@ echo "== e2e: parley demo at $URL"
 
 status=0
 if [ "$#" -eq 0 ]; then set -- tests/; fi
-PARLEY_URL="$URL" PARLEY_BIN="$BIN" node --test --test-concurrency=1 "$@" || status=$?
+PARLEY_URL="$URL" PARLEY_BIN="$BIN" PARLEY_SERVER_LOG="$TMP/server.err" PARLEY_DATABASE_FILE="$TMP/demo.db" node --test --test-concurrency=1 "$@" || status=$?
 if [ "$status" != 0 ]; then
   echo "== e2e: server log (last lines)" >&2
   tail -n 40 "$TMP/server.err" >&2 || true

@@ -1,6 +1,7 @@
 // Interview scheduling in two browser contexts in different time zones: the same offered time
 // shown at each person's own local time (with the other's beside it), a booking that appears
-// live for both, "Join call" handing the conversation to the call UI (the `parley:call` event),
+// live for both, "Join call" handing the conversation to the call UI (the `parley:call` event:
+// the pre-call check, then the other person rings),
 // the Interviews page, and no serious accessibility violations.
 
 import { test, before, after } from 'node:test';
@@ -75,6 +76,19 @@ test('two time zones see the same slot at their own times; the booking is live f
   assert.equal(await join.isEnabled(), true);
   await join.click();
   assert.deepEqual(await avery.evaluate(() => window.__calls), [{ conversation: conv, video: true }]);
+  // The call UI takes it: Avery's pre-call check, then Mei rings; Avery hangs up before she
+  // answers (canceled). Whatever happens, no call is left ringing for the next tests.
+  try {
+    await avery.getByText('Check your camera and microphone').waitFor({ timeout: 10000 });
+    await avery.getByRole('button', { name: 'Call now' }).click();
+    await mei.getByText('Avery Chen is calling (video)…').waitFor({ timeout: 10000 });
+    await avery.getByRole('button', { name: 'Hang up' }).click();
+    await mei.locator('#call-panel .call-title', { hasText: 'The caller hung up' }).waitFor({ timeout: 10000 });
+  } finally {
+    for (const page of [avery, mei]) await page.evaluate(() => window.parleyCallEnd && window.parleyCallEnd());
+  }
+  await avery.getByRole('button', { name: 'Close' }).click();
+  await mei.getByRole('button', { name: 'Close' }).click();
   await shot(avery, 'schedule-booked');
   assert.deepEqual(await axe(avery), [], 'conversation with the schedule panel');
 
