@@ -178,6 +178,14 @@ test('a video call rings on another page, carries media both ways, shares the sc
   await avery.getByRole('button', { name: 'Hang up' }).click();
   await diego.locator('#call-panel .call-title', { hasText: 'Call ended' }).waitFor({ timeout: 10000 });
   assert.deepEqual(avery.errors.filter((e) => !/favicon/.test(e)), []);
+
+  // A call card in the conversation for both: who called, how it ended, how long.
+  const card = (page) => page.getByRole('log').locator('.call-card').last();
+  await card(avery).getByText('Ended').waitFor({ timeout: 10000 });
+  assert.match(await card(avery).textContent(), /^Video call from You · Ended · \d+ s · screen shared · \d{1,2}:\d\d( [AP]M)?$/);
+  await diego.getByRole('button', { name: 'Close' }).click();
+  await openConversation(diego, 'Avery Chen');
+  assert.match(await card(diego).textContent(), /^Video call from Avery Chen · Ended · \d+ s · screen shared · \d{1,2}:\d\d( [AP]M)?$/);
 }));
 
 test('forced relay through the built-in TURN: relay/relay pair, frames decoded', () => withPages(async (open) => {

@@ -432,6 +432,7 @@ async function toggleScreen() {
   for (const peer of call.peers.values()) if (peer.tx) await sendOn(peer.tx.screen, track, call.screenOut);
   const b = ui.querySelector('button.share');
   if (b) b.textContent = 'Stop sharing';
+  heartbeat(); // the call record notes the screen share however short it is
   renderMedia();
 }
 
