@@ -17,8 +17,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Prometheus metrics: decisions by surface, action, automated and category; audit entries
-/// by kind; reports; appeal outcomes and the overturn ratio (operator key unless
-/// `metrics_public`).
+/// by kind; reports; appeal outcomes and the overturn ratio; whether ClamAV is configured and
+/// answers (operator key unless `metrics_public`).
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     security(("operatorKey" = []), ()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
@@ -27,7 +27,9 @@ pub async fn prometheus(State(s): State<AppState>, headers: HeaderMap) -> ApiRes
         auth::operator(&s, &headers)?;
     }
     let snap = s.inner.metrics.get(&s).await?;
-    let mut resp = (StatusCode::OK, metrics::prometheus(&snap)).into_response();
+    let mut body = metrics::prometheus(&snap);
+    body.push_str(&crate::clamav::status(&s.inner.files.config).await);
+    let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
