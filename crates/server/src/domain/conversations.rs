@@ -250,12 +250,14 @@ pub async fn messages(
             },
         )
         .await?;
+    let mut messages: Vec<MessageView> = page
+        .messages
+        .iter()
+        .map(|m| MessageView::of(m, me.as_str()))
+        .collect();
+    crate::domain::attachments::fill(s, &mut messages, me.as_str()).await?;
     Ok(MessagesPage {
-        messages: page
-            .messages
-            .iter()
-            .map(|m| MessageView::of(m, me.as_str()))
-            .collect(),
+        messages,
         has_more: page.has_more,
     })
 }
