@@ -65,8 +65,8 @@ export interface paths {
         };
         /**
          * Prometheus metrics: decisions by surface, action, automated and category; audit entries
-         *     by kind; reports; appeal outcomes and the overturn ratio (operator key unless
-         *     `metrics_public`).
+         *     by kind; reports; appeal outcomes and the overturn ratio; whether ClamAV is configured and
+         *     answers (operator key unless `metrics_public`).
          */
         get: operations["prometheus"];
         put?: never;
@@ -346,8 +346,9 @@ export interface paths {
         get: operations["messages"];
         put?: never;
         /**
-         * Sends a message: 201 delivered (maybe masked, or with a notice), 202 held for review, 422
-         *     blocked; idempotent on `client_id`.
+         * Sends a message, with text, files (`attachments`: ids of the sender's finished uploads in
+         *     this conversation) or both: 201 delivered (maybe masked, or with a notice), 202 held for
+         *     review, 422 blocked; idempotent on `client_id`.
          */
         post: operations["post"];
         delete?: never;
@@ -1283,6 +1284,22 @@ export interface components {
             /** Format: int64 */
             upheld: number;
         };
+        /** @description A file attached to a message, as one reader sees it. */
+        AttachmentView: {
+            content_type: string;
+            /** @description A signed link valid `files.download_ttl_secs`, where the reader may download. */
+            download_url?: string | null;
+            /** @description The file's id (the upload's id: the last segment of its tus `Location`). */
+            id: string;
+            name: string;
+            /** Format: int64 */
+            size: number;
+            /**
+             * @description `scanning`, `clean`, `held`, `blocked`, `infected`, `scan_failed` (recipients only ever
+             *     see `clean`).
+             */
+            state: components["schemas"]["FileState"];
+        };
         /** @description One attempt of a delivery. */
         AttemptView: {
             /** Format: int64 */
@@ -1912,7 +1929,7 @@ export interface components {
          * @description The stable codes of error answers.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal" | "tus_version" | "offset_mismatch" | "checksum_mismatch" | "upload_expired" | "upload_busy" | "quota_exceeded" | "too_many_uploads" | "bad_link" | "link_expired" | "bad_range";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal" | "tus_version" | "offset_mismatch" | "checksum_mismatch" | "upload_expired" | "upload_busy" | "quota_exceeded" | "too_many_uploads" | "bad_link" | "link_expired" | "bad_range" | "attachment_not_found" | "attachment_in_use";
         /**
          * @description The error object: a stable `code`, a `message` for people, and the details of some codes
          *     (`policy_violation`: action, findings, explanation; `restricted`: enforcement_id, kind,
@@ -2280,6 +2297,12 @@ export interface components {
              *     reject...).
              */
             action?: string | null;
+            /**
+             * @description Files attached to the message: for the author every one with its state; for the
+             *     others those that are clean (scanned clean or approved by a moderator). Absent when
+             *     none.
+             */
+            attachments?: components["schemas"]["AttachmentView"][];
             author_id: string;
             /**
              * @description The original for the author, the delivered (maybe masked) text for the others; null
@@ -2503,8 +2526,16 @@ export interface components {
         };
         /** @description `POST /v1/conversations/{id}/messages`. */
         PostBody: {
-            /** @description The text (not empty; at most `max_message_bytes`). */
-            body: string;
+            /**
+             * @description Files to attach (at most 20): ids of the sender's finished uploads in this
+             *     conversation (the last path segment of the upload's `Location`), each attached once.
+             */
+            attachments?: string[];
+            /**
+             * @description The text (at most `max_message_bytes`); may be left out or empty only when the message
+             *     carries attachments.
+             */
+            body?: string | null;
             /** @description The sender's idempotency key (1 to 128 bytes): the same key answers the same message. */
             client_id: string;
             /** @description A declared purpose: `scoping_access:SYSTEM` or `legal_document`. */
@@ -2891,7 +2922,7 @@ export interface components {
          *     SDK's name for `parley_store::EVENT_TYPES` (a unit test keeps the two lists equal).
          * @enum {string}
          */
-        WebhookEventType: "conversation.created" | "message.created" | "message.blocked" | "message.masked" | "message.held" | "message.released" | "report.created" | "review.decided" | "enforcement.created" | "enforcement.lifted" | "appeal.created" | "appeal.decided" | "user.restricted" | "file.held" | "call.ended" | "webhook.endpoint.disabled" | "webhook.test";
+        WebhookEventType: "conversation.created" | "message.created" | "message.blocked" | "message.masked" | "message.held" | "message.released" | "report.created" | "review.decided" | "enforcement.created" | "enforcement.lifted" | "appeal.created" | "appeal.decided" | "user.restricted" | "file.held" | "file.infected" | "call.ended" | "webhook.endpoint.disabled" | "webhook.test";
         WebhookList: {
             webhooks: components["schemas"]["WebhookView"][];
         };
@@ -4616,7 +4647,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDecision"];
                 };
             };
-            /** @description invalid_request: malformed JSON or a bad field */
+            /** @description invalid_request: no text and no attachments, an attachment listed twice, more than 20 */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4643,8 +4674,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such conversation, or not a member */
+            /** @description No such conversation, or not a member; attachment_not_found: an attachment is not the sender's finished upload in this conversation (nothing stored) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description attachment_in_use: an attachment is already attached to another message (nothing stored) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -40,7 +40,7 @@ fn message_id(mid: &str) -> ApiResult<MessageId> {
     responses(
         (status = 201, description = "Delivered", body = MessageDecision),
         (status = 202, description = "Held for review", body = MessageDecision),
-        (status = 400, description = "invalid_request: no text and no attachments, an attachment listed twice, more than 20", body = ErrorBody),
+        (status = 400, description = "invalid_request: malformed JSON or a bad field; no text and no attachments; an attachment listed twice; more than 20 attachments", body = ErrorBody),
         (status = 403, description = "restricted: the sender's messaging is restricted", body = ErrorBody),
         (status = 404, description = "No such conversation, or not a member; attachment_not_found: an attachment is not the sender's finished upload in this conversation (nothing stored)", body = ErrorBody),
         (status = 409, description = "attachment_in_use: an attachment is already attached to another message (nothing stored)", body = ErrorBody),
