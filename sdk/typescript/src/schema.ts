@@ -4647,7 +4647,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDecision"];
                 };
             };
-            /** @description invalid_request: no text and no attachments, an attachment listed twice, more than 20 */
+            /** @description invalid_request: malformed JSON or a bad field; no text and no attachments; an attachment listed twice; more than 20 attachments */
             400: {
                 headers: {
                     [name: string]: unknown;
