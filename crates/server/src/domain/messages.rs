@@ -333,10 +333,13 @@ pub async fn edit(
     } else {
         Posted::Delivered
     };
+    let mut view = [MessageView::of(&edited, me)];
+    attachments::fill(s, &mut view, me).await?;
+    let [message] = view;
     Ok((
         how,
         MessageDecision {
-            message: MessageView::of(&edited, me),
+            message,
             decision: c.summary(None),
         },
     ))

@@ -127,6 +127,25 @@ async fn attachments_flow(f: &Files) {
     let live = ev["message"]["attachments"].as_array().unwrap();
     assert_eq!(live.len(), 1, "{ev}");
     assert_eq!(live[0]["id"], clean.as_str());
+    let (st, inbox) = s
+        .call(Method::GET, "/v1/conversations", Some(&diego), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{inbox}");
+    let entry = inbox["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == conv.as_str())
+        .unwrap();
+    assert_eq!(entry["last_message"]["id"], mid);
+    assert_eq!(
+        entry["last_message"]["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{entry}"
+    );
     let list = messages(s, &diego, &conv).await;
     let m = list.iter().find(|m| m["id"] == mid).unwrap();
     let a = m["attachments"].as_array().unwrap();
@@ -197,6 +216,18 @@ async fn attachments_flow(f: &Files) {
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["message"]["body"], "Here is my plan");
     assert_eq!(v["message"]["attachments"][0]["id"], diegos.as_str());
+    // An edit keeps the files.
+    let d1 = v["message"]["id"].as_i64().unwrap();
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/conversations/{conv}/messages/{d1}"),
+            Some(&diego),
+            Some(json!({"body": "Here is my plan, v2"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["message"]["attachments"][0]["id"], diegos.as_str(), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

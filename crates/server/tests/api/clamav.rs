@@ -175,7 +175,8 @@ async fn eicar_is_infected_on_postgres() {
     eicar_flow(&f).await;
 }
 
-/// The same through `clamd`'s unix socket: EICAR infected, a clean file clean.
+/// The same through `clamd`'s unix socket, the blobs in object storage (`memory://`, the
+/// `object_store` code of `s3://`): EICAR infected, a clean file clean.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clamd_over_a_unix_socket() {
     let Some(sock) = std::env::var("PARLEY_TEST_CLAMAV_SOCKET")
@@ -185,9 +186,13 @@ async fn clamd_over_a_unix_socket() {
         eprintln!("SKIPPED: PARLEY_TEST_CLAMAV_SOCKET is not set");
         return;
     };
-    let f = start_files(None, with_clamd(format!("unix://{sock}")))
-        .await
-        .unwrap();
+    let clamd = with_clamd(format!("unix://{sock}"));
+    let f = start_files(None, |c| {
+        clamd(c);
+        c.files.storage = "memory://".into();
+    })
+    .await
+    .unwrap();
     let s = &f.s;
     let [avery, ..] = seed(s).await;
     let conv = s.conversation(&["avery", "diego"]).await;
