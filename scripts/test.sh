@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, every crate's tests and doc tests, schema-based API
-# testing (scripts/schemathesis.sh), storage on S3 (scripts/s3-test.sh), the web UI end to end.
+# testing (scripts/schemathesis.sh), storage on S3 (scripts/s3-test.sh), malware scanning on a
+# real clamd (scripts/clamav-test.sh), the web UI end to end.
 # `.ci/run` calls this script; run it yourself with `bash scripts/test.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,8 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== storage on a real S3-compatible server (moto)"
 bash scripts/s3-test.sh
+echo "== malware scanning on a real clamd (EICAR hash signature, offline)"
+bash scripts/clamav-test.sh
 echo "== TypeScript SDK (sdk/typescript) against parley demo"
 cargo build -p parley --locked
 (cd sdk/typescript && npm ci --no-audit --no-fund && npm test)

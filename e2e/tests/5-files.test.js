@@ -1,9 +1,10 @@
 // Files: attach a file with the tus client, the recipient sees it live once checked, and a
-// file with an email address is held while its sender sees why.
+// file with an email address is held while its sender sees why; both then go with the next
+// message, under which the sender sees each file's state and the recipient only the clean one.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, signIn, openConversation, shot, tag, axe } from '../lib.js';
+import { launch, signIn, openConversation, shot, tag, axe, log, URL } from '../lib.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -47,6 +48,29 @@ test('a file is uploaded, checked and delivered live; one with an email is held 
   // The recipient never sees the held file.
   await diego.waitForTimeout(1000);
   assert.equal(await filesPanel(diego).locator('.file-card', { hasText: held }).count(), 0);
+
+  // Both uploads wait above the composer and go with the next message.
+  const ready = avery.getByRole('group', { name: 'Files that send with your next message' });
+  await ready.getByText(clean).waitFor();
+  await ready.getByText(held).waitFor();
+  const text = `Here are the brief and my notes (ref ${tag()})`;
+  await avery.getByRole('textbox', { name: 'Message' }).fill(text);
+  await avery.getByRole('button', { name: 'Send' }).click();
+  const mine = log(avery).locator('li.msg', { hasText: text });
+  await mine.locator('.msg-file', { hasText: clean }).getByText('Shared').waitFor({ timeout: 10000 });
+  await mine.locator('.msg-file', { hasText: held }).getByText('Held for review').waitFor();
+  await ready.waitFor({ state: 'hidden' });
+  assert.deepEqual(await axe(avery), []);
+  await shot(avery, 'message-attachments');
+  // Diego gets the message live with the clean file only, and its link downloads it.
+  const theirsMsg = log(diego).locator('li.msg', { hasText: text });
+  const link = theirsMsg.getByRole('link', { name: `Download ${clean}` });
+  await link.waitFor({ timeout: 10000 });
+  assert.equal(await theirsMsg.locator('.msg-file').count(), 1);
+  assert.equal(await theirsMsg.locator('.msg-file', { hasText: held }).count(), 0);
+  const res = await fetch(new globalThis.URL(await link.getAttribute('href'), URL).href);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /^Kitchen brief: island 90 cm deep/);
   assert.deepEqual(await axe(avery), []);
   await avery.context().close();
   await diego.context().close();

@@ -118,6 +118,9 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m)
             }
             DomainError::NotFound(what) => ApiError::not_found(&what),
+            DomainError::Missing { code, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message)
+            }
             DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             DomainError::Refused { code, message } => {
                 ApiError::new(StatusCode::FORBIDDEN, code, message)
@@ -182,6 +185,9 @@ pub enum ErrorCode {
     BadLink,
     LinkExpired,
     BadRange,
+    /// Messages with attachments.
+    AttachmentNotFound,
+    AttachmentInUse,
 }
 
 /// The error object: a stable `code`, a `message` for people, and the details of some codes

@@ -47,6 +47,16 @@ pub struct FilesConfig {
     pub extract_memory_bytes: u64,
     /// File extensions refused outright (executables and scripts), lower case, no dot.
     pub refused_extensions: Vec<String>,
+    /// ClamAV's `clamd`, scanning every file for malware with `INSTREAM`: `tcp://HOST:PORT`
+    /// (or `HOST:PORT`), or a unix socket (`unix:///run/clamav/clamd.ctl` or an absolute
+    /// path). Unset: no malware scan.
+    pub clamav: Option<String>,
+    /// When `clamd` is configured but cannot scan a file (unreachable, timeout, an error such
+    /// as its `StreamMaxLength`): `false` (the default) holds the file for a moderator (fail
+    /// closed); `true` lets the rest of the scan decide and logs a warning (fail open).
+    pub clamav_fail_open: bool,
+    /// Wall-clock limit of one `clamd` scan (connecting included), seconds.
+    pub clamav_timeout_secs: u64,
 }
 
 impl Default for FilesConfig {
@@ -74,6 +84,9 @@ impl Default for FilesConfig {
             .into_iter()
             .map(String::from)
             .collect(),
+            clamav: None,
+            clamav_fail_open: false,
+            clamav_timeout_secs: 60,
         }
     }
 }
@@ -94,6 +107,9 @@ const KEYS: &[&str] = &[
     "extract_timeout_secs",
     "extract_memory_bytes",
     "refused_extensions",
+    "clamav",
+    "clamav_fail_open",
+    "clamav_timeout_secs",
 ];
 
 impl FilesConfig {
@@ -144,6 +160,15 @@ impl FilesConfig {
                     .filter(|s| !s.is_empty())
                     .collect()
             }
+            "clamav" => self.clamav = opt(v),
+            "clamav_fail_open" => {
+                self.clamav_fail_open = match v.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
+                    _ => return Err(ConfigError(format!("not a boolean: {v:?}"))),
+                }
+            }
+            "clamav_timeout_secs" => self.clamav_timeout_secs = num(v)?,
             _ => return Err(ConfigError(format!("unknown setting files.{key}"))),
         }
         Ok(())
@@ -174,6 +199,14 @@ impl FilesConfig {
         if self.upload_ttl_secs == 0 || self.download_ttl_secs == 0 {
             return Err(ConfigError(
                 "files.upload_ttl_secs and files.download_ttl_secs must be positive".into(),
+            ));
+        }
+        if let Some(a) = &self.clamav {
+            crate::clamav::ClamAddr::parse(a).map_err(ConfigError)?;
+        }
+        if self.clamav_timeout_secs == 0 {
+            return Err(ConfigError(
+                "files.clamav_timeout_secs must be positive".into(),
             ));
         }
         if self.signing_key.as_ref().is_some_and(|k| k.len() < 32) {
@@ -209,5 +242,20 @@ mod tests {
         c.set("max_upload_bytes", "1024").unwrap();
         c.set("signing_key", "short").unwrap();
         assert!(c.check().is_err());
+        let mut c = FilesConfig::default();
+        assert_eq!(c.clamav, None);
+        assert!(!c.clamav_fail_open);
+        c.apply_env(|k| match k {
+            "PARLEY_FILES_CLAMAV" => Some("tcp://127.0.0.1:3310".into()),
+            "PARLEY_FILES_CLAMAV_FAIL_OPEN" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.clamav.as_deref(), Some("tcp://127.0.0.1:3310"));
+        assert!(c.clamav_fail_open);
+        assert!(c.check().is_ok());
+        assert!(c.set("clamav_fail_open", "maybe").is_err());
+        c.set("clamav", "ftp://x").unwrap();
+        assert!(c.check().unwrap_err().0.contains("files.clamav"));
     }
 }

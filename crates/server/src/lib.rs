@@ -16,6 +16,7 @@ pub mod blob_object;
 pub mod bus;
 pub mod cache;
 pub mod calls_config;
+pub mod clamav;
 pub mod config;
 mod config_error;
 pub mod domain;
@@ -181,6 +182,12 @@ impl AppState {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(hub.clone().run(bus.subscribe(), caches.clone()));
+                if let Some(a) = config.files.clamav.as_deref() {
+                    rt.spawn(clamav::log_at_start(
+                        a.to_string(),
+                        config.files.clamav_fail_open,
+                    ));
+                }
             }
             Err(_) => tracing::warn!("no tokio runtime: live delivery and bus invalidations off"),
         }

@@ -483,6 +483,7 @@ async fn drain_page(s: &AppState, me: &str, cursor: &mut i64) -> ApiResult<Page>
         frames.push(EventView::of(me, e, m.as_ref()));
         *cursor = e.seq;
     }
+    crate::domain::events::fill_attachments(s, &mut frames, me).await?;
     Ok(Page {
         frames,
         more,

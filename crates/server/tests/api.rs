@@ -3034,6 +3034,12 @@ on_both_backends!(
 #[path = "api/uploads.rs"]
 mod uploads;
 
+/// Files attached to messages.
+#[path = "api/attachments.rs"]
+mod attachments;
+/// Malware scanning with ClamAV (a real clamd with PARLEY_TEST_CLAMAV; a dead one always).
+#[path = "api/clamav.rs"]
+mod clamav;
 #[path = "api/files.rs"]
 mod files;
 #[path = "api/resume.rs"]

@@ -5,7 +5,7 @@ import { api, ApiError, download } from './api.js';
 import { h, replace, timeIn, dayKey, dayLabel, place, announce, debounce } from './util.js';
 import { app } from './state.js';
 import { createComposer } from './composer.js';
-import { createFiles } from './files.js';
+import { createFiles, STATE_LABEL, size, kind } from './files.js';
 import { createSchedule } from './schedule.js';
 import { callCard, loadCalls } from './callcards.js';
 import { reportReasons, reportDialog } from './account.js';
@@ -101,9 +101,11 @@ export async function renderChat(pane, id) {
   const scroller = h('div', { class: 'scroller', role: 'log', 'aria-label': `Messages with ${otherName}`, tabindex: '0' },
     sentinel, older, list);
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
+  const files = createFiles({ conversationId: id, me });
   const composer = createComposer({
     conversationId: id,
     otherName,
+    attachments: files.attachments,
     onSent(m, decision) {
       if (decision) sentDecisions.set(m.id, decision);
       upsert(m);
@@ -115,7 +117,6 @@ export async function renderChat(pane, id) {
     },
   });
 
-  const files = createFiles({ conversationId: id, me });
   const schedule = createSchedule({ conversationId: id, others });
   const banner = info.rulesApply ? h('aside', { class: 'banner', 'aria-label': 'How contact details work here' },
     h('p', {}, h('strong', {}, 'Keep it on Parley until the contract starts: '),
@@ -168,8 +169,16 @@ export async function renderChat(pane, id) {
     const author = own ? 'You' : app.nameOf(m.author_id);
     const authorTz = (app.users.get(m.author_id) || {}).time_zone;
     const deleted = !!m.deleted_at;
+    const attached = !deleted && m.attachments && m.attachments.length ? m.attachments : [];
     const body = deleted ? h('p', { class: 'body deleted' }, 'Message deleted')
-      : h('p', { class: 'body' }, own ? m.body : maskedBody(m.body || ''));
+      : (!m.body && attached.length ? null : h('p', { class: 'body' }, own ? m.body : maskedBody(m.body || '')));
+    const fileList = attached.length ? h('ul', { class: 'msg-files', 'aria-label': 'Attached files' },
+      ...attached.map((a) => h('li', { class: `msg-file file-${a.state}`, 'data-file': a.id },
+        h('span', { class: 'file-kind' }, kind(a.content_type || '', a.name)),
+        h('span', { class: 'file-name' }, a.name),
+        h('span', { class: 'file-meta' }, size(a.size)),
+        own ? h('span', { class: `file-state state-${a.state}` }, STATE_LABEL[a.state] || a.state) : null,
+        a.download_url ? h('a', { href: a.download_url, download: a.name, class: 'file-download' }, `Download ${a.name}`) : null))) : null;
     const notes = [];
     if (!deleted && own) {
       if (m.state === 'held') notes.push(h('p', { class: 'note held' }, 'Waiting for a reviewer · only you can see this for now'));
@@ -214,7 +223,7 @@ export async function renderChat(pane, id) {
         h('p', { class: 'meta' }, h('span', { class: 'author' }, author), ' ',
           h('time', { datetime: new Date(m.created_at).toISOString() }, timeIn(m.created_at, tz)), theirTime,
           m.edited_at && !deleted ? h('span', { class: 'edited' }, ' · edited') : null),
-        body, notes,
+        body, fileList, notes,
         showSeen ? h('p', { class: 'seen' }, 'Seen') : null),
       actions, report);
   }
@@ -299,6 +308,16 @@ export async function renderChat(pane, id) {
     }
   }
 
+  // A file's state changed (scanned, approved, deleted): the newest messages again, so the
+  // files under them show what the reader may now see.
+  const refreshAttachments = debounce(async () => {
+    try {
+      const { data } = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages?limit=${PAGE}`);
+      for (const m of data.messages) msgs.set(m.id, m);
+      render();
+    } catch { /* the next event tries again */ }
+  }, 300);
+
   async function catchUp() {
     // After a reconnect: everything newer than what we have, and fresh read markers.
     const newest = msgs.size ? Math.max(...msgs.keys()) : 0;
@@ -346,6 +365,7 @@ export async function renderChat(pane, id) {
     if (ev.conversation_id !== id) return;
     files.onEvent(ev);
     schedule.onEvent(ev);
+    if (ev.type === 'file.created' || ev.type === 'file.updated' || ev.type === 'file.deleted') refreshAttachments();
     if (ev.type === 'message.created' || ev.type === 'message.updated' || ev.type === 'message.deleted') {
       if (ev.message) {
         upsert(ev.message);
@@ -384,6 +404,7 @@ export async function renderChat(pane, id) {
     schedule.destroy();
     markRead.cancel();
     refreshCalls.cancel();
+    refreshAttachments.cancel();
     document.removeEventListener('visibilitychange', onVisible);
   };
 }

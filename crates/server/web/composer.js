@@ -49,8 +49,10 @@ export function createComposer(opts) {
       h('button', { type: 'button', onclick: () => applyException() }, 'Apply exception'),
       h('button', { type: 'button', class: 'link', onclick: () => toggleException(false) }, 'Cancel')));
 
+  // Files uploaded and not sent yet (see files.js): the next new message carries them.
+  const files = opts.attachments || null;
   const form = h('form', { class: 'composer', 'aria-label': 'Write a message', novalidate: true },
-    editBar, alertBox,
+    editBar, alertBox, files ? files.el : null,
     h('label', { for: 'composer-input', class: 'sr-only' }, 'Message'),
     h('div', { class: 'composer-row' }, input, send),
     h('p', { id: 'composer-help', class: 'hint' }, 'Enter sends, Shift+Enter adds a line.'),
@@ -156,7 +158,8 @@ export function createComposer(opts) {
 
   async function submit() {
     const body = input.value;
-    if (!body.trim() || sending) return;
+    const attachments = !editing && files ? files.ids() : [];
+    if ((!body.trim() && !attachments.length) || sending) return;
     sending = true;
     send.setAttribute('aria-busy', 'true');
     try {
@@ -171,12 +174,19 @@ export function createComposer(opts) {
         announce('Message edited');
       } else {
         // The same text retried (after a network error) keeps its client_id: one message at most.
-        if (clientIdFor !== body || !clientId) {
+        const key = `${body}\u0000${attachments.join(',')}`;
+        if (clientIdFor !== key || !clientId) {
           clientId = uid();
-          clientIdFor = body;
+          clientIdFor = key;
         }
         const { status, data } = await api('POST', `/v1/conversations/${encodeURIComponent(cid)}/messages`,
-          { body, client_id: clientId, purpose: purpose || undefined });
+          {
+            body: body.trim() ? body : undefined,
+            client_id: clientId,
+            purpose: purpose || undefined,
+            attachments: attachments.length ? attachments : undefined,
+          });
+        if (files && attachments.length) files.sent(attachments);
         clientId = null;
         clientIdFor = null;
         input.value = '';

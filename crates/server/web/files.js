@@ -4,12 +4,14 @@
 // an interrupted upload (a network drop, a reload) resumes from the server's offset when the
 // same file is chosen again (the client's stored fingerprint, per user and conversation). The
 // Files panel lists every file the reader may see, newest first, with its state and, for the
-// sender, why a file is held or blocked.
+// sender, why a file is held or blocked. A file uploaded here and not yet sent is offered
+// above the composer ("Sends with your next message"): the next message carries it
+// (`attachments`), and it shows under that message in the thread.
 
 import { api, session } from './api.js';
 import { h, replace, announce } from './util.js';
 
-const STATE_LABEL = {
+export const STATE_LABEL = {
   scanning: 'Checking…',
   clean: 'Shared',
   held: 'Held for review',
@@ -20,12 +22,14 @@ const STATE_LABEL = {
 
 const REASON_LABEL = {
   contact_details: 'it contains contact details',
+  malware: 'the malware scanner found something in it',
+  malware_scan_unavailable: 'it could not be checked for malware yet',
   type_mismatch: 'its content does not match its name or type',
   refused: 'this type of file is not accepted',
   malformed: 'it could not be read',
 };
 
-function size(n) {
+export function size(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -41,7 +45,7 @@ function duration(secs) {
 }
 
 /** A short word for the kind of file (the card's badge). */
-function kind(type, name) {
+export function kind(type, name) {
   const ext = (name.match(/\.([a-z0-9]{1,8})$/i) || [])[1] || '';
   if (type.startsWith('image/')) return 'Image';
   if (type === 'application/pdf' || ext.toLowerCase() === 'pdf') return 'PDF';
@@ -65,6 +69,18 @@ export function createFiles({ conversationId, me }) {
       h('label', { for: 'attach-legal', class: 'legal' }, legal, ' This is a legal document (NDA)'),
       h('span', { class: 'hint' }, 'or drop or paste files here')),
     interrupted, uploads, list);
+  // Uploads finished here and not sent yet: id -> name, in order.
+  const ready = new Map();
+  const readyBox = h('div', { class: 'ready-files', role: 'group', 'aria-label': 'Files that send with your next message', hidden: true });
+  function renderReady() {
+    readyBox.hidden = ready.size === 0;
+    replace(readyBox, ...(ready.size ? [h('span', { class: 'hint' }, 'Sends with your next message:'),
+      ...[...ready].map(([fid, name]) => h('span', { class: 'ready-file', 'data-ready': fid }, name,
+        h('button', {
+          type: 'button', class: 'link', 'aria-label': `Remove ${name} from the next message`,
+          onclick: () => { ready.delete(fid); renderReady(); announce(`${name} removed from the next message`); },
+        }, '×')))] : []));
+  }
 
   const auth = () => ({ Authorization: `Bearer ${session.token}` });
   // One fingerprint per user, conversation and file: a stored upload is only offered to the
@@ -124,7 +140,12 @@ export function createFiles({ conversationId, me }) {
       onSuccess() {
         state = 'done';
         item.remove();
-        announce(`${file.name} uploaded; checking it`);
+        const fid = (upload.url || '').split('/').pop();
+        if (fid) {
+          ready.set(fid, file.name);
+          renderReady();
+        }
+        announce(`${file.name} uploaded; checking it. It sends with your next message.`);
         refresh();
       },
       onError(err) {
@@ -299,5 +320,13 @@ export function createFiles({ conversationId, me }) {
 
   refresh();
   listInterrupted();
-  return { el: panel, input, acceptDrops, onEvent, refresh };
+  const attachments = {
+    el: readyBox,
+    ids: () => [...ready.keys()],
+    sent(ids) {
+      for (const fid of ids) ready.delete(fid);
+      renderReady();
+    },
+  };
+  return { el: panel, input, acceptDrops, onEvent, refresh, attachments };
 }

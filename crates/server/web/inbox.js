@@ -55,7 +55,9 @@ export async function renderInbox(main, openId) {
       let snippet = '';
       if (last) {
         const who = last.author_id === app.me.id ? 'You: ' : '';
-        snippet = last.deleted_at ? `${who}Message deleted` : `${who}${last.body || ''}`;
+        const n = (last.attachments || []).length;
+        const text = last.body || (n ? `${n} file${n > 1 ? 's' : ''}` : '');
+        snippet = last.deleted_at ? `${who}Message deleted` : `${who}${text}`;
       }
       const when = last ? (dayKey(last.created_at, tz) === dayKey(Date.now(), tz)
         ? timeIn(last.created_at, tz)

@@ -57,6 +57,20 @@ impl Store {
         m: &NewMessage,
         enforcements: &[NewEnforcement],
     ) -> Result<PostedEnforced> {
+        self.post_message_attached(m, enforcements, &[]).await
+    }
+
+    /// [`Store::post_message_enforced`] with files attached to the new message in the same
+    /// transaction (`attachments`: file ids, in order). Each must be the author's file in the
+    /// conversation and not attached yet: else `NotFound("attachment")` or
+    /// `Conflict(ATTACHMENT_IN_USE)` and nothing is stored. A retry (the same `client_id`)
+    /// answers the stored message and attaches nothing.
+    pub async fn post_message_attached(
+        &self,
+        m: &NewMessage,
+        enforcements: &[NewEnforcement],
+        attachments: &[String],
+    ) -> Result<PostedEnforced> {
         let (decision, now) = check_new_message(m)?;
         let statements = enforcements
             .iter()
@@ -65,12 +79,22 @@ impl Store {
         let (posted, enforcements) = match &self.backend {
             Backend::Sqlite { writer, .. } => {
                 writer
-                    .post_enforced(m, decision, now, enforcements.to_vec(), statements)
+                    .post_enforced(
+                        m,
+                        decision,
+                        now,
+                        enforcements.to_vec(),
+                        statements,
+                        attachments.to_vec(),
+                    )
                     .await?
             }
             Backend::Postgres(p) => {
                 let mut tx = p.begin_write(&self.faults).await?;
                 let posted = post_message_pg(&mut tx, m, &decision, now).await?;
+                if posted.created && !attachments.is_empty() {
+                    link_attachments_in_tx!(tx, posted.message.id, m, attachments, now);
+                }
                 let stored = if posted.created && !enforcements.is_empty() {
                     let decision_id = post_decision_id!(tx, posted.message.id);
                     let drafts: Vec<NewEnforcement> = enforcements

@@ -525,6 +525,19 @@ impl Store {
                     "size": f.size});
                 outbox_emit!(tx, "file.held", &event, now);
             }
+            if f.state == FileState::Infected {
+                // The malware scanner found something: ids, the reason's code and the
+                // signature's name, never the file's name.
+                let signature = f
+                    .scan
+                    .as_ref()
+                    .and_then(|v| v.pointer("/malware/signature"))
+                    .cloned();
+                let event = json!({"file_id": f.id, "conversation_id": f.conversation_id,
+                    "owner_id": f.owner_id, "reason": f.reason, "signature": signature,
+                    "content_type": f.content_type, "size": f.size});
+                outbox_emit!(tx, "file.infected", &event, now);
+            }
             tx.commit().await?;
             Ok(Some(f))
         })

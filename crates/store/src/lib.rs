@@ -38,6 +38,8 @@ mod audit;
 mod tx;
 // One module per concept.
 mod accounts;
+#[macro_use]
+mod attachments;
 mod calls;
 mod conversations;
 #[macro_use]
@@ -64,6 +66,7 @@ mod writer;
 // Operations that commit a decision with its enforcements (after `safety` and `writer`).
 mod enforced;
 
+pub use attachments::{AttachmentLink, ATTACHMENT_IN_USE, MAX_ATTACHMENTS};
 pub use audit::{
     canonical_json, entry_hash, sha256_hex, AuditEntry, AuditVerification, GENESIS_HASH,
     MAX_AUDIT_DATA,
@@ -207,6 +210,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard indexes",
         include_str!("../migrations/sqlite/0011_dashboard.sql"),
     ),
+    (
+        13,
+        "message attachments",
+        include_str!("../migrations/sqlite/0013_message_attachments.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -253,6 +261,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "dashboard indexes",
         include_str!("../migrations/postgres/0011_dashboard.sql"),
+    ),
+    (
+        13,
+        "message attachments",
+        include_str!("../migrations/postgres/0013_message_attachments.sql"),
     ),
 ];
 

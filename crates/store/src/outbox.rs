@@ -29,6 +29,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "appeal.decided",
     "user.restricted",
     "file.held",
+    "file.infected",
     "call.ended",
     "webhook.endpoint.disabled",
     "webhook.test",

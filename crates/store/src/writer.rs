@@ -32,6 +32,8 @@ struct Job {
     /// as JSON text.
     enforcements: Vec<NewEnforcement>,
     statements: Vec<String>,
+    /// Files to attach to the message (ids, in order; empty for most posts).
+    attachments: Vec<String>,
     reply: oneshot::Sender<Result<(Posted, Vec<Enforcement>)>>,
 }
 
@@ -94,13 +96,14 @@ impl Writer {
         now: Millis,
     ) -> Result<Posted> {
         let (posted, _) = self
-            .post_enforced(m, decision, now, Vec::new(), Vec::new())
+            .post_enforced(m, decision, now, Vec::new(), Vec::new(), Vec::new())
             .await?;
         Ok(posted)
     }
 
     /// A post with the enforcements of its decision, in the same transaction (see
-    /// [`crate::Store::post_message_enforced`]); `statements` from `check_enforcement`.
+    /// [`crate::Store::post_message_enforced`]); `statements` from `check_enforcement`;
+    /// `attachments`: files linked to the new message in the same transaction.
     pub(crate) async fn post_enforced(
         &self,
         m: &NewMessage,
@@ -108,6 +111,7 @@ impl Writer {
         now: Millis,
         enforcements: Vec<NewEnforcement>,
         statements: Vec<String>,
+        attachments: Vec<String>,
     ) -> Result<(Posted, Vec<Enforcement>)> {
         let (reply, answer) = oneshot::channel();
         self.queue
@@ -117,6 +121,7 @@ impl Writer {
                 now,
                 enforcements,
                 statements,
+                attachments,
                 reply,
             })
             .await
@@ -180,6 +185,15 @@ async fn write_one(ctx: &Ctx, job: &Job) -> Result<(Posted, Vec<Enforcement>)> {
 /// (only when this call created it: a retry stored them with the first post).
 async fn write_job(tx: &mut Conn<Sqlite>, job: &Job) -> Result<(Posted, Vec<Enforcement>)> {
     let posted = post_message_sqlite(tx, &job.message, &job.decision, job.now).await?;
+    if posted.created && !job.attachments.is_empty() {
+        link_attachments_in_tx!(
+            tx,
+            posted.message.id,
+            &job.message,
+            job.attachments,
+            job.now
+        );
+    }
     if !posted.created || job.enforcements.is_empty() {
         return Ok((posted, Vec::new()));
     }
@@ -203,7 +217,10 @@ async fn write_batch(ctx: &Ctx, batch: &[Job]) -> Result<Vec<Result<(Posted, Vec
             Ok(p) => out.push(Ok(p)),
             // Only a plain post's NotFound (not a member) is sure to come before any write; a
             // post with enforcements that fails anywhere aborts the batch, and is retried alone.
-            Err(StoreError::NotFound(what)) if job.enforcements.is_empty() => {
+            // A post with attachments may fail after its message is written: retried alone.
+            Err(StoreError::NotFound(what))
+                if job.enforcements.is_empty() && job.attachments.is_empty() =>
+            {
                 out.push(Err(StoreError::NotFound(what)))
             }
             Err(e) => return Err(e),

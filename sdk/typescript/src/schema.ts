@@ -65,10 +65,8 @@ export interface paths {
         };
         /**
          * Prometheus metrics: decisions by surface, action, automated and category; audit entries
-         *     by kind; reports; appeal outcomes and the overturn ratio; calls started, answered, ended by
-         *     reason, relayed share and setup time; the TURN relay's allocations and relayed bytes
-         *     (operator key unless
-         *     `metrics_public`).
+         *     by kind; reports; appeal outcomes and the overturn ratio; whether ClamAV is configured and
+         *     answers (operator key unless `metrics_public`).
          */
         get: operations["prometheus"];
         put?: never;
@@ -95,26 +93,6 @@ export interface paths {
         get: operations["get_dashboard"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/turn/selftest": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Allocates on the built-in relay with fresh TURN REST credentials and relays a packet to a
-         *     local peer and back; reports pass or fail within 5 s.
-         */
-        post: operations["selftest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -368,8 +346,9 @@ export interface paths {
         get: operations["messages"];
         put?: never;
         /**
-         * Sends a message: 201 delivered (maybe masked, or with a notice), 202 held for review, 422
-         *     blocked; idempotent on `client_id`.
+         * Sends a message, with text, files (`attachments`: ids of the sender's finished uploads in
+         *     this conversation) or both: 201 delivered (maybe masked, or with a notice), 202 held for
+         *     review, 422 blocked; idempotent on `client_id`.
          */
         post: operations["post"];
         delete?: never;
@@ -1305,6 +1284,22 @@ export interface components {
             /** Format: int64 */
             upheld: number;
         };
+        /** @description A file attached to a message, as one reader sees it. */
+        AttachmentView: {
+            content_type: string;
+            /** @description A signed link valid `files.download_ttl_secs`, where the reader may download. */
+            download_url?: string | null;
+            /** @description The file's id (the upload's id: the last segment of its tus `Location`). */
+            id: string;
+            name: string;
+            /** Format: int64 */
+            size: number;
+            /**
+             * @description `scanning`, `clean`, `held`, `blocked`, `infected`, `scan_failed` (recipients only ever
+             *     see `clean`).
+             */
+            state: components["schemas"]["FileState"];
+        };
         /** @description One attempt of a delivery. */
         AttemptView: {
             /** Format: int64 */
@@ -1515,11 +1510,6 @@ export interface components {
             call_id?: string | null;
             code: string;
             conversation_id?: string | null;
-            /**
-             * @description The `type` of the refused frame (e.g. `call.offer`: the sender rolls its offer
-             *     back, the other party never saw it).
-             */
-            frame?: string | null;
             message: string;
             /** @enum {string} */
             type: "call.error";
@@ -1939,7 +1929,7 @@ export interface components {
          * @description The stable codes of error answers.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal" | "tus_version" | "offset_mismatch" | "checksum_mismatch" | "upload_expired" | "upload_busy" | "quota_exceeded" | "too_many_uploads" | "bad_link" | "link_expired" | "bad_range";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "method_not_allowed" | "policy_violation" | "restricted" | "already_resolved" | "same_reviewer" | "already_appealed" | "appeal_window_closed" | "rate_limited" | "unavailable" | "internal" | "tus_version" | "offset_mismatch" | "checksum_mismatch" | "upload_expired" | "upload_busy" | "quota_exceeded" | "too_many_uploads" | "bad_link" | "link_expired" | "bad_range" | "attachment_not_found" | "attachment_in_use";
         /**
          * @description The error object: a stable `code`, a `message` for people, and the details of some codes
          *     (`policy_violation`: action, findings, explanation; `restricted`: enforcement_id, kind,
@@ -2307,6 +2297,12 @@ export interface components {
              *     reject...).
              */
             action?: string | null;
+            /**
+             * @description Files attached to the message: for the author every one with its state; for the
+             *     others those that are clean (scanned clean or approved by a moderator). Absent when
+             *     none.
+             */
+            attachments?: components["schemas"]["AttachmentView"][];
             author_id: string;
             /**
              * @description The original for the author, the delivered (maybe masked) text for the others; null
@@ -2530,8 +2526,16 @@ export interface components {
         };
         /** @description `POST /v1/conversations/{id}/messages`. */
         PostBody: {
-            /** @description The text (not empty; at most `max_message_bytes`). */
-            body: string;
+            /**
+             * @description Files to attach (at most 20): ids of the sender's finished uploads in this
+             *     conversation (the last path segment of the upload's `Location`), each attached once.
+             */
+            attachments?: string[];
+            /**
+             * @description The text (at most `max_message_bytes`); may be left out or empty only when the message
+             *     carries attachments.
+             */
+            body?: string | null;
             /** @description The sender's idempotency key (1 to 128 bytes): the same key answers the same message. */
             client_id: string;
             /** @description A declared purpose: `scoping_access:SYSTEM` or `legal_document`. */
@@ -2731,22 +2735,6 @@ export interface components {
             bookings: components["schemas"]["Booking"][];
             proposals: components["schemas"]["TimeProposal"][];
         };
-        /** @description What `parley turn selftest` and `POST /v1/admin/turn/selftest` report. */
-        SelftestReport: {
-            /** @description A relay allocation was made with REST credentials. */
-            allocated: boolean;
-            error?: string | null;
-            pass: boolean;
-            /** @description A packet went out through the relay and one came back. */
-            relayed: boolean;
-            /**
-             * Format: int64
-             * @description Round trip through the relay, ms.
-             */
-            round_trip_ms?: number | null;
-            /** @description The relay tested (`turn:HOST:PORT`). */
-            url: string;
-        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -2934,7 +2922,7 @@ export interface components {
          *     SDK's name for `parley_store::EVENT_TYPES` (a unit test keeps the two lists equal).
          * @enum {string}
          */
-        WebhookEventType: "conversation.created" | "message.created" | "message.blocked" | "message.masked" | "message.held" | "message.released" | "report.created" | "review.decided" | "enforcement.created" | "enforcement.lifted" | "appeal.created" | "appeal.decided" | "user.restricted" | "file.held" | "call.ended" | "webhook.endpoint.disabled" | "webhook.test";
+        WebhookEventType: "conversation.created" | "message.created" | "message.blocked" | "message.masked" | "message.held" | "message.released" | "report.created" | "review.decided" | "enforcement.created" | "enforcement.lifted" | "appeal.created" | "appeal.decided" | "user.restricted" | "file.held" | "file.infected" | "call.ended" | "webhook.endpoint.disabled" | "webhook.test";
         WebhookList: {
             webhooks: components["schemas"]["WebhookView"][];
         };
@@ -3282,70 +3270,6 @@ export interface operations {
             };
             /** @description forbidden: the moderator role is required */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description rate_limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description unavailable: storage unavailable, retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    selftest: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SelftestReport"];
-                };
-            };
-            /** @description unauthorized: missing, invalid, expired or revoked credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No built-in relay runs on this node */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4723,7 +4647,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDecision"];
                 };
             };
-            /** @description invalid_request: malformed JSON or a bad field */
+            /** @description invalid_request: malformed JSON or a bad field; no text and no attachments; an attachment listed twice; more than 20 attachments */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4750,8 +4674,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such conversation, or not a member */
+            /** @description No such conversation, or not a member; attachment_not_found: an attachment is not the sender's finished upload in this conversation (nothing stored) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description attachment_in_use: an attachment is already attached to another message (nothing stored) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -135,7 +135,7 @@ pub async fn inbox(s: &AppState, me: &UserId, q: ListParams) -> DomainResult<Inb
             updated_at: c.updated_at,
             id: c.id,
         });
-    let conversations = list
+    let mut conversations: Vec<InboxEntry> = list
         .iter()
         .map(|c| InboxEntry {
             id: c.conversation.id.clone(),
@@ -151,6 +151,11 @@ pub async fn inbox(s: &AppState, me: &UserId, q: ListParams) -> DomainResult<Inb
             last_read_message_id: c.last_read_message_id,
         })
         .collect();
+    let last = conversations
+        .iter_mut()
+        .filter_map(|c| c.last_message.as_mut())
+        .collect();
+    crate::domain::attachments::fill_each(s, last, me.as_str()).await?;
     Ok(Inbox {
         conversations,
         next,
@@ -250,12 +255,14 @@ pub async fn messages(
             },
         )
         .await?;
+    let mut messages: Vec<MessageView> = page
+        .messages
+        .iter()
+        .map(|m| MessageView::of(m, me.as_str()))
+        .collect();
+    crate::domain::attachments::fill(s, &mut messages, me.as_str()).await?;
     Ok(MessagesPage {
-        messages: page
-            .messages
-            .iter()
-            .map(|m| MessageView::of(m, me.as_str()))
-            .collect(),
+        messages,
         has_more: page.has_more,
     })
 }

@@ -80,9 +80,10 @@ async fn say(
         &conv,
         &who,
         PostBody {
-            body: body.into(),
+            body: Some(body.into()),
             client_id: format!("demo-{n}"),
             purpose: None,
+            attachments: Vec::new(),
         },
     )
     .await;

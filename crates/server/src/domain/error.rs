@@ -19,6 +19,9 @@ pub enum DomainError {
     /// Unknown, or not visible to the caller (non-members get this too).
     #[error("{0} not found")]
     NotFound(String),
+    /// Not found, with a code of its own (`attachment_not_found`).
+    #[error("{message}")]
+    Missing { code: &'static str, message: String },
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -71,7 +74,9 @@ impl DomainError {
             DomainError::TooLarge(_) => "too_large",
             DomainError::NotFound(_) => "not_found",
             DomainError::Forbidden(_) => "forbidden",
-            DomainError::Refused { code, .. } | DomainError::Conflict { code, .. } => code,
+            DomainError::Refused { code, .. }
+            | DomainError::Conflict { code, .. }
+            | DomainError::Missing { code, .. } => code,
             DomainError::PolicyViolation(_) => "policy_violation",
             DomainError::Restricted(_) => "restricted",
             DomainError::Internal(_) => "internal",

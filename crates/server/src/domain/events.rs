@@ -162,11 +162,26 @@ pub async fn since(s: &AppState, me: &UserId, q: EventsParams) -> DomainResult<E
         .events_with_messages(me.as_str(), cursor, limit)
         .await?;
     let next = evs.last().map_or(cursor, |(e, _)| e.seq);
+    let mut events: Vec<EventView> = evs
+        .iter()
+        .map(|(e, m)| EventView::of(me.as_str(), e, m.as_ref()))
+        .collect();
+    fill_attachments(s, &mut events, me.as_str()).await?;
     Ok(EventsPage {
-        events: evs
-            .iter()
-            .map(|(e, m)| EventView::of(me.as_str(), e, m.as_ref()))
-            .collect(),
+        events,
         cursor: next,
     })
+}
+
+/// The attachments of the events' messages, as `me` sees them (one read per page).
+pub async fn fill_attachments(
+    s: &AppState,
+    events: &mut [EventView],
+    me: &str,
+) -> DomainResult<()> {
+    let views = events
+        .iter_mut()
+        .filter_map(|e| e.message.as_mut())
+        .collect();
+    crate::domain::attachments::fill_each(s, views, me).await
 }

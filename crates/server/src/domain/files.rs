@@ -16,7 +16,7 @@ use crate::AppState;
 #[schema(as = FileState)]
 #[allow(dead_code)]
 #[serde(rename_all = "snake_case")]
-enum FileStateDoc {
+pub(crate) enum FileStateDoc {
     Scanning,
     Clean,
     Held,

@@ -2,6 +2,7 @@
 //! history; the message, its decision and its enforcement), editing, deleting, read markers,
 //! typing, and checking a draft.
 
+use crate::domain::attachments;
 use crate::domain::decide::{parse_purpose, Checked};
 use crate::domain::enforcement::{automated_enforcements, AutomatedSubject};
 use crate::domain::error::{DomainError, DomainResult};
@@ -19,12 +20,18 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostBody {
-    /// The text (not empty; at most `max_message_bytes`).
-    pub body: String,
+    /// The text (at most `max_message_bytes`); may be left out or empty only when the message
+    /// carries attachments.
+    #[serde(default)]
+    pub body: Option<String>,
     /// The sender's idempotency key (1 to 128 bytes): the same key answers the same message.
     pub client_id: String,
     /// A declared purpose: `scoping_access:SYSTEM` or `legal_document`.
     pub purpose: Option<String>,
+    /// Files to attach (at most 20): ids of the sender's finished uploads in this
+    /// conversation (the last path segment of the upload's `Location`), each attached once.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 /// How a post ended.
@@ -76,9 +83,10 @@ pub async fn post(
     b: PostBody,
 ) -> DomainResult<(Posted, MessageDecision)> {
     let (conv, me) = (conversation.as_str(), me.as_str());
-    check_len("body", &b.body, s.inner.config.max_message_bytes)?;
+    let body = b.body.unwrap_or_default();
+    check_len("body", &body, s.inner.config.max_message_bytes)?;
     check_len("client_id", &b.client_id, MAX_ID)?;
-    if b.body.trim().is_empty() {
+    if body.trim().is_empty() && b.attachments.is_empty() {
         return Err(DomainError::invalid("body is empty"));
     }
     if b.client_id.is_empty() {
@@ -86,7 +94,13 @@ pub async fn post(
     }
     let purpose = parse_purpose(b.purpose.as_deref())?;
     ensure_may_post(s, me).await?;
-    let c = decide_new(s, conv, me, &b.body, Some(&b.client_id), purpose).await?;
+    if !b.attachments.is_empty() {
+        if !s.store().is_member(conv, me).await? {
+            return Err(DomainError::not_found("conversation"));
+        }
+        attachments::check(s, conv, me, &b.client_id, &b.attachments).await?;
+    }
+    let c = decide_new(s, conv, me, &body, Some(&b.client_id), purpose).await?;
     if c.action() == Action::Block {
         // The decision and the block's enforcement (its strike, the restriction it reaches)
         // commit together; the blocked text is kept in the enforcement for an appeal.
@@ -96,7 +110,7 @@ pub async fn post(
             conversation_id: Some(conv),
             message_id: None,
             decision_id: None,
-            blocked: Some((&b.body, b.purpose.as_deref())),
+            blocked: Some((&body, b.purpose.as_deref())),
         };
         let drafts = automated_enforcements(s, me, &subject, &c).await?;
         let decided = s
@@ -136,14 +150,14 @@ pub async fn post(
     };
     let out = s
         .store()
-        .post_message_enforced(
+        .post_message_attached(
             &NewMessage {
                 conversation_id: conv.into(),
                 author_id: me.into(),
                 client_id: b.client_id,
                 purpose: b.purpose.filter(|p| !p.trim().is_empty()),
-                delivered: (!held).then(|| c.delivered(&b.body)),
-                original: b.body,
+                delivered: (!held).then(|| c.delivered(&body)),
+                original: body,
                 state: if held {
                     MessageState::Held
                 } else {
@@ -153,13 +167,22 @@ pub async fn post(
                 created_at: None,
             },
             &drafts,
+            &b.attachments,
         )
-        .await?;
+        .await
+        .map_err(attachments::store_error)?;
     let posted = out.posted;
     let m = &posted.message;
     if posted.created {
         s.remember_for_window(m);
-        fan_out(s, conv, me, m, &posted.event_seqs).await;
+        // A message with files goes through the recipients' event logs, which read its
+        // attachments; the others are handed over as they are.
+        let seqs = if b.attachments.is_empty() {
+            &posted.event_seqs[..]
+        } else {
+            &[]
+        };
+        fan_out(s, conv, me, m, seqs).await;
         notify_enforced(s, &out.enforcements);
     }
     tracing::info!(
@@ -180,13 +203,10 @@ pub async fn post(
     } else {
         stored_summary(m)
     };
-    Ok((
-        how,
-        MessageDecision {
-            message: MessageView::of(m, me),
-            decision,
-        },
-    ))
+    let mut view = [MessageView::of(m, me)];
+    attachments::fill(s, &mut view, me).await?;
+    let [message] = view;
+    Ok((how, MessageDecision { message, decision }))
 }
 
 /// Tells the users of new enforcements (each has `enforcement.created` in its event log).
@@ -313,10 +333,13 @@ pub async fn edit(
     } else {
         Posted::Delivered
     };
+    let mut view = [MessageView::of(&edited, me)];
+    attachments::fill(s, &mut view, me).await?;
+    let [message] = view;
     Ok((
         how,
         MessageDecision {
-            message: MessageView::of(&edited, me),
+            message,
             decision: c.summary(None),
         },
     ))

@@ -4,6 +4,7 @@
 //! result or a [`DomainError`]. Nothing here knows about HTTP.
 
 pub mod appeals;
+pub mod attachments;
 pub mod availability;
 pub mod calendar;
 pub mod call_frames;

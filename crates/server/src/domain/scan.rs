@@ -2,6 +2,8 @@
 //! process (time and memory limits), then the detector and the policy decide on everything it
 //! found (the `attachment` surface, per recipient, strictest wins), and the file moves from
 //! `scanning` to `clean`, `held`, `blocked` or `scan_failed` in one transaction with its events.
+//! With `files.clamav` set, `clamd` scans the bytes first: malware ends as `infected`; a file
+//! `clamd` cannot scan is held (fail closed) unless `files.clamav_fail_open`.
 //! Every decision is recorded (and so audited), declared legal documents included.
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
 use crate::blob::BlobStore;
+use crate::clamav::{ClamAddr, Verdict};
 use crate::domain::decide::Checked;
 use crate::files_config::FilesConfig;
 use crate::AppState;
@@ -156,8 +159,102 @@ fn place_of(places: &[(usize, String)], offset: usize) -> (String, usize) {
     }
 }
 
-/// Scans one file and moves it out of `scanning`.
+/// The outcome of a scan before it is stored: the state, the reason's code, the record the
+/// owner and moderators read, and the policy's decision when the detector ran.
+type Outcome = (FileState, String, Value, Option<Checked>);
+
+/// Scans one file and moves it out of `scanning`: malware first (when `files.clamav` is set;
+/// an infected file is never extracted), then extraction, the type check, detector and policy.
 pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFile> {
+    let malware = malware_scan(s, file).await;
+    let outcome = match &malware {
+        Some(Ok(Verdict::Infected(name))) => infected(name),
+        _ => content_scan(s, file).await?,
+    };
+    let outcome = match malware {
+        Some(Ok(Verdict::Clean)) => with_malware(
+            outcome,
+            json!({"scanner": "clamav", "scanned": true, "result": "clean"}),
+        ),
+        Some(Err(e)) => unscanned(s, file, outcome, &e),
+        _ => outcome,
+    };
+    finish(s, file, outcome).await
+}
+
+/// `clamd`'s verdict on the file's blob (`None`: ClamAV is not configured).
+async fn malware_scan(s: &AppState, file: &StoredFile) -> Option<Result<Verdict, String>> {
+    let cfg = &s.inner.files.config;
+    let addr = ClamAddr::parse(cfg.clamav.as_deref()?);
+    let addr = match addr {
+        Ok(a) => a,
+        Err(e) => return Some(Err(e)),
+    };
+    let size = u64::try_from(file.size).unwrap_or(0);
+    let limit = Duration::from_secs(cfg.clamav_timeout_secs.max(1));
+    let blobs = s.inner.files.storage.blobs();
+    let v = crate::clamav::scan_blob(&addr, blobs, &file.sha256, size, limit).await;
+    if let Ok(Verdict::Infected(name)) = &v {
+        tracing::warn!(file = %file.id, signature = %name, "clamd found malware in a file");
+    }
+    Some(v)
+}
+
+/// A file `clamd` found malware in: `infected`, never delivered nor downloadable.
+fn infected(signature: &str) -> Outcome {
+    let record = json!({
+        "explanation": format!(
+            "This file was not shared: the malware scanner found {signature} in it."
+        ),
+        "malware": {"scanner": "clamav", "scanned": true, "result": "infected",
+                    "signature": signature},
+    });
+    (FileState::Infected, "malware".into(), record, None)
+}
+
+fn with_malware(mut o: Outcome, malware: Value) -> Outcome {
+    if let Some(obj) = o.2.as_object_mut() {
+        obj.insert("malware".into(), malware);
+    }
+    o
+}
+
+/// `clamd` could not scan the file: held for a moderator when ClamAV fails closed (the
+/// default) and the rest of the scan found it clean; the rest of the scan decides when it
+/// fails open (with a warning in the log).
+fn unscanned(s: &AppState, file: &StoredFile, o: Outcome, error: &str) -> Outcome {
+    let fail_open = s.inner.files.config.clamav_fail_open;
+    let malware = json!({"scanner": "clamav", "scanned": false, "error": error,
+                         "fail_open": fail_open});
+    if fail_open {
+        tracing::warn!(file = %file.id, error = %error,
+            "clamd could not scan a file; files.clamav_fail_open lets the rest of the scan decide");
+        return with_malware(o, malware);
+    }
+    tracing::warn!(file = %file.id, error = %error,
+        "clamd could not scan a file; it is held for a moderator (fail closed)");
+    let (state, reason, mut record, checked) = with_malware(o, malware);
+    if state != FileState::Clean {
+        return (state, reason, record, checked);
+    }
+    if let Some(obj) = record.as_object_mut() {
+        obj.insert(
+            "explanation".into(),
+            json!(format!(
+                "This file could not be checked for malware ({error}); a moderator will look at it before anyone else can open it."
+            )),
+        );
+    }
+    (
+        FileState::Held,
+        "malware_scan_unavailable".into(),
+        record,
+        None,
+    )
+}
+
+/// Extraction out of process, the type check, then the detector and the policy.
+async fn content_scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<Outcome> {
     let cfg = &s.inner.files.config;
     let storage = &s.inner.files.storage;
     let copy = storage
@@ -165,32 +262,36 @@ pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFil
         .local_copy(&file.sha256, storage.scratch())
         .await
         .map_err(|e| crate::ApiError::bad_request(e.to_string()))?;
-    let (state, reason, record, checked) = match run_extractor(
-        cfg,
-        copy.path(),
-        &file.name,
-        &file.content_type,
-    )
-    .await
-    {
-        Ok(x) => decide(s, file, &x).await?,
-        Err(f) => {
-            let state = match f.code.as_str() {
-                "type_mismatch" | "refused" => FileState::Blocked,
-                _ => FileState::ScanFailed,
-            };
-            let explanation = match state {
+    Ok(
+        match run_extractor(cfg, copy.path(), &file.name, &file.content_type).await {
+            Ok(x) => decide(s, file, &x).await?,
+            Err(f) => {
+                let state = match f.code.as_str() {
+                    "type_mismatch" | "refused" => FileState::Blocked,
+                    _ => FileState::ScanFailed,
+                };
+                let explanation = match state {
                     FileState::Blocked => format!("This file was not shared: {}.", f.message),
                     _ => format!(
                         "This file could not be checked ({}); a moderator will look at it before anyone else can open it.",
                         f.message
                     ),
                 };
-            let record =
-                json!({"explanation": explanation, "failure": f.code, "detail": f.message});
-            (state, f.code, record, None)
-        }
-    };
+                let record =
+                    json!({"explanation": explanation, "failure": f.code, "detail": f.message});
+                (state, f.code, record, None)
+            }
+        },
+    )
+}
+
+/// Stores the outcome: the transition (with its events), the decision (audited), the members
+/// told.
+async fn finish(
+    s: &AppState,
+    file: &StoredFile,
+    (state, reason, record, checked): Outcome,
+) -> crate::ApiResult<StoredFile> {
     let t = FileTransition {
         id: &file.id,
         from: &[FileState::Scanning],
@@ -204,17 +305,21 @@ pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFil
     };
     let decision = match checked {
         Some(c) => c.input(Surface::Attachment.as_str()),
-        None => DecisionInput {
-            surface: Surface::Attachment.as_str().into(),
-            action: match state {
-                FileState::Blocked => Action::Block,
-                _ => Action::HoldForReview,
+        None => {
+            let refused = matches!(state, FileState::Blocked | FileState::Infected);
+            DecisionInput {
+                surface: Surface::Attachment.as_str().into(),
+                action: if refused {
+                    Action::Block
+                } else {
+                    Action::HoldForReview
+                }
+                .as_str()
+                .into(),
+                automated: refused,
+                decision: record.clone(),
             }
-            .as_str()
-            .into(),
-            automated: state == FileState::Blocked,
-            decision: record.clone(),
-        },
+        }
     };
     s.store()
         .record_decision(&NewDecision {
@@ -236,11 +341,7 @@ pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFil
 }
 
 /// Detector and policy on what the extractor found.
-async fn decide(
-    s: &AppState,
-    file: &StoredFile,
-    x: &Extracted,
-) -> crate::ApiResult<(FileState, String, Value, Option<Checked>)> {
+async fn decide(s: &AppState, file: &StoredFile, x: &Extracted) -> crate::ApiResult<Outcome> {
     let (text, places) = joined(x);
     let detector = s.clone();
     let scan_text = text.clone();

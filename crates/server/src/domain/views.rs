@@ -108,6 +108,11 @@ pub struct MessageView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub explanation: Option<Value>,
+    /// Files attached to the message: for the author every one with its state; for the
+    /// others those that are clean (scanned clean or approved by a moderator). Absent when
+    /// none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub attachments: Vec<crate::domain::attachments::AttachmentView>,
 }
 
 impl MessageView {
@@ -142,6 +147,7 @@ impl MessageView {
             action: None,
             findings: None,
             explanation: None,
+            attachments: Vec::new(),
         };
         if !deleted {
             v.notice = decision

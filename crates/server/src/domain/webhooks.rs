@@ -101,6 +101,8 @@ pub enum WebhookEventType {
     UserRestricted,
     #[serde(rename = "file.held")]
     FileHeld,
+    #[serde(rename = "file.infected")]
+    FileInfected,
     #[serde(rename = "call.ended")]
     CallEnded,
     #[serde(rename = "webhook.endpoint.disabled")]
@@ -111,7 +113,7 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type, in the order of `EVENT_TYPES`.
-    pub const ALL: [WebhookEventType; 17] = [
+    pub const ALL: [WebhookEventType; 18] = [
         WebhookEventType::ConversationCreated,
         WebhookEventType::MessageCreated,
         WebhookEventType::MessageBlocked,
@@ -126,6 +128,7 @@ impl WebhookEventType {
         WebhookEventType::AppealDecided,
         WebhookEventType::UserRestricted,
         WebhookEventType::FileHeld,
+        WebhookEventType::FileInfected,
         WebhookEventType::CallEnded,
         WebhookEventType::WebhookEndpointDisabled,
         WebhookEventType::WebhookTest,

@@ -30,8 +30,9 @@ fn message_id(mid: &str) -> ApiResult<MessageId> {
     MessageId::parse(mid).ok_or_else(|| ApiError::not_found("message"))
 }
 
-/// Sends a message: 201 delivered (maybe masked, or with a notice), 202 held for review, 422
-/// blocked; idempotent on `client_id`.
+/// Sends a message, with text, files (`attachments`: ids of the sender's finished uploads in
+/// this conversation) or both: 201 delivered (maybe masked, or with a notice), 202 held for
+/// review, 422 blocked; idempotent on `client_id`.
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "client",
     security(("userToken" = [])),
     params(("id" = String, Path, description = "The conversation's id")),
@@ -39,8 +40,10 @@ fn message_id(mid: &str) -> ApiResult<MessageId> {
     responses(
         (status = 201, description = "Delivered", body = MessageDecision),
         (status = 202, description = "Held for review", body = MessageDecision),
+        (status = 400, description = "invalid_request: malformed JSON or a bad field; no text and no attachments; an attachment listed twice; more than 20 attachments", body = ErrorBody),
         (status = 403, description = "restricted: the sender's messaging is restricted", body = ErrorBody),
-        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member; attachment_not_found: an attachment is not the sender's finished upload in this conversation (nothing stored)", body = ErrorBody),
+        (status = 409, description = "attachment_in_use: an attachment is already attached to another message (nothing stored)", body = ErrorBody),
         (status = 422, description = "policy_violation: blocked, not delivered", body = ErrorBody),
     ))]
 pub async fn post(

@@ -187,6 +187,9 @@ mod fault;
 /// The operator dashboard's aggregates; operator events of calls.
 mod dashboard;
 
+/// Files attached to messages.
+mod attachments;
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(
