@@ -1,9 +1,8 @@
 // Voice and video calls: WebRTC between the browsers, signaling over the app's WebSocket
 // (`call.*` frames), the server owning the call's state. Media never touches the server except
 // as DTLS-SRTP ciphertext through its TURN relay. One call at a time; up to 4 people (a mesh).
-//
-// Incoming calls ring on every page; `window.dispatchEvent(new CustomEvent('parley:call',
-// {detail: {conversation, video}}))` starts a call (the conversation header's buttons do).
+// Incoming calls ring on every page; a `parley:call` window event ({detail: {conversation,
+// video}}) starts a call (the conversation header's buttons and "Join call" send it).
 
 import { api } from './api.js';
 import { h, replace } from './util.js';
@@ -34,7 +33,6 @@ function send(frame) {
   if (app.live) app.live.send(frame);
 }
 
-// ---- the panel ----
 function panel() {
   if (!ui) {
     ui = h('section', { class: 'call-panel', id: 'call-panel', 'aria-label': 'Call', hidden: true });
@@ -354,9 +352,7 @@ function renderMedia() {
   for (const v of next) if (v.paused) v.play().catch(() => {});
 }
 
-function button(label, onclick, attrs = {}) {
-  return h('button', { type: 'button', onclick, ...attrs }, label);
-}
+const button = (label, onclick, attrs = {}) => h('button', { type: 'button', onclick, ...attrs }, label);
 
 function renderCall(status) {
   const p = panel();
@@ -492,8 +488,14 @@ async function onFrame(ev) {
     return;
   }
   if (ev.type === 'call.error') {
-    if (call && call.id && ev.call_id === call.id) {
+    if (call && call.id && ev.call_id === call.id && ev.frame !== 'call.accept') {
       await onRefused(ev);
+      return;
+    }
+    if (call && ev.call_id && ev.call_id === call.id) { // not let in: restricted, busy, full
+      teardown();
+      ended('failed');
+      replace(ui.querySelector('.call-title') || ui, ev.message);
       return;
     }
     if (call && !call.id && ev.conversation_id === call.conversation) {
