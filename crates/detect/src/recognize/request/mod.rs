@@ -93,12 +93,59 @@ pub(crate) struct RequestRecognizer {
     /// Channel nouns and off-platform cues: where to look.
     trigger: AhoCorasick,
     /// (rule, regex) pairs; each regex may have a `ch` group (the channel).
-    rules: Vec<(&'static str, LazyRegex)>,
+    rules: Vec<(&'static str, LazyRegex, ChannelGroup)>,
+    /// Per rule that ends with its channel: the rule without the channel,
+    /// anchored at the start (where the channel begins, found without a
+    /// capture search).
+    prefixes: Vec<Option<LazyRegex>>,
     /// The (rule, source) pairs the prefilter is extracted from.
     sources: Vec<(&'static str, String)>,
     /// The keyword prefilter, built with the rules' regexes on first use.
     prefilter: OnceLock<Prefilter>,
     not_channel: HashSet<String>,
+    /// The channel alternation alone. With `prefixes`, the channel of a rule
+    /// that ends with it is found by two DFA searches over the match instead
+    /// of a capture search (the bounded backtracker clears a visited set the
+    /// size of the rule's NFA times the match on every match).
+    ch_alone: LazyRegex,
+}
+
+/// Where a rule's `ch` group is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ChannelGroup {
+    None,
+    AtEnd,
+    Inside,
+}
+
+impl ChannelGroup {
+    fn of(src: &str, ch: &str) -> ChannelGroup {
+        match src.matches("(?P<ch>").count() {
+            0 => ChannelGroup::None,
+            1 if src.ends_with(ch) && !top_level_alternation(src) => ChannelGroup::AtEnd,
+            _ => ChannelGroup::Inside,
+        }
+    }
+}
+
+/// Whether a regex source has a `|` outside every group and class (then a
+/// match may come from a branch without the channel).
+fn top_level_alternation(src: &str) -> bool {
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    for c in src.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => class = true,
+            ']' if class => class = false,
+            _ if class => {}
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 impl RequestRecognizer {
@@ -117,14 +164,24 @@ impl RequestRecognizer {
             .match_kind(MatchKind::Standard)
             .build(&cues)
             .expect("trigger automaton");
-        let ch = format!(r"(?P<ch>{})", word_alt(&ch));
+        let alt = word_alt(&ch);
+        let ch = format!(r"(?P<ch>{alt})");
         let pats = grammar::patterns(languages, &ch);
         RequestRecognizer {
             trigger,
             rules: pats
                 .iter()
-                .map(|(r, p)| (*r, LazyRegex::new(p.as_str())))
+                .map(|(r, p)| (*r, LazyRegex::new(p.as_str()), ChannelGroup::of(p, &ch)))
                 .collect(),
+            prefixes: pats
+                .iter()
+                .map(|(_, p)| {
+                    let rest = p.strip_prefix("(?i)")?.strip_suffix(ch.as_str())?;
+                    (ChannelGroup::of(p, &ch) == ChannelGroup::AtEnd)
+                        .then(|| LazyRegex::new(format!("(?i)^(?:{rest})")))
+                })
+                .collect(),
+            ch_alone: LazyRegex::new(format!("(?i){alt}")),
             sources: pats,
             prefilter: OnceLock::new(),
             not_channel: data_lines(NOT_CHANNEL)
@@ -139,8 +196,12 @@ impl Recognizer for RequestRecognizer {
     /// Builds the prefilter and compiles every rule now.
     fn warm(&self) {
         self.prefilter();
-        for (_, re) in &self.rules {
+        self.ch_alone.compile();
+        for (_, re, _) in &self.rules {
             re.compile();
+        }
+        for p in self.prefixes.iter().flatten() {
+            p.compile();
         }
     }
 
@@ -168,6 +229,29 @@ impl RequestRecognizer {
         self.prefilter.get_or_init(|| Prefilter::new(&self.sources))
     }
 
+    /// The span of the `ch` group of rule `i`'s match `start..end` in `text`,
+    /// if the match has one. A rule that ends with its channel: its prefix
+    /// matched at the start (leftmost-first, so the split the whole rule
+    /// would choose when a channel follows it), then the channel there, which
+    /// must reach the end of the match; otherwise the capture search.
+    fn channel(&self, i: usize, text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+        let (_, re, group) = self.rules.get(i)?;
+        if *group == ChannelGroup::None {
+            return None;
+        }
+        if let (Some(Some(prefix)), Some(m)) = (self.prefixes.get(i), text.get(start..end)) {
+            if let Some(p) = prefix.find(m) {
+                let c = self.ch_alone.find_at(m, p.end());
+                if let Some(c) = c.filter(|c| c.start() == p.end() && c.end() == m.len()) {
+                    return Some((start + c.start(), start + c.end()));
+                }
+            }
+        }
+        let c = re.captures_at(text, start)?;
+        let ch = c.name("ch")?;
+        (c.get(0)?.start() == start).then_some((ch.start(), ch.end()))
+    }
+
     fn scan_window(&self, views: &Views<'_>, ws: usize, we: usize, out: &mut Vec<Finding>) {
         let view = &views.folded;
         let Some(text) = view.text().get(ws..we) else {
@@ -187,14 +271,12 @@ impl RequestRecognizer {
             }
         }
         let chosen = run.iter().enumerate().filter(|(_, r)| **r).map(|(i, _)| i);
-        for (rule, re) in chosen.filter_map(|i| self.rules.get(i)) {
-            for c in re.captures_iter(text) {
-                let Some(m) = c.get(0) else {
-                    continue;
-                };
-                if let Some(ch) = c.name("ch") {
-                    if !is_word_boundary(text, ch.start(), ch.end())
-                        || clause::topic(&self.not_channel, text, ch.as_str(), ch.end())
+        for (i, (rule, re, _)) in chosen.filter_map(|i| Some((i, self.rules.get(i)?))) {
+            for m in re.find_iter(text) {
+                if let Some((cs, ce)) = self.channel(i, text, m.start(), m.end()) {
+                    let ch = &text[cs..ce];
+                    if !is_word_boundary(text, cs, ce)
+                        || clause::topic(&self.not_channel, text, ch, ce)
                     {
                         continue;
                     }
@@ -264,6 +346,60 @@ mod tests {
         ] {
             assert!(found(t), "{t}");
         }
+    }
+
+    /// The channel found by the suffix search is the one the capture search
+    /// finds, for every match of every rule that ends with its channel, over
+    /// the dev corpus, the request tables and the rule-talk corpus.
+    #[test]
+    fn channel_suffix_agrees_with_captures() {
+        let langs: Vec<String> = ["en", "es", "pt", "fr", "de", "ru"]
+            .map(String::from)
+            .to_vec();
+        let r = RequestRecognizer::new(&langs);
+        let sources = [
+            include_str!("../../../tests/data/dev.jsonl"),
+            include_str!("../../../tests/data/probes.jsonl"),
+            include_str!("../../../tests/data/rule_talk.jsonl"),
+            include_str!("../../../tests/cases/request.jsonl"),
+            include_str!("../../../tests/cases/families/request_instructions.jsonl"),
+            include_str!("../../../tests/cases/families/messenger.jsonl"),
+        ];
+        let (mut at_end, mut checked) = (0, 0);
+        for p in &r.prefixes {
+            at_end += usize::from(p.is_some());
+        }
+        assert!(at_end > 10, "only {at_end} rules end with their channel");
+        for line in sources.iter().flat_map(|s| s.lines()) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let Some(t) = v.get("text").and_then(|t| t.as_str()) else {
+                continue;
+            };
+            let views = Views::new(t);
+            let text = views.folded.text();
+            for (i, (rule, re, _)) in r.rules.iter().enumerate() {
+                if r.prefixes[i].is_none() {
+                    continue;
+                }
+                for m in re.find_iter(text) {
+                    let fast = r.channel(i, text, m.start(), m.end());
+                    let slow = re.captures_at(text, m.start()).and_then(|c| c.name("ch"));
+                    assert_eq!(fast, slow.map(|c| (c.start(), c.end())), "{rule} on {t:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} matches compared");
+    }
+
+    #[test]
+    fn top_level_alternation_is_seen() {
+        assert!(top_level_alternation("a|b"));
+        assert!(top_level_alternation("(?i)(?:a)|b"));
+        assert!(!top_level_alternation("(?i)(?:a|b)c"));
+        assert!(!top_level_alternation(r"(?i)[|(]x\|y"));
     }
 
     #[test]
