@@ -65,8 +65,9 @@ export interface paths {
         };
         /**
          * Prometheus metrics: decisions by surface, action, automated and category; audit entries
-         *     by kind; reports; appeal outcomes and the overturn ratio; whether ClamAV is configured and
-         *     answers (operator key unless `metrics_public`).
+         *     by kind; reports; appeal outcomes and the overturn ratio; calls started, answered, ended by
+         *     reason, relayed share and setup time; the TURN relay's allocations and relayed bytes; whether
+         *     ClamAV is configured and answers (operator key unless `metrics_public`).
          */
         get: operations["prometheus"];
         put?: never;
@@ -93,6 +94,26 @@ export interface paths {
         get: operations["get_dashboard"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/turn/selftest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Allocates on the built-in relay with fresh TURN REST credentials and relays a packet to a
+         *     local peer and back; reports pass or fail within 5 s.
+         */
+        post: operations["selftest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1510,6 +1531,11 @@ export interface components {
             call_id?: string | null;
             code: string;
             conversation_id?: string | null;
+            /**
+             * @description The `type` of the refused frame (e.g. `call.offer`: the sender rolls its offer
+             *     back, the other party never saw it).
+             */
+            frame?: string | null;
             message: string;
             /** @enum {string} */
             type: "call.error";
@@ -2735,6 +2761,22 @@ export interface components {
             bookings: components["schemas"]["Booking"][];
             proposals: components["schemas"]["TimeProposal"][];
         };
+        /** @description What `parley turn selftest` and `POST /v1/admin/turn/selftest` report. */
+        SelftestReport: {
+            /** @description A relay allocation was made with REST credentials. */
+            allocated: boolean;
+            error?: string | null;
+            pass: boolean;
+            /** @description A packet went out through the relay and one came back. */
+            relayed: boolean;
+            /**
+             * Format: int64
+             * @description Round trip through the relay, ms.
+             */
+            round_trip_ms?: number | null;
+            /** @description The relay tested (`turn:HOST:PORT`). */
+            url: string;
+        };
         /** @description The reported or flagged user's history. */
         SenderHistory: {
             active_strikes: number;
@@ -3270,6 +3312,70 @@ export interface operations {
             };
             /** @description forbidden: the moderator role is required */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: storage unavailable, retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    selftest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelftestReport"];
+                };
+            };
+            /** @description unauthorized: missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No built-in relay runs on this node */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
