@@ -17,7 +17,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Prometheus metrics: decisions by surface, action, automated and category; audit entries
-/// by kind; reports; appeal outcomes and the overturn ratio (operator key unless
+/// by kind; reports; appeal outcomes and the overturn ratio; which optional file scanners
+/// run (`parley_scanner_available`) (operator key unless
 /// `metrics_public`).
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     security(("operatorKey" = []), ()),
@@ -27,7 +28,9 @@ pub async fn prometheus(State(s): State<AppState>, headers: HeaderMap) -> ApiRes
         auth::operator(&s, &headers)?;
     }
     let snap = s.inner.metrics.get(&s).await?;
-    let mut resp = (StatusCode::OK, metrics::prometheus(&snap)).into_response();
+    let mut text = metrics::prometheus(&snap);
+    text.push_str(&s.inner.files.scanners.prometheus());
+    let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
