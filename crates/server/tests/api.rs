@@ -3036,6 +3036,8 @@ mod uploads;
 
 #[path = "api/files.rs"]
 mod files;
+#[path = "api/images.rs"]
+mod images;
 #[path = "api/resume.rs"]
 mod resume;
 

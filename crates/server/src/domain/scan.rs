@@ -157,6 +157,7 @@ async fn extract_in(
             "no output from the extractor".into(),
         ));
     };
+    let pid = child.id();
     let work = async {
         let mut out = Vec::new();
         stdout.take(MAX_OUTPUT).read_to_end(&mut out).await?;
@@ -164,7 +165,6 @@ async fn extract_in(
         Ok::<_, std::io::Error>((out, status))
     };
     let limit = Duration::from_secs(cfg.extract_timeout_secs.max(1));
-    let pid = child.id();
     let (out, status) = match tokio::time::timeout(limit, work).await {
         Err(_) => {
             kill_group(pid);
