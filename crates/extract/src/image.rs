@@ -146,7 +146,11 @@ mod tests {
         assert!(sink.parts.is_empty());
         // Pixels that do not decode: a malformed picture.
         assert!(matches!(
-            extract(b"\xff\xd8\xff\xe0 not really", &Limits::default(), &mut sink),
+            extract(
+                b"\xff\xd8\xff\xe0 not really",
+                &Limits::default(),
+                &mut sink
+            ),
             Err(ExtractError::Malformed(_))
         ));
     }

@@ -303,12 +303,13 @@ pub fn run_cli(args: &[String]) -> i32 {
         }),
     };
     let limits = Limits::default();
-    let out = std::panic::catch_unwind(|| extract_with(&bytes, &name, &declared, &limits, &options))
-        .unwrap_or_else(|_| {
-            Err(ExtractError::Malformed(
-                "the parser failed on this file".into(),
-            ))
-        });
+    let out =
+        std::panic::catch_unwind(|| extract_with(&bytes, &name, &declared, &limits, &options))
+            .unwrap_or_else(|_| {
+                Err(ExtractError::Malformed(
+                    "the parser failed on this file".into(),
+                ))
+            });
     let v = match out {
         Ok(x) => serde_json::json!({ "ok": x }),
         Err(e) => serde_json::json!({ "error": e }),

@@ -87,7 +87,10 @@ fn run(ocr: &Ocr, path: &std::path::Path) -> Result<String, ExtractError> {
     };
     let out = reader.join().unwrap_or_default();
     if !status.success() {
-        return Err(fail(format!("{} ended with {status}", ocr.program.display())));
+        return Err(fail(format!(
+            "{} ended with {status}",
+            ocr.program.display()
+        )));
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
@@ -108,8 +111,14 @@ pub fn probe(program: &std::path::Path) -> Option<String> {
     } else {
         out.stdout
     };
-    let line = String::from_utf8_lossy(&text).lines().next()?.trim().to_string();
-    line.to_ascii_lowercase().contains("tesseract").then_some(line)
+    let line = String::from_utf8_lossy(&text)
+        .lines()
+        .next()?
+        .trim()
+        .to_string();
+    line.to_ascii_lowercase()
+        .contains("tesseract")
+        .then_some(line)
 }
 
 #[cfg(test)]
@@ -125,7 +134,10 @@ mod tests {
         };
         let img = DynamicImage::new_luma8(4, 4);
         let mut sink = Sink::new(&Limits::default());
-        assert!(matches!(read(&img, &ocr, &mut sink), Err(ExtractError::Malformed(_))));
+        assert!(matches!(
+            read(&img, &ocr, &mut sink),
+            Err(ExtractError::Malformed(_))
+        ));
         assert!(probe(std::path::Path::new("/nonexistent/tesseract")).is_none());
     }
 
@@ -147,7 +159,10 @@ mod tests {
         let t = Instant::now();
         let img = DynamicImage::new_luma8(4, 4);
         let mut sink = Sink::new(&Limits::default());
-        assert!(matches!(read(&img, &ocr, &mut sink), Err(ExtractError::Timeout(_))));
+        assert!(matches!(
+            read(&img, &ocr, &mut sink),
+            Err(ExtractError::Timeout(_))
+        ));
         assert!(t.elapsed() < Duration::from_secs(3));
     }
 }

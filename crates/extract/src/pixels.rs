@@ -40,8 +40,13 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Option<DynamicImage>, Ext
     bounds.max_alloc = Some(MAX_ALLOC);
     reader.limits(bounds);
     reader.decode().map(Some).map_err(|e| match e {
-        ImageError::Limits(l) => ExtractError::Bomb(format!("the picture is too large to decode: {l}")),
-        e => ExtractError::Malformed(format!("the picture cannot be decoded ({}): {e}", name(format))),
+        ImageError::Limits(l) => {
+            ExtractError::Bomb(format!("the picture is too large to decode: {l}"))
+        }
+        e => ExtractError::Malformed(format!(
+            "the picture cannot be decoded ({}): {e}",
+            name(format)
+        )),
     })
 }
 
@@ -112,7 +117,11 @@ mod tests {
         for &b in data {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+                c = if c & 1 == 1 {
+                    (c >> 1) ^ 0xedb8_8320
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -150,7 +159,11 @@ mod tests {
 
     #[test]
     fn transparent_is_white() {
-        let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 0])));
+        let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            2,
+            2,
+            image::Rgba([0, 0, 0, 0]),
+        ));
         assert_eq!(grey(&img, 100).get_pixel(0, 0).0, [255]);
     }
 }

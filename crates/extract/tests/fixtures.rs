@@ -159,9 +159,17 @@ fn bmp_header(w: i32, h: i32) -> Vec<u8> {
 fn huge_truncated_and_malformed_pictures_fail_cleanly() {
     let limits = Limits::default();
     // 10000 x 10000 claimed: refused before any pixel is decoded, with the reason.
-    match extract(&bmp_header(10_000, 10_000), "huge.bmp", "image/bmp", &limits) {
+    match extract(
+        &bmp_header(10_000, 10_000),
+        "huge.bmp",
+        "image/bmp",
+        &limits,
+    ) {
         Err(ExtractError::Bomb(m)) => {
-            assert!(m.contains("100.0 megapixels") && m.contains("40 megapixels"), "{m}")
+            assert!(
+                m.contains("100.0 megapixels") && m.contains("40 megapixels"),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -228,7 +228,10 @@ mod tests {
         c.set("signing_key", "short").unwrap();
         assert!(c.check().is_err());
         let mut c = FilesConfig::default();
-        assert_eq!((c.ocr_command.as_str(), c.ocr_timeout_secs), ("tesseract", 10));
+        assert_eq!(
+            (c.ocr_command.as_str(), c.ocr_timeout_secs),
+            ("tesseract", 10)
+        );
         c.apply_env(|k| (k == "PARLEY_FILES_OCR_COMMAND").then(|| " ".into()))
             .unwrap();
         assert_eq!(c.ocr_command, "");

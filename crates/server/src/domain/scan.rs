@@ -171,7 +171,7 @@ async fn extract_in(
             return Err(fail(
                 "timeout",
                 format!("reading the file took longer than {} s", limit.as_secs()),
-            ))
+            ));
         }
         Ok(Err(e)) => return Err(fail("extractor_failed", e.to_string())),
         Ok(Ok(r)) => r,
@@ -257,7 +257,13 @@ pub async fn scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<StoredFil
         .local_copy(&file.sha256, storage.scratch())
         .await
         .map_err(|e| crate::ApiError::bad_request(e.to_string()))?;
-    let ocr = s.inner.files.scanners.ocr.as_ref().map(|(p, _)| p.as_path());
+    let ocr = s
+        .inner
+        .files
+        .scanners
+        .ocr
+        .as_ref()
+        .map(|(p, _)| p.as_path());
     let extracted = run_extractor(cfg, ocr, copy.path(), &file.name, &file.content_type).await;
     // The local copy (and the extractor's temporary directory, already) go before the file
     // leaves `scanning`, so nothing of the scan is left on disk when clients are told.

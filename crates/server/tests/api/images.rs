@@ -65,7 +65,10 @@ async fn image_flow(f: &Files, ocr: bool) {
     let s = &f.s;
     let [avery, _priya, _diego, _mei, _eve] = seed(s).await;
     let pre = s.conversation(&["avery", "diego"]).await;
-    let gauge = format!("parley_scanner_available{{scanner=\"ocr\"}} {}", u8::from(ocr));
+    let gauge = format!(
+        "parley_scanner_available{{scanner=\"ocr\"}} {}",
+        u8::from(ocr)
+    );
     assert!(metrics(s).await.contains(&gauge), "{gauge}");
 
     // A QR code holding a WhatsApp link: held, the evidence says where.
@@ -87,15 +90,36 @@ async fn image_flow(f: &Files, ocr: bool) {
         assert_eq!(v["state"], "clean", "{v}");
     }
     // 100 megapixels claimed: refused before decoding, with the reason.
-    let id = upload(s, &avery, &pre, "huge.bmp", "image/bmp", &bmp_header(10_000, 10_000), None).await;
+    let id = upload(
+        s,
+        &avery,
+        &pre,
+        "huge.bmp",
+        "image/bmp",
+        &bmp_header(10_000, 10_000),
+        None,
+    )
+    .await;
     let v = scanned(s, &avery, &id).await;
     assert_eq!(v["state"], "scan_failed", "{v}");
     assert_eq!(v["reason"], "bomb", "{v}");
     let why = v["scan"]["explanation"].as_str().unwrap();
-    assert!(why.contains("100.0 megapixels") && why.contains("40 megapixels"), "{why}");
+    assert!(
+        why.contains("100.0 megapixels") && why.contains("40 megapixels"),
+        "{why}"
+    );
     // A truncated picture: scan_failed, malformed.
     let png = qr_png("tel:+14155550134");
-    let id = upload(s, &avery, &pre, "cut.png", "image/png", &png[..png.len() / 2], None).await;
+    let id = upload(
+        s,
+        &avery,
+        &pre,
+        "cut.png",
+        "image/png",
+        &png[..png.len() / 2],
+        None,
+    )
+    .await;
     let v = scanned(s, &avery, &id).await;
     assert_eq!(v["state"], "scan_failed", "{v}");
     assert_eq!(v["reason"], "malformed", "{v}");
@@ -113,7 +137,9 @@ fn with_ocr(program: String) -> impl FnOnce(&mut Config) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_qr_ocr_and_limits_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let f = start_files(None, with_ocr(stub_ocr(dir.path()))).await.unwrap();
+    let f = start_files(None, with_ocr(stub_ocr(dir.path())))
+        .await
+        .unwrap();
     image_flow(&f, true).await;
 }
 
