@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== PostgreSQL for the store's conformance tests"
 bash crates/store/scripts/ensure-postgres.sh
 if command -v pg_ctlcluster >/dev/null 2>&1; then export PARLEY_TEST_REQUIRE_POSTGRES=1; fi
+echo "== Tesseract for the OCR of pictures (scripts/install-ocr.sh)"
+bash scripts/install-ocr.sh
+export PARLEY_TEST_REQUIRE_OCR=1
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== storage on a real S3-compatible server (moto)"

@@ -48,6 +48,12 @@ pub struct ExtractArgs {
     /// Limit this process's address space, bytes.
     #[arg(long)]
     pub max_memory: Option<u64>,
+    /// Read the text in pictures with this OCR program (`tesseract`); none: no OCR.
+    #[arg(long)]
+    pub ocr: Option<String>,
+    /// Time limit of one OCR run, seconds (past it the file fails with `timeout`).
+    #[arg(long, default_value_t = 10.0)]
+    pub ocr_timeout: f64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,10 @@ fn extract(a: args::ExtractArgs) -> std::process::ExitCode {
     if let Some(m) = a.max_memory {
         v.extend(["--max-memory".into(), m.to_string()]);
     }
+    if let Some(o) = a.ocr {
+        v.extend(["--ocr".into(), o]);
+    }
+    v.extend(["--ocr-timeout".into(), a.ocr_timeout.to_string()]);
     std::process::ExitCode::from(u8::try_from(parley_extract::run_cli(&v)).unwrap_or(2))
 }
 

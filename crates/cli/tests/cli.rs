@@ -504,3 +504,86 @@ fn extract_prints_text_links_and_verdicts_as_json() {
     let out = parley(&["extract", dir.path().join("nope").to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A PNG of a QR code holding `text` (4 pixels a module, quiet zone of 4).
+fn qr_png(text: &str) -> Vec<u8> {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let n = code.width() as u32;
+    let colors = code.to_colors();
+    let side = (n + 8) * 4;
+    let img = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / 4).wrapping_sub(4), (y / 4).wrapping_sub(4));
+        let dark = mx < n && my < n && colors[(my * n + mx) as usize] == qrcode::Color::Dark;
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// Every flag the server passes (`crates/server/src/domain/scan.rs`), through the real binary:
+/// the QR code is read, the OCR program's text is a part, and a bad `--ocr-timeout` is a usage
+/// error. A stub OCR program stands in for Tesseract (so this runs without it); with Tesseract
+/// installed it runs too.
+#[test]
+fn extract_takes_the_servers_ocr_flags_and_reads_qr_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pic = dir.path().join("blob");
+    std::fs::write(&pic, qr_png("https://wa.me/447700900123")).unwrap();
+    let stub = dir.path().join("ocr");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\n[ -f \"$1\" ] && [ \"$2\" = stdout ] && echo 'CALL ME +1 415 555 0134'\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = |ocr: &str, timeout: &str| {
+        parley(
+            &[
+                "extract",
+                pic.to_str().unwrap(),
+                "--name",
+                "card.png",
+                "--type",
+                "image/png",
+                "--max-memory",
+                "1073741824",
+                "--ocr",
+                ocr,
+                "--ocr-timeout",
+                timeout,
+            ],
+            b"",
+        )
+    };
+    let out = run(stub.to_str().unwrap(), "10");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = v["ok"]["parts"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let has = |place: &str, text: &str| {
+        parts
+            .iter()
+            .any(|p| p["place"] == place && p["text"].as_str().is_some_and(|t| t.contains(text)))
+    };
+    assert!(has("qr code", "https://wa.me/447700900123"), "{v}");
+    assert!(has("image text", "+1 415 555 0134"), "{v}");
+    let out = run(stub.to_str().unwrap(), "soon");
+    assert_eq!(out.status.code(), Some(2));
+    // The real Tesseract, when installed, through the same flags (its text depends on it).
+    let tesseract = Command::new("tesseract").arg("--version").output();
+    if tesseract.is_ok_and(|o| o.status.success()) {
+        let out = run("tesseract", "30");
+        assert!(out.status.success());
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["ok"]["parts"].is_array(), "{v}");
+    }
+}

@@ -1,8 +1,9 @@
 //! Images: the text fields of their EXIF metadata (description, artist, copyright, user
-//! comment, the Windows `XP*` fields, ...) and of an XMP packet. Pixels are not decoded here
-//! (no QR codes or OCR yet: see `docs/files.md`).
+//! comment, the Windows `XP*` fields, ...) and of an XMP packet; then the pixels, decoded with
+//! bounds ([`crate::pixels`]): the text of QR codes, and the text in the picture through OCR
+//! when the sink has an OCR program ([`crate::ocr`]).
 
-use crate::Sink;
+use crate::{ocr, pixels, ExtractError, Limits, Sink};
 
 /// Most bytes of an XMP packet read.
 const MAX_XMP: usize = 1024 * 1024;
@@ -16,7 +17,20 @@ const XP_TAGS: [(u16, &str); 5] = [
     (0x9c9f, "XPSubject"),
 ];
 
-pub fn extract(bytes: &[u8], sink: &mut Sink) {
+pub fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
+    metadata(bytes, sink);
+    let Some(img) = pixels::decode(bytes, limits)? else {
+        return Ok(());
+    };
+    pixels::qr_codes(&img, sink);
+    if let Some(o) = sink.ocr.clone() {
+        ocr::read(&img, &o, sink)?;
+    }
+    Ok(())
+}
+
+/// EXIF and XMP text only.
+pub fn metadata(bytes: &[u8], sink: &mut Sink) {
     exif(bytes, sink);
     xmp(bytes, sink);
 }
@@ -118,7 +132,7 @@ mod tests {
     fn xmp_text_and_attributes() {
         let img = b"\x89PNG....<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:Description dc:creator=\"Ana Lima\"><dc:rights>Call +1 415 555 0100 &amp; ask</dc:rights></rdf:Description></x:xmpmeta>....";
         let mut sink = Sink::new(&Limits::default());
-        extract(img, &mut sink);
+        metadata(img, &mut sink);
         let t = &sink.parts[0];
         assert_eq!(t.place, "metadata:xmp");
         assert!(t.text.contains("Ana Lima"), "{}", t.text);
@@ -128,7 +142,16 @@ mod tests {
     #[test]
     fn no_metadata_no_parts() {
         let mut sink = Sink::new(&Limits::default());
-        extract(b"\xff\xd8\xff\xe0 not really", &mut sink);
+        metadata(b"\xff\xd8\xff\xe0 not really", &mut sink);
         assert!(sink.parts.is_empty());
+        // Pixels that do not decode: a malformed picture.
+        assert!(matches!(
+            extract(
+                b"\xff\xd8\xff\xe0 not really",
+                &Limits::default(),
+                &mut sink
+            ),
+            Err(ExtractError::Malformed(_))
+        ));
     }
 }

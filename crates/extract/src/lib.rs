@@ -2,7 +2,8 @@
 //!
 //! Everything a file says, as text: the body of PDF, DOCX, XLSX, PPTX, ODT, RTF, CSV, TXT,
 //! HTML and Markdown files, their hyperlinks (`mailto:`, `tel:`, URLs), their metadata
-//! (author, company, comments), vCard fields, the EXIF and XMP text of images, and the entries
+//! (author, company, comments), vCard fields, the EXIF and XMP text of images, the text of
+//! QR codes in images and (with an OCR program) the text in the picture, and the entries
 //! of a zip archive one level deep;
 //! plus the type sniffed from the bytes, which must agree with the name and the declared type.
 //!
@@ -19,10 +20,14 @@
 //! ```
 
 mod image;
+mod ocr;
 mod office;
 mod pdf;
+mod pixels;
 mod sniff;
 mod text;
+
+pub use ocr::{probe as probe_ocr, Ocr};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +46,14 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Most PDF pages read.
     pub max_pages: usize,
+    /// Largest picture decoded, pixels (width x height as its header claims; more is refused
+    /// as a bomb before decoding).
+    #[serde(default = "default_max_pixels")]
+    pub max_pixels: u64,
+}
+
+fn default_max_pixels() -> u64 {
+    40_000_000
 }
 
 impl Default for Limits {
@@ -51,6 +64,7 @@ impl Default for Limits {
             max_expanded_bytes: 256 * 1024 * 1024,
             max_ratio: 200,
             max_pages: 500,
+            max_pixels: default_max_pixels(),
         }
     }
 }
@@ -92,6 +106,16 @@ pub enum ExtractError {
     /// An executable or script.
     #[error("refused: {0}")]
     Refused(String),
+    /// A step took longer than its limit (text recognition).
+    #[error("timeout: {0}")]
+    Timeout(String),
+}
+
+/// What extraction may do beyond parsing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Read the text in pictures with this OCR program (none: no OCR).
+    pub ocr: Option<Ocr>,
 }
 
 /// Collects parts within the text limit.
@@ -99,6 +123,8 @@ pub(crate) struct Sink {
     pub parts: Vec<Part>,
     left: usize,
     pub truncated: bool,
+    /// OCR for pictures ([`Options::ocr`]).
+    pub ocr: Option<Ocr>,
 }
 
 impl Sink {
@@ -107,6 +133,7 @@ impl Sink {
             parts: Vec::new(),
             left: limits.max_text_bytes,
             truncated: false,
+            ocr: None,
         }
     }
     pub fn push(&mut self, place: impl Into<String>, text: impl AsRef<str>) {
@@ -141,6 +168,17 @@ pub fn extract(
     declared: &str,
     limits: &Limits,
 ) -> Result<Extracted, ExtractError> {
+    extract_with(bytes, name, declared, limits, &Options::default())
+}
+
+/// [`extract`] with [`Options`] (OCR of pictures).
+pub fn extract_with(
+    bytes: &[u8],
+    name: &str,
+    declared: &str,
+    limits: &Limits,
+    options: &Options,
+) -> Result<Extracted, ExtractError> {
     let verdict = check_type(bytes, name, declared);
     let kind = match verdict {
         TypeVerdict::Ok(kind) => kind,
@@ -148,6 +186,7 @@ pub fn extract(
         TypeVerdict::Executable(why) => return Err(ExtractError::Refused(why)),
     };
     let mut sink = Sink::new(limits);
+    sink.ocr = options.ocr.clone();
     sink.push("file name", name);
     extract_kind(kind, bytes, limits, &mut sink, 0)?;
     Ok(Extracted {
@@ -174,10 +213,7 @@ pub(crate) fn extract_kind(
         "pdf" => pdf::extract(bytes, limits, sink),
         "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" => office::document(bytes, limits, sink),
         "zip" if depth == 0 => office::archive(bytes, limits, sink),
-        "image" => {
-            image::extract(bytes, sink);
-            Ok(())
-        }
+        "image" => image::extract(bytes, limits, sink),
         // Other binary types carry no extractable text; a zip inside a zip is not opened (one
         // level deep).
         _ => Ok(()),
@@ -187,30 +223,58 @@ pub(crate) fn extract_kind(
 #[cfg(test)]
 mod tests;
 
-/// The extractor process (`parley extract FILE --name NAME --type TYPE [--max-memory BYTES]`):
-/// limits its own address space, reads the file, and prints one JSON object on stdout:
-/// `{"ok": Extracted}` or `{"error": {"code", "message"}}` (exit 0 either way: both are
-/// verdicts). A panic in a parser is caught and reported as `malformed`. Exit 2 on bad usage.
+/// How `parley extract` is called.
+pub const USAGE: &str = "usage: parley extract FILE [--name NAME] [--type TYPE] [--max-memory BYTES] [--ocr PROGRAM] [--ocr-timeout SECS]";
+
+/// The extractor process (`parley extract FILE --name NAME --type TYPE [--max-memory BYTES]
+/// [--ocr PROGRAM --ocr-timeout SECS]`): limits its own address space, reads the file, and
+/// prints one JSON object on stdout: `{"ok": Extracted}` or `{"error": {"code", "message"}}`
+/// (exit 0 either way: both are verdicts). A panic in a parser is caught and reported as
+/// `malformed`. With `--ocr`, pictures are read by that OCR program (Tesseract) within
+/// `--ocr-timeout` seconds (default 10). Exit 2 on bad usage.
 pub fn run_cli(args: &[String]) -> i32 {
     let mut file = None;
     let (mut name, mut declared, mut memory) = (None, String::new(), None::<u64>);
+    let (mut ocr, mut ocr_timeout) = (None::<String>, 10.0f64);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "--name" => name = it.next().cloned(),
-            "--type" => declared = it.next().cloned().unwrap_or_default(),
-            "--max-memory" => memory = it.next().and_then(|v| v.parse().ok()),
-            _ if file.is_none() && !a.starts_with("--") => file = Some(a.clone()),
-            _ => {
-                eprintln!(
-                    "usage: parley extract FILE [--name NAME] [--type TYPE] [--max-memory BYTES]"
-                );
-                return 2;
+        let ok = match a.as_str() {
+            "--name" => {
+                name = it.next().cloned();
+                name.is_some()
             }
+            "--type" => {
+                declared = it.next().cloned().unwrap_or_default();
+                true
+            }
+            "--max-memory" => {
+                memory = it.next().and_then(|v| v.parse().ok());
+                memory.is_some()
+            }
+            "--ocr" => {
+                ocr = it.next().cloned().filter(|p| !p.is_empty());
+                ocr.is_some()
+            }
+            "--ocr-timeout" => match it.next().and_then(|v| v.parse::<f64>().ok()) {
+                Some(t) if t.is_finite() && t > 0.0 => {
+                    ocr_timeout = t;
+                    true
+                }
+                _ => false,
+            },
+            _ if file.is_none() && !a.starts_with("--") => {
+                file = Some(a.clone());
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            eprintln!("{USAGE}");
+            return 2;
         }
     }
     let Some(file) = file else {
-        eprintln!("usage: parley extract FILE [--name NAME] [--type TYPE] [--max-memory BYTES]");
+        eprintln!("{USAGE}");
         return 2;
     };
     if let Some(m) = memory {
@@ -232,13 +296,20 @@ pub fn run_cli(args: &[String]) -> i32 {
             return 2;
         }
     };
+    let options = Options {
+        ocr: ocr.map(|p| Ocr {
+            program: p.into(),
+            timeout: std::time::Duration::from_secs_f64(ocr_timeout),
+        }),
+    };
     let limits = Limits::default();
-    let out = std::panic::catch_unwind(|| extract(&bytes, &name, &declared, &limits))
-        .unwrap_or_else(|_| {
-            Err(ExtractError::Malformed(
-                "the parser failed on this file".into(),
-            ))
-        });
+    let out =
+        std::panic::catch_unwind(|| extract_with(&bytes, &name, &declared, &limits, &options))
+            .unwrap_or_else(|_| {
+                Err(ExtractError::Malformed(
+                    "the parser failed on this file".into(),
+                ))
+            });
     let v = match out {
         Ok(x) => serde_json::json!({ "ok": x }),
         Err(e) => serde_json::json!({ "error": e }),

@@ -43,3 +43,27 @@ proptest! {
         let _ = extract(&bytes, &format!("f.{ext}"), "", &Limits::default());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, rng_seed: proptest::test_runner::RngSeed::Fixed(11), ..ProptestConfig::default() })]
+    /// Any bytes behind a real image signature (so the pixel decoders and the QR reader run,
+    /// not only the type check): a result or a clean error, never a panic.
+    #[test]
+    fn any_bytes_behind_an_image_signature(
+        magic in prop::sample::select(vec![
+            (&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], "png"),
+            (&b"\xff\xd8\xff\xe0"[..], "jpg"),
+            (&b"GIF89a"[..], "gif"),
+            (&b"BM"[..], "bmp"),
+            (&b"II*\0"[..], "tif"),
+        ]),
+        rest in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        let (sig, ext) = magic;
+        let bytes = [sig, &rest[..]].concat();
+        let small = Limits { max_pixels: 1_000_000, ..Limits::default() };
+        if let Ok(x) = extract(&bytes, &format!("f.{ext}"), "", &small) {
+            prop_assert_eq!(x.kind, "image");
+        }
+    }
+}

@@ -45,6 +45,13 @@ pub struct FilesConfig {
     pub extract_timeout_secs: u64,
     /// Address-space limit of the extractor process, bytes.
     pub extract_memory_bytes: u64,
+    /// The OCR program that reads the text in pictures (Debian's `tesseract-ocr`; a name looked
+    /// up in `PATH`, or a path). Empty: no OCR. When it does not run, the server says so at
+    /// start and in `/metrics`, and pictures are scanned for everything else.
+    pub ocr_command: String,
+    /// Wall-clock limit of one OCR run, seconds (a picture past it ends `scan_failed`, reason
+    /// `timeout`); keep it under `extract_timeout_secs`.
+    pub ocr_timeout_secs: u64,
     /// File extensions refused outright (executables and scripts), lower case, no dot.
     pub refused_extensions: Vec<String>,
     /// ClamAV's `clamd`, scanning every file for malware with `INSTREAM`: `tcp://HOST:PORT`
@@ -76,6 +83,8 @@ impl Default for FilesConfig {
             extract_command: Vec::new(),
             extract_timeout_secs: 20,
             extract_memory_bytes: 1024 * 1024 * 1024,
+            ocr_command: "tesseract".into(),
+            ocr_timeout_secs: 10,
             refused_extensions: [
                 "exe", "dll", "com", "bat", "cmd", "msi", "scr", "pif", "cpl", "ps1", "vbs", "vbe",
                 "js", "jse", "wsf", "wsh", "hta", "jar", "apk", "app", "dmg", "deb", "rpm", "sh",
@@ -106,6 +115,8 @@ const KEYS: &[&str] = &[
     "extract_command",
     "extract_timeout_secs",
     "extract_memory_bytes",
+    "ocr_command",
+    "ocr_timeout_secs",
     "refused_extensions",
     "clamav",
     "clamav_fail_open",
@@ -153,6 +164,8 @@ impl FilesConfig {
             }
             "extract_timeout_secs" => self.extract_timeout_secs = num(v)?,
             "extract_memory_bytes" => self.extract_memory_bytes = num(v)?,
+            "ocr_command" => self.ocr_command = v.trim().to_string(),
+            "ocr_timeout_secs" => self.ocr_timeout_secs = num(v)?,
             "refused_extensions" => {
                 self.refused_extensions = v
                     .split(',')
@@ -209,6 +222,11 @@ impl FilesConfig {
                 "files.clamav_timeout_secs must be positive".into(),
             ));
         }
+        if self.ocr_timeout_secs == 0 {
+            return Err(ConfigError(
+                "files.ocr_timeout_secs must be positive".into(),
+            ));
+        }
         if self.signing_key.as_ref().is_some_and(|k| k.len() < 32) {
             return Err(ConfigError(
                 "files.signing_key must be at least 32 bytes".into(),
@@ -257,5 +275,15 @@ mod tests {
         assert!(c.set("clamav_fail_open", "maybe").is_err());
         c.set("clamav", "ftp://x").unwrap();
         assert!(c.check().unwrap_err().0.contains("files.clamav"));
+        let mut c = FilesConfig::default();
+        assert_eq!(
+            (c.ocr_command.as_str(), c.ocr_timeout_secs),
+            ("tesseract", 10)
+        );
+        c.apply_env(|k| (k == "PARLEY_FILES_OCR_COMMAND").then(|| " ".into()))
+            .unwrap();
+        assert_eq!(c.ocr_command, "");
+        c.set("ocr_timeout_secs", "0").unwrap();
+        assert!(c.check().unwrap_err().0.contains("ocr_timeout_secs"));
     }
 }

@@ -3042,6 +3042,8 @@ mod attachments;
 mod clamav;
 #[path = "api/files.rs"]
 mod files;
+#[path = "api/images.rs"]
+mod images;
 #[path = "api/resume.rs"]
 mod resume;
 

@@ -46,12 +46,77 @@ pub fn extractor(cfg: &FilesConfig) -> Option<(PathBuf, Vec<String>)> {
     sibling.exists().then(|| (sibling, Vec::new()))
 }
 
-/// Runs the extractor on `path` within the configured limits.
+/// The optional scanners found at start (`files.ocr_command`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scanners {
+    /// The OCR program and its version line, when it runs.
+    pub ocr: Option<(PathBuf, String)>,
+}
+
+impl Scanners {
+    /// Looks for the OCR program, and says at start whether pictures will be read by OCR.
+    pub fn probe(cfg: &FilesConfig) -> Scanners {
+        let program = cfg.ocr_command.trim();
+        if program.is_empty() {
+            tracing::info!("OCR is off (files.ocr_command is empty): pictures are scanned for metadata and QR codes, not for the text in them");
+            return Scanners::default();
+        }
+        match parley_extract::probe_ocr(Path::new(program)) {
+            Some(version) => {
+                tracing::info!(program, %version, "OCR is on: the text in pictures is scanned");
+                Scanners {
+                    ocr: Some((PathBuf::from(program), version)),
+                }
+            }
+            None => {
+                tracing::warn!(program, "OCR is off: the OCR program does not run (install Debian's tesseract-ocr and tesseract-ocr-eng, e.g. scripts/install-ocr.sh); pictures are scanned for metadata and QR codes, not for the text in them");
+                Scanners::default()
+            }
+        }
+    }
+
+    /// Prometheus lines: `parley_scanner_available{scanner="ocr"} 0|1`.
+    pub fn prometheus(&self) -> String {
+        format!(
+            "# HELP parley_scanner_available Whether an optional file scanner runs on this node (1) or not (0).\n# TYPE parley_scanner_available gauge\nparley_scanner_available{{scanner=\"ocr\"}} {}\n",
+            u8::from(self.ocr.is_some())
+        )
+    }
+}
+
+/// Runs the extractor on `path` within the configured limits (with OCR when `ocr` names the
+/// program). The extractor and its OCR program write their temporary files into a directory
+/// of their own (`TMPDIR`), removed before this returns, and are killed as a process group
+/// when they overrun.
 pub async fn run_extractor(
     cfg: &FilesConfig,
+    ocr: Option<&Path>,
     path: &Path,
     name: &str,
     declared: &str,
+) -> Result<Extracted, Failure> {
+    let fail = |code: &str, message: String| Failure {
+        code: code.into(),
+        message,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("parley-scan-")
+        .tempdir()
+        .map_err(|e| fail("extractor_failed", format!("temporary directory: {e}")))?;
+    let r = extract_in(cfg, ocr, path, name, declared, tmp.path()).await;
+    if let Err(e) = tmp.close() {
+        tracing::warn!(error = %e, "could not remove the scan's temporary directory");
+    }
+    r
+}
+
+async fn extract_in(
+    cfg: &FilesConfig,
+    ocr: Option<&Path>,
+    path: &Path,
+    name: &str,
+    declared: &str,
+    tmp: &Path,
 ) -> Result<Extracted, Failure> {
     let fail = |code: &str, message: String| Failure {
         code: code.into(),
@@ -63,11 +128,21 @@ pub async fn run_extractor(
             "no extractor configured (files.extract_command)".into(),
         ));
     };
-    let mut child = tokio::process::Command::new(&prog)
-        .args(&args)
+    let mut cmd = tokio::process::Command::new(&prog);
+    cmd.args(&args)
         .arg(path)
         .args(["--name", name, "--type", declared, "--max-memory"])
-        .arg(cfg.extract_memory_bytes.to_string())
+        .arg(cfg.extract_memory_bytes.to_string());
+    if let Some(ocr) = ocr {
+        cmd.arg("--ocr")
+            .arg(ocr)
+            .arg("--ocr-timeout")
+            .arg(cfg.ocr_timeout_secs.to_string());
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd
+        .env("TMPDIR", tmp)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -85,6 +160,7 @@ pub async fn run_extractor(
             "no output from the extractor".into(),
         ));
     };
+    let pid = child.id();
     let work = async {
         let mut out = Vec::new();
         stdout.take(MAX_OUTPUT).read_to_end(&mut out).await?;
@@ -94,10 +170,11 @@ pub async fn run_extractor(
     let limit = Duration::from_secs(cfg.extract_timeout_secs.max(1));
     let (out, status) = match tokio::time::timeout(limit, work).await {
         Err(_) => {
+            kill_group(pid);
             return Err(fail(
                 "timeout",
                 format!("reading the file took longer than {} s", limit.as_secs()),
-            ))
+            ));
         }
         Ok(Err(e)) => return Err(fail("extractor_failed", e.to_string())),
         Ok(Ok(r)) => r,
@@ -124,8 +201,23 @@ pub async fn run_extractor(
         ExtractError::Bomb(_) => "bomb",
         ExtractError::TypeMismatch(_) => "type_mismatch",
         ExtractError::Refused(_) => "refused",
+        ExtractError::Timeout(_) => "timeout",
     };
     Err(fail(code, err.to_string()))
+}
+
+/// Kills the extractor's process group (it and its OCR program) after a timeout.
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the process group the extractor leads
+        // (it was started with `process_group(0)`); no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// Starts the scan of a file in the background.
@@ -262,8 +354,19 @@ async fn content_scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<Outco
         .local_copy(&file.sha256, storage.scratch())
         .await
         .map_err(|e| crate::ApiError::bad_request(e.to_string()))?;
+    let ocr = s
+        .inner
+        .files
+        .scanners
+        .ocr
+        .as_ref()
+        .map(|(p, _)| p.as_path());
+    let extracted = run_extractor(cfg, ocr, copy.path(), &file.name, &file.content_type).await;
+    // The local copy (and the extractor's temporary directory, already) go before the file
+    // leaves `scanning`, so nothing of the scan is left on disk when clients are told.
+    drop(copy);
     Ok(
-        match run_extractor(cfg, copy.path(), &file.name, &file.content_type).await {
+        match extracted {
             Ok(x) => decide(s, file, &x).await?,
             Err(f) => {
                 let state = match f.code.as_str() {

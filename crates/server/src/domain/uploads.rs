@@ -55,6 +55,8 @@ pub struct Files {
     pub config: FilesConfig,
     /// The key that signs download URLs.
     pub signing_key: Vec<u8>,
+    /// The optional scanners found at start (OCR).
+    pub scanners: crate::domain::scan::Scanners,
     writing: Mutex<HashSet<String>>,
     /// Serialises storing a blob and deleting it (striped by key): a file that comes to use a
     /// blob and the deletion of that blob's last file never interleave.
@@ -84,6 +86,7 @@ impl Files {
             storage,
             config: config.clone(),
             signing_key,
+            scanners: crate::domain::scan::Scanners::probe(config),
             writing: Mutex::new(HashSet::new()),
             blob_locks: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         })

@@ -18,8 +18,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Prometheus metrics: decisions by surface, action, automated and category; audit entries
 /// by kind; reports; appeal outcomes and the overturn ratio; calls started, answered, ended by
-/// reason, relayed share and setup time; the TURN relay's allocations and relayed bytes; whether
-/// ClamAV is configured and answers (operator key unless `metrics_public`).
+/// reason, relayed share and setup time; the TURN relay's allocations and relayed bytes; which
+/// optional file scanners run (`parley_scanner_available`); whether ClamAV is configured and
+/// answers (operator key unless `metrics_public`).
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     security(("operatorKey" = []), ()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
@@ -35,6 +36,7 @@ pub async fn prometheus(State(s): State<AppState>, headers: HeaderMap) -> ApiRes
         crate::turn_relay::stats(&s),
     ));
     text.push_str(&crate::clamav::status(&s.inner.files.config).await);
+    text.push_str(&s.inner.files.scanners.prometheus());
     let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
