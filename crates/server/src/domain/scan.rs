@@ -365,27 +365,25 @@ async fn content_scan(s: &AppState, file: &StoredFile) -> crate::ApiResult<Outco
     // The local copy (and the extractor's temporary directory, already) go before the file
     // leaves `scanning`, so nothing of the scan is left on disk when clients are told.
     drop(copy);
-    Ok(
-        match extracted {
-            Ok(x) => decide(s, file, &x).await?,
-            Err(f) => {
-                let state = match f.code.as_str() {
-                    "type_mismatch" | "refused" => FileState::Blocked,
-                    _ => FileState::ScanFailed,
-                };
-                let explanation = match state {
+    Ok(match extracted {
+        Ok(x) => decide(s, file, &x).await?,
+        Err(f) => {
+            let state = match f.code.as_str() {
+                "type_mismatch" | "refused" => FileState::Blocked,
+                _ => FileState::ScanFailed,
+            };
+            let explanation = match state {
                     FileState::Blocked => format!("This file was not shared: {}.", f.message),
                     _ => format!(
                         "This file could not be checked ({}); a moderator will look at it before anyone else can open it.",
                         f.message
                     ),
                 };
-                let record =
-                    json!({"explanation": explanation, "failure": f.code, "detail": f.message});
-                (state, f.code, record, None)
-            }
-        },
-    )
+            let record =
+                json!({"explanation": explanation, "failure": f.code, "detail": f.message});
+            (state, f.code, record, None)
+        }
+    })
 }
 
 /// Stores the outcome: the transition (with its events), the decision (audited), the members
