@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Allowed CORS origin (repeat for several; `*` for any).
     #[arg(long = "cors-origin")]
     pub cors_origins: Vec<String>,
+    /// NATS server URL for several nodes (`nats://127.0.0.1:4222`; `PARLEY_NATS_URL`). Without
+    /// it this node delivers to its own sockets only (see docs/deploy.md).
+    #[arg(long)]
+    pub nats: Option<String>,
 }
 
 fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
@@ -44,6 +48,9 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
     }
     if !a.cors_origins.is_empty() {
         c.cors_origins = a.cors_origins.clone();
+    }
+    if let Some(v) = &a.nats {
+        c.set("nats_url", v)?;
     }
     // Demo sign-in (`/v1/demo/*`) exists only under `parley demo`.
     c.demo = demo;

@@ -57,6 +57,19 @@ impl Store {
         m: &NewMessage,
         enforcements: &[NewEnforcement],
     ) -> Result<PostedEnforced> {
+        self.post_message_guarded(m, enforcements, None).await
+    }
+
+    /// [`Store::post_message_enforced`], failing with [`crate::WINDOW_MOVED`] when `guard`
+    /// says the decision was made on a window of the sender's messages that has moved since
+    /// (on PostgreSQL, under the (conversation, sender) advisory lock held to the commit;
+    /// SQLite has one node and one writer, and no guard is checked).
+    pub async fn post_message_guarded(
+        &self,
+        m: &NewMessage,
+        enforcements: &[NewEnforcement],
+        guard: Option<crate::WindowGuard>,
+    ) -> Result<PostedEnforced> {
         let (decision, now) = check_new_message(m)?;
         let statements = enforcements
             .iter()
@@ -70,6 +83,9 @@ impl Store {
             }
             Backend::Postgres(p) => {
                 let mut tx = p.begin_write(&self.faults).await?;
+                if let Some(g) = &guard {
+                    crate::sender_window::check_guard_pg(&mut tx, m, g).await?;
+                }
                 let posted = post_message_pg(&mut tx, m, &decision, now).await?;
                 let stored = if posted.created && !enforcements.is_empty() {
                     let decision_id = post_decision_id!(tx, posted.message.id);

@@ -55,6 +55,7 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+mod sender_window;
 #[macro_use]
 mod scheduling;
 mod booking_changes;
@@ -81,6 +82,7 @@ pub use safety::*;
 pub use scheduling::{
     rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
 };
+pub use sender_window::{WindowGuard, WINDOW_MOVED};
 pub use tokens::token_hash;
 pub use webhooks::*;
 
@@ -207,6 +209,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard indexes",
         include_str!("../migrations/sqlite/0011_dashboard.sql"),
     ),
+    (
+        15,
+        "sender recent messages index",
+        include_str!("../migrations/sqlite/0015_sender_recent.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -253,6 +260,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "dashboard indexes",
         include_str!("../migrations/postgres/0011_dashboard.sql"),
+    ),
+    (
+        15,
+        "sender recent messages index",
+        include_str!("../migrations/postgres/0015_sender_recent.sql"),
     ),
 ];
 
