@@ -393,6 +393,51 @@ mod tests {
         assert_eq!(rb.try_recv().unwrap(), Signal::Events);
     }
 
+    /// Records what the hub asks of the bus.
+    #[derive(Default)]
+    struct Watching(Mutex<Vec<String>>);
+
+    impl Bus for Watching {
+        fn publish(&self, _: BusEvent) {}
+        fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
+            broadcast::channel(1).1
+        }
+        fn watch(&self, user_id: &str) {
+            self.0.lock().unwrap().push(format!("+{user_id}"));
+        }
+        fn unwatch(&self, user_id: &str) {
+            self.0.lock().unwrap().push(format!("-{user_id}"));
+        }
+    }
+
+    #[test]
+    fn the_hub_watches_users_with_sockets_and_reports_their_positions() {
+        let bus = Arc::new(Watching::default());
+        let hub = Arc::new(Hub::with_bus(bus.clone()));
+        let caches = Caches::new(Duration::from_secs(1), 10);
+        let (a1, mut r1) = hub.register("a");
+        let (a2, _r2) = hub.register("a");
+        assert!(hub.positions().is_empty(), "no socket has replayed yet");
+        a1.set_position(7);
+        a2.set_position(5);
+        let (_b, _rb) = hub.register("b");
+        assert_eq!(hub.positions(), vec![("a".to_string(), 5)]);
+        hub.wake("a");
+        assert_eq!(r1.try_recv().unwrap(), Signal::Events);
+        drop(a1);
+        drop(a2);
+        assert_eq!(*bus.0.lock().unwrap(), vec!["+a", "+b", "-a"]);
+        // A reconnection's "everything" empties the caches and re-reads every socket.
+        let (reg, _rx) = hub.register("c");
+        hub.dispatch(
+            BusEvent::Invalidate {
+                what: Invalidation::All,
+            },
+            &caches,
+        );
+        assert!(reg.take_recheck());
+    }
+
     #[test]
     fn a_revocation_reaches_a_socket_with_a_full_queue() {
         let hub = Arc::new(Hub::default());

@@ -187,6 +187,9 @@ mod fault;
 /// The operator dashboard's aggregates; operator events of calls.
 mod dashboard;
 
+/// Several nodes: event heads, sender windows, guarded posts.
+mod sender_window;
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(
