@@ -456,4 +456,22 @@ mod tests {
         assert!(err.contains("[escalation] surfaces"), "{err}");
         assert!(c.set("strikes_for_integration_texts", "true").is_err());
     }
+
+    #[test]
+    fn nats_settings_come_in_layers() {
+        let mut c: Config = toml::from_str("nats_url = \"nats://a:4222\"\n").unwrap();
+        assert_eq!(c.nats_url.as_deref(), Some("nats://a:4222"));
+        assert_eq!(c.position_check_secs, 2);
+        c.apply_env(|k| match k {
+            "PARLEY_NATS_URL" => Some("nats://b:4222,nats://c:4222".into()),
+            "PARLEY_POSITION_CHECK_SECS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.nats_url.as_deref(), Some("nats://b:4222,nats://c:4222"));
+        assert_eq!(c.position_check_secs, 5);
+        c.set("nats_url", " ").unwrap();
+        assert_eq!(c.nats_url, None, "empty: one node");
+        assert!(c.set("position_check_secs", "soon").is_err());
+    }
 }

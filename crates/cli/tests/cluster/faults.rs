@@ -35,10 +35,13 @@ struct Sent {
     refused: Vec<String>,
 }
 
+/// One event as a client saw it: kind, message id, conversation, body.
+type Item = (String, Option<i64>, Option<String>, Option<String>);
+
 #[derive(Default)]
 struct Seen {
-    /// seq -> (kind, message id, conversation, body), first copy.
-    events: BTreeMap<i64, (String, Option<i64>, Option<String>, Option<String>)>,
+    /// seq -> the first copy.
+    events: BTreeMap<i64, Item>,
     /// The last contiguous seq.
     cursor: i64,
     /// A copy of a seq that differed from the first, or a frame past a gap.
@@ -262,7 +265,7 @@ async fn fault_run_loses_duplicates_and_reorders_nothing() {
     }
 
     // The checker.
-    let sent = sent.lock().unwrap();
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
     assert!(sent.refused.is_empty(), "refused sends: {:?}", sent.refused);
     assert!(
         sent.acked.len() >= 100,
@@ -323,7 +326,6 @@ async fn fault_run_loses_duplicates_and_reorders_nothing() {
     assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
     assert!(out_of_order.is_empty(), "out of order: {out_of_order:?}");
     assert!(violations.is_empty(), "{violations:?}");
-    drop(sent);
 
     // Finally every client replays from cursor 0 and matches the database.
     for (i, u) in USERS.iter().enumerate() {
