@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, every crate's tests and doc tests, schema-based API
+# The whole test suite: formatting, lints, every crate's tests and doc tests, the cluster tests
+# (three nodes on PostgreSQL and NATS: scripts/ensure-nats.sh), schema-based API
 # testing (scripts/schemathesis.sh), storage on S3 (scripts/s3-test.sh), malware scanning on a
 # real clamd (scripts/clamav-test.sh), the web UI end to end.
 # `.ci/run` calls this script; run it yourself with `bash scripts/test.sh`.
@@ -22,6 +23,9 @@ bash scripts/install-ocr.sh
 export PARLEY_TEST_REQUIRE_OCR=1
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== several nodes: three parley serve, one PostgreSQL database, one nats-server (crates/cli/tests/cluster)"
+bash scripts/ensure-nats.sh
+cargo test -p parley --test cluster --locked -- --ignored --test-threads=1
 echo "== storage on a real S3-compatible server (moto)"
 bash scripts/s3-test.sh
 echo "== malware scanning on a real clamd (EICAR hash signature, offline)"

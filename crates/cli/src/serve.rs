@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// No built-in TURN relay (calls then connect directly, or through calls.turn_urls).
     #[arg(long = "no-turn")]
     pub no_turn: bool,
+    /// NATS server URL for several nodes (`nats://127.0.0.1:4222`; `PARLEY_NATS_URL`). Without
+    /// it this node delivers to its own sockets only (see docs/deploy.md).
+    #[arg(long)]
+    pub nats: Option<String>,
 }
 
 fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
@@ -56,6 +60,9 @@ fn config(a: &ServeArgs, demo: bool) -> Result<Config> {
     }
     if a.no_turn {
         c.calls.turn_enabled = false;
+    }
+    if let Some(v) = &a.nats {
+        c.set("nats_url", v)?;
     }
     // Demo sign-in (`/v1/demo/*`) exists only under `parley demo`.
     c.demo = demo;

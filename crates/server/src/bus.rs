@@ -5,7 +5,7 @@
 use crate::cache::{Caches, Invalidation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
@@ -73,6 +73,11 @@ pub trait Bus: Send + Sync + 'static {
     fn publish(&self, event: BusEvent);
     /// Every event published from now on (a socket filters its own user's).
     fn subscribe(&self) -> broadcast::Receiver<BusEvent>;
+    /// This node holds a socket of `user_id` now: receive the events other nodes publish for
+    /// the user (a no-op for one process).
+    fn watch(&self, _user_id: &str) {}
+    /// This node holds no socket of `user_id` any more.
+    fn unwatch(&self, _user_id: &str) {}
 }
 
 /// One process: a broadcast channel. A lagging socket re-reads the event log, so lost
@@ -133,9 +138,10 @@ pub enum Signal {
 /// ephemeral anyway.
 const SOCKET_QUEUE: usize = 64;
 
-/// One socket in the [`Hub`]: its id, its signal queue, and its "check again" flag (set
-/// before a [`Signal::Recheck`] is queued, so a full queue cannot lose a revocation).
-type Entry = (u64, mpsc::Sender<Signal>, Arc<AtomicBool>);
+/// One socket in the [`Hub`]: its id, its signal queue, its "check again" flag (set
+/// before a [`Signal::Recheck`] is queued, so a full queue cannot lose a revocation), and its
+/// position (the last event sequence number it sent; see [`Hub::positions`]).
+type Entry = (u64, mpsc::Sender<Signal>, Arc<AtomicBool>, Arc<AtomicI64>);
 type Sockets = HashMap<String, Vec<Entry>>;
 
 /// This node's open sockets by user: one task reads the bus and wakes only the sockets of the
@@ -145,6 +151,8 @@ type Sockets = HashMap<String, Vec<Entry>>;
 pub struct Hub {
     next: AtomicU64,
     sockets: Mutex<Sockets>,
+    /// Told when this node starts or stops holding a user's sockets (see [`Bus::watch`]).
+    bus: Option<Arc<dyn Bus>>,
 }
 
 /// A socket's place in the [`Hub`]; removed when dropped.
@@ -153,9 +161,15 @@ pub struct Registration {
     user_id: String,
     id: u64,
     recheck: Arc<AtomicBool>,
+    position: Arc<AtomicI64>,
 }
 
 impl Registration {
+    /// Records the last event sequence number the socket sent (read by the position check).
+    pub fn set_position(&self, seq: i64) {
+        self.position.store(seq, Ordering::Release);
+    }
+
     /// True once if the socket was asked to check its token and standing again since the
     /// last call (see [`Signal::Recheck`]).
     pub fn take_recheck(&self) -> bool {
@@ -170,12 +184,23 @@ impl Drop for Registration {
             v.retain(|(id, ..)| *id != self.id);
             if v.is_empty() {
                 m.remove(&self.user_id);
+                if let Some(bus) = &self.hub.bus {
+                    bus.unwatch(&self.user_id);
+                }
             }
         }
     }
 }
 
 impl Hub {
+    /// A hub that tells `bus` which users it holds sockets for.
+    pub fn with_bus(bus: Arc<dyn Bus>) -> Hub {
+        Hub {
+            bus: Some(bus),
+            ..Hub::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Sockets> {
         self.sockets.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -186,16 +211,24 @@ impl Hub {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let recheck = Arc::new(AtomicBool::new(false));
-        self.lock()
-            .entry(user_id.to_string())
-            .or_default()
-            .push((id, tx, recheck.clone()));
+        let position = Arc::new(AtomicI64::new(i64::MAX));
+        {
+            let mut m = self.lock();
+            let v = m.entry(user_id.to_string()).or_default();
+            if v.is_empty() {
+                if let Some(bus) = &self.bus {
+                    bus.watch(user_id);
+                }
+            }
+            v.push((id, tx, recheck.clone(), position.clone()));
+        }
         (
             Registration {
                 hub: self.clone(),
                 user_id: user_id.to_string(),
                 id,
                 recheck,
+                position,
             },
             rx,
         )
@@ -206,9 +239,26 @@ impl Hub {
         self.lock().values().map(Vec::len).sum()
     }
 
+    /// Each user with sockets here and the lowest position among them (sockets that have not
+    /// finished their first replay are left out).
+    pub fn positions(&self) -> Vec<(String, i64)> {
+        self.lock()
+            .iter()
+            .filter_map(|(user, v)| {
+                let min = v.iter().map(|(.., p)| p.load(Ordering::Acquire)).min()?;
+                (min != i64::MAX).then(|| (user.clone(), min))
+            })
+            .collect()
+    }
+
+    /// Tells the user's sockets to read their event log.
+    pub fn wake(&self, user_id: &str) {
+        self.send_to(user_id, Signal::Events);
+    }
+
     fn send_to(&self, user_id: &str, signal: Signal) {
         if let Some(v) = self.lock().get(user_id) {
-            for (_, tx, recheck) in v {
+            for (_, tx, recheck, _) in v {
                 if signal == Signal::Recheck {
                     recheck.store(true, Ordering::Release);
                 }
@@ -221,7 +271,7 @@ impl Hub {
     /// revocation may have been missed, and re-reads its event log).
     fn wake_all(&self) {
         for v in self.lock().values() {
-            for (_, tx, recheck) in v {
+            for (_, tx, recheck, _) in v {
                 recheck.store(true, Ordering::Release);
                 let _ = tx.try_send(Signal::Recheck);
             }
@@ -257,6 +307,11 @@ impl Hub {
             BusEvent::Call { user_id, out } => self.send_to(&user_id, Signal::Call(Arc::new(out))),
             BusEvent::Invalidate { what } => {
                 caches.invalidate(&what);
+                // A node that may have missed messages (NATS reconnected): every socket checks
+                // its token and re-reads its log from its position.
+                if what == Invalidation::All {
+                    self.wake_all();
+                }
                 // A revocation closes the sockets of the revoked tokens.
                 if let Invalidation::UserTokens { user_id }
                 | Invalidation::TokensValidAfter { user_id, .. } = &what
@@ -336,6 +391,51 @@ mod tests {
             );
         }
         assert_eq!(rb.try_recv().unwrap(), Signal::Events);
+    }
+
+    /// Records what the hub asks of the bus.
+    #[derive(Default)]
+    struct Watching(Mutex<Vec<String>>);
+
+    impl Bus for Watching {
+        fn publish(&self, _: BusEvent) {}
+        fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
+            broadcast::channel(1).1
+        }
+        fn watch(&self, user_id: &str) {
+            self.0.lock().unwrap().push(format!("+{user_id}"));
+        }
+        fn unwatch(&self, user_id: &str) {
+            self.0.lock().unwrap().push(format!("-{user_id}"));
+        }
+    }
+
+    #[test]
+    fn the_hub_watches_users_with_sockets_and_reports_their_positions() {
+        let bus = Arc::new(Watching::default());
+        let hub = Arc::new(Hub::with_bus(bus.clone()));
+        let caches = Caches::new(Duration::from_secs(1), 10);
+        let (a1, mut r1) = hub.register("a");
+        let (a2, _r2) = hub.register("a");
+        assert!(hub.positions().is_empty(), "no socket has replayed yet");
+        a1.set_position(7);
+        a2.set_position(5);
+        let (_b, _rb) = hub.register("b");
+        assert_eq!(hub.positions(), vec![("a".to_string(), 5)]);
+        hub.wake("a");
+        assert_eq!(r1.try_recv().unwrap(), Signal::Events);
+        drop(a1);
+        drop(a2);
+        assert_eq!(*bus.0.lock().unwrap(), vec!["+a", "+b", "-a"]);
+        // A reconnection's "everything" empties the caches and re-reads every socket.
+        let (reg, _rx) = hub.register("c");
+        hub.dispatch(
+            BusEvent::Invalidate {
+                what: Invalidation::All,
+            },
+            &caches,
+        );
+        assert!(reg.take_recheck());
     }
 
     #[test]

@@ -96,6 +96,12 @@ pub struct Config {
     /// `https://market.example` (`PARLEY_EMBED_ORIGINS`, comma-separated; CSP `frame-ancestors`
     /// sources). Empty: no page may (under `parley demo`, this server's own pages may).
     pub embed_origins: Vec<String>,
+    /// NATS server URL(s) for several nodes (`nats://host:4222`, comma-separated for a cluster;
+    /// `PARLEY_NATS_URL`, `--nats`). None: one node, the in-process bus (see `docs/deploy.md`).
+    pub nats_url: Option<String>,
+    /// With NATS: how often every socket's position is checked against the database, seconds
+    /// (catches a lost publish; 0: never).
+    pub position_check_secs: u64,
 }
 
 /// One reason a user can give when reporting.
@@ -174,6 +180,8 @@ impl Default for Config {
             jwt_public_keys: Vec::new(),
             jwt_jwks_file: None,
             jwt_issuer: None,
+            nats_url: None,
+            position_check_secs: 2,
             webhook_allow_private_targets: false,
             webhook_delivery: true,
             embed_origins: Vec::new(),
@@ -289,6 +297,8 @@ impl Config {
             "jwt_public_keys",
             "jwt_jwks_file",
             "jwt_issuer",
+            "nats_url",
+            "position_check_secs",
             "webhook_allow_private_targets",
             "webhook_delivery",
             "embed_origins",
@@ -367,6 +377,8 @@ impl Config {
             "jwt_public_keys" => self.jwt_public_keys = crate::jwt::split_pem_blocks(v),
             "jwt_jwks_file" => self.jwt_jwks_file = Some(v.to_string()).filter(|s| !s.is_empty()),
             "jwt_issuer" => self.jwt_issuer = Some(v.to_string()).filter(|s| !s.is_empty()),
+            "nats_url" => self.nats_url = Some(v.trim().to_string()).filter(|s| !s.is_empty()),
+            "position_check_secs" => self.position_check_secs = num(v)?,
             k if k.starts_with("files.") => self.files.set(&k["files.".len()..], v)?,
             k if k.starts_with("calls.") => self.calls.set(&k["calls.".len()..], v)?,
             _ => return Err(ConfigError(format!("unknown setting {key}"))),
@@ -443,5 +455,23 @@ mod tests {
             .to_string();
         assert!(err.contains("[escalation] surfaces"), "{err}");
         assert!(c.set("strikes_for_integration_texts", "true").is_err());
+    }
+
+    #[test]
+    fn nats_settings_come_in_layers() {
+        let mut c: Config = toml::from_str("nats_url = \"nats://a:4222\"\n").unwrap();
+        assert_eq!(c.nats_url.as_deref(), Some("nats://a:4222"));
+        assert_eq!(c.position_check_secs, 2);
+        c.apply_env(|k| match k {
+            "PARLEY_NATS_URL" => Some("nats://b:4222,nats://c:4222".into()),
+            "PARLEY_POSITION_CHECK_SECS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.nats_url.as_deref(), Some("nats://b:4222,nats://c:4222"));
+        assert_eq!(c.position_check_secs, 5);
+        c.set("nats_url", " ").unwrap();
+        assert_eq!(c.nats_url, None, "empty: one node");
+        assert!(c.set("position_check_secs", "soon").is_err());
     }
 }

@@ -28,6 +28,7 @@ pub mod ident;
 pub mod jwt;
 pub mod limits;
 pub mod listen;
+pub mod nats_bus;
 pub mod rate;
 pub mod routes;
 pub mod turn_filter;
@@ -109,6 +110,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("files: {0}")]
     Files(String),
+    #[error("{0}")]
+    Nats(String),
 }
 
 /// Reads and checks the policy file (every problem with its line), or the built-in policy.
@@ -143,7 +146,13 @@ impl AppState {
         let store = Store::connect(&config.database).await?;
         let origin = config.policy.clone().unwrap_or_else(|| "built-in".into());
         policy_audit::record_policy(&store, &source, &origin).await?;
-        let state = AppState::with_parts(config, store, policy, Arc::new(LocalBus::default()))?;
+        let bus: Arc<dyn Bus> = match config.nats_url.as_deref() {
+            Some(url) => nats_bus::NatsBus::connect(url)
+                .await
+                .map_err(StartError::Nats)?,
+            None => Arc::new(LocalBus::default()),
+        };
+        let state = AppState::with_parts(config, store, policy, bus)?;
         if state.inner.jwt.is_some() {
             // Before the first request: a token revoked before this node started stays refused.
             let since = parley_store::now_ms() - jwt::FLOOR_KEEP_MS;
@@ -178,7 +187,7 @@ impl AppState {
         let files = domain::uploads::Files::new(&config.files, &config.database)
             .map_err(StartError::Files)?;
         let jwt = jwt::Verifier::from_config(&config)?;
-        let hub = Arc::new(Hub::default());
+        let hub = Arc::new(Hub::with_bus(bus.clone()));
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(hub.clone().run(bus.subscribe(), caches.clone()));
@@ -233,6 +242,13 @@ impl AppState {
         domain::uploads::spawn_collector(&state);
         domain::reminders::spawn(&state);
         domain::call_sweep::spawn_sweeper(&state);
+        let every = state.inner.config.position_check_secs;
+        if state.inner.config.nats_url.is_some() && every > 0 {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let weak = Arc::downgrade(&state.inner);
+                rt.spawn(nats_bus::check_positions(weak, Duration::from_secs(every)));
+            }
+        }
         if state.inner.config.webhook_delivery {
             webhook_worker::spawn(&state);
         }

@@ -173,6 +173,9 @@ async fn session(
                         }
                     }
                     pending = page.more;
+                    if !pending {
+                        reg.set_position(cursor);
+                    }
                     if page.enforcement {
                         if let Err(c) = access(&sess).await {
                             return out.close(c, &mut inbound).await;
@@ -215,6 +218,7 @@ async fn session(
                             return;
                         }
                         cursor = seq;
+                        reg.set_position(cursor);
                     } else if seq > cursor {
                         pending = true;
                     }

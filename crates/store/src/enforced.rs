@@ -57,7 +57,7 @@ impl Store {
         m: &NewMessage,
         enforcements: &[NewEnforcement],
     ) -> Result<PostedEnforced> {
-        self.post_message_attached(m, enforcements, &[]).await
+        self.post_message_guarded(m, enforcements, &[], None).await
     }
 
     /// [`Store::post_message_enforced`] with files attached to the new message in the same
@@ -70,6 +70,21 @@ impl Store {
         m: &NewMessage,
         enforcements: &[NewEnforcement],
         attachments: &[String],
+    ) -> Result<PostedEnforced> {
+        self.post_message_guarded(m, enforcements, attachments, None)
+            .await
+    }
+
+    /// [`Store::post_message_attached`], failing with [`crate::WINDOW_MOVED`] when `guard`
+    /// says the decision was made on a window of the sender's messages that has moved since
+    /// (on PostgreSQL, under the (conversation, sender) advisory lock held to the commit;
+    /// SQLite has one node and one writer, and no guard is checked).
+    pub async fn post_message_guarded(
+        &self,
+        m: &NewMessage,
+        enforcements: &[NewEnforcement],
+        attachments: &[String],
+        guard: Option<crate::WindowGuard>,
     ) -> Result<PostedEnforced> {
         let (decision, now) = check_new_message(m)?;
         let statements = enforcements
@@ -91,6 +106,9 @@ impl Store {
             }
             Backend::Postgres(p) => {
                 let mut tx = p.begin_write(&self.faults).await?;
+                if let Some(g) = &guard {
+                    crate::sender_window::check_guard_pg(&mut tx, m, g).await?;
+                }
                 let posted = post_message_pg(&mut tx, m, &decision, now).await?;
                 if posted.created && !attachments.is_empty() {
                     link_attachments_in_tx!(tx, posted.message.id, m, attachments, now);

@@ -79,6 +79,31 @@ impl Store {
         })
     }
 
+    /// The latest event sequence number of each of these users (unknown ids are skipped); at
+    /// most 1000 ids. A node compares its sockets' positions with these (a lost wake-up).
+    pub async fn event_heads(&self, ids: &[String]) -> Result<Vec<(String, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > 1000 {
+            return Err(StoreError::Invalid("at most 1000 ids at once".into()));
+        }
+        let sql = format!(
+            "SELECT id, event_seq FROM users WHERE id IN ({})",
+            crate::sql::placeholders(1, ids.len())
+        );
+        on_read!(self, |p| {
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(id.as_str());
+            }
+            let rows = q.fetch_all(p).await?;
+            rows.iter()
+                .map(|r| Ok((r.s("id")?, r.i("event_seq")?)))
+                .collect()
+        })
+    }
+
     /// Deletes events older than `before` (retention); returns how many.
     pub async fn prune_events(&self, before: Millis) -> Result<u64> {
         on_write!(self, |p| {

@@ -57,6 +57,7 @@ mod post;
 mod reach;
 #[macro_use]
 mod safety;
+mod sender_window;
 #[macro_use]
 mod scheduling;
 mod booking_changes;
@@ -84,6 +85,7 @@ pub use safety::*;
 pub use scheduling::{
     rfc3339, Booking, NewBooking, TimeProposal, BOOKING_OVERLAP, PROPOSAL_CLOSED, REMINDERS,
 };
+pub use sender_window::{WindowGuard, WINDOW_MOVED};
 pub use tokens::token_hash;
 pub use webhooks::*;
 
@@ -215,6 +217,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "message attachments",
         include_str!("../migrations/sqlite/0013_message_attachments.sql"),
     ),
+    (
+        15,
+        "sender recent messages index",
+        include_str!("../migrations/sqlite/0015_sender_recent.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -266,6 +273,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "message attachments",
         include_str!("../migrations/postgres/0013_message_attachments.sql"),
+    ),
+    (
+        15,
+        "sender recent messages index",
+        include_str!("../migrations/postgres/0015_sender_recent.sql"),
     ),
 ];
 

@@ -11,7 +11,9 @@ use crate::domain::standing::ensure_may_post;
 use crate::domain::views::{DecisionSummary, MessageView};
 use crate::{AppState, BusEvent};
 use parley_policy::{Action, Surface};
-use parley_store::{Message, MessageEdit, MessageState, NewDecision, NewMessage};
+use parley_store::{
+    Message, MessageEdit, MessageState, NewDecision, NewMessage, StoreError, WINDOW_MOVED,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -100,77 +102,87 @@ pub async fn post(
         }
         attachments::check(s, conv, me, &b.client_id, &b.attachments).await?;
     }
-    let c = decide_new(s, conv, me, &body, Some(&b.client_id), purpose).await?;
-    if c.action() == Action::Block {
-        // The decision and the block's enforcement (its strike, the restriction it reaches)
-        // commit together; the blocked text is kept in the enforcement for an appeal.
-        let subject = AutomatedSubject {
-            kind: "message",
-            id: None,
-            conversation_id: Some(conv),
-            message_id: None,
-            decision_id: None,
-            blocked: Some((&body, b.purpose.as_deref())),
+    let mut moved = 0;
+    let (c, out) = loop {
+        // Several nodes: the head of the sender's window is read before the window, and the write
+        // fails when the sender posted here since; decided again (at most 3 times) on the new one.
+        let guard = s.window_guard(conv, me).await?;
+        let c = decide_new(s, conv, me, &body, Some(&b.client_id), purpose.clone()).await?;
+        if c.action() == Action::Block {
+            // The decision and the block's enforcement (its strike, the restriction it reaches)
+            // commit together; the blocked text is kept in the enforcement for an appeal.
+            let subject = AutomatedSubject {
+                kind: "message",
+                id: None,
+                conversation_id: Some(conv),
+                message_id: None,
+                decision_id: None,
+                blocked: Some((&body, b.purpose.as_deref())),
+            };
+            let drafts = automated_enforcements(s, me, &subject, &c).await?;
+            let decided = s
+                .store()
+                .record_decision_enforced(
+                    &NewDecision {
+                        subject_kind: "message".into(),
+                        subject_id: None,
+                        conversation_id: Some(conv.into()),
+                        message_id: None,
+                        message_version: None,
+                        actor_id: Some(me.into()),
+                        decision: c.input("message"),
+                    },
+                    &drafts,
+                )
+                .await?;
+            notify_enforced(s, &decided.enforcements);
+            tracing::info!(conversation = %conv, user = %me, "message blocked");
+            return Err(c.violation_error());
+        }
+        let held = c.action() == Action::HoldForReview;
+        // A masked message commits with its enforcement (the store links it to the message and
+        // to the decision stored with it).
+        let drafts = if c.action() == Action::Mask {
+            let subject = AutomatedSubject {
+                kind: "message",
+                id: None,
+                conversation_id: Some(conv),
+                message_id: None,
+                decision_id: None,
+                blocked: None,
+            };
+            automated_enforcements(s, me, &subject, &c).await?
+        } else {
+            Vec::new()
         };
-        let drafts = automated_enforcements(s, me, &subject, &c).await?;
-        let decided = s
+        let r = s
             .store()
-            .record_decision_enforced(
-                &NewDecision {
-                    subject_kind: "message".into(),
-                    subject_id: None,
-                    conversation_id: Some(conv.into()),
-                    message_id: None,
-                    message_version: None,
-                    actor_id: Some(me.into()),
+            .post_message_guarded(
+                &NewMessage {
+                    conversation_id: conv.into(),
+                    author_id: me.into(),
+                    client_id: b.client_id.clone(),
+                    purpose: b.purpose.clone().filter(|p| !p.trim().is_empty()),
+                    delivered: (!held).then(|| c.delivered(&body)),
+                    original: body.clone(),
+                    state: if held {
+                        MessageState::Held
+                    } else {
+                        MessageState::Delivered
+                    },
                     decision: c.input("message"),
+                    created_at: None,
                 },
                 &drafts,
+                &b.attachments,
+                guard.filter(|_| moved < 3),
             )
-            .await?;
-        notify_enforced(s, &decided.enforcements);
-        tracing::info!(conversation = %conv, user = %me, "message blocked");
-        return Err(c.violation_error());
-    }
-    let held = c.action() == Action::HoldForReview;
-    // A masked message commits with its enforcement (the store links it to the message and
-    // to the decision stored with it).
-    let drafts = if c.action() == Action::Mask {
-        let subject = AutomatedSubject {
-            kind: "message",
-            id: None,
-            conversation_id: Some(conv),
-            message_id: None,
-            decision_id: None,
-            blocked: None,
-        };
-        automated_enforcements(s, me, &subject, &c).await?
-    } else {
-        Vec::new()
+            .await;
+        match r {
+            Err(StoreError::Conflict(m)) if m == WINDOW_MOVED => moved += 1,
+            r => break (c, r.map_err(attachments::store_error)?),
+        }
     };
-    let out = s
-        .store()
-        .post_message_attached(
-            &NewMessage {
-                conversation_id: conv.into(),
-                author_id: me.into(),
-                client_id: b.client_id,
-                purpose: b.purpose.filter(|p| !p.trim().is_empty()),
-                delivered: (!held).then(|| c.delivered(&body)),
-                original: body,
-                state: if held {
-                    MessageState::Held
-                } else {
-                    MessageState::Delivered
-                },
-                decision: c.input("message"),
-                created_at: None,
-            },
-            &drafts,
-            &b.attachments,
-        )
-        .await
-        .map_err(attachments::store_error)?;
     let posted = out.posted;
     let m = &posted.message;
     if posted.created {

@@ -7,11 +7,42 @@ use crate::window::{tail, window_worthy, Part, Split, SEPARATOR};
 use crate::AppState;
 use parley_detect::Finding;
 use parley_policy::{Action, Purpose};
-use parley_store::{Message, PageRequest};
+use parley_store::{Message, PageRequest, WindowGuard};
 use std::collections::VecDeque;
 
 impl AppState {
-    /// The sender's window in a conversation: memory, else the store.
+    /// Whether windows are read from the database on every check, never kept in memory: with
+    /// several nodes (NATS configured) a sender's messages may arrive through any node.
+    fn windows_shared(&self) -> bool {
+        self.inner.config.nats_url.is_some() && self.inner.windows.enabled()
+    }
+
+    /// The start of the windows' time span at `now_ms`.
+    fn window_since(&self, now_ms: i64) -> i64 {
+        let secs = i64::try_from(self.inner.config.window_secs).unwrap_or(i64::MAX / 1000);
+        now_ms.saturating_sub(secs.saturating_mul(1000))
+    }
+
+    /// With several nodes, what a post's decision is made on (read before the window, see
+    /// [`parley_store::Store::post_message_guarded`]); None for one node.
+    pub async fn window_guard(
+        &self,
+        conversation: &str,
+        sender: &str,
+    ) -> DomainResult<Option<WindowGuard>> {
+        if !self.windows_shared() {
+            return Ok(None);
+        }
+        let since = self.window_since(parley_store::now_ms());
+        Ok(Some(
+            self.store()
+                .sender_guard(conversation, sender, since)
+                .await?,
+        ))
+    }
+
+    /// The sender's window in a conversation: memory, else the store (always the store with
+    /// several nodes: the sender's own recent messages, by the index of migration 15).
     async fn window_parts(
         &self,
         conversation: &str,
@@ -19,6 +50,25 @@ impl AppState {
         now_ms: i64,
     ) -> DomainResult<Vec<Part>> {
         let w = &self.inner.windows;
+        if self.windows_shared() {
+            let since = self.window_since(now_ms);
+            let recent = self
+                .store()
+                .sender_recent(conversation, sender, since, 50)
+                .await?;
+            let mut parts: VecDeque<Part> = recent
+                .iter()
+                .filter(|m| window_worthy(m, sender))
+                .map(|m| Part {
+                    message_id: m.id,
+                    client_id: m.client_id.clone(),
+                    text: tail(&m.original),
+                    at_ms: m.created_at,
+                })
+                .collect();
+            w.trim(&mut parts, now_ms);
+            return Ok(parts.into());
+        }
         if let Some(p) = w.get(conversation, sender, now_ms) {
             return Ok(p);
         }

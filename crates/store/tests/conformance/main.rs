@@ -190,6 +190,9 @@ mod dashboard;
 /// Files attached to messages.
 mod attachments;
 
+/// Several nodes: event heads, sender windows, guarded posts.
+mod sender_window;
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(
