@@ -66,8 +66,9 @@ export interface paths {
         /**
          * Prometheus metrics: decisions by surface, action, automated and category; audit entries
          *     by kind; reports; appeal outcomes and the overturn ratio; calls started, answered, ended by
-         *     reason, relayed share and setup time; the TURN relay's allocations and relayed bytes; whether
-         *     ClamAV is configured and answers (operator key unless `metrics_public`).
+         *     reason, relayed share and setup time; the TURN relay's allocations and relayed bytes; which
+         *     optional file scanners run (`parley_scanner_available`); whether ClamAV is configured and
+         *     answers (operator key unless `metrics_public`).
          */
         get: operations["prometheus"];
         put?: never;
