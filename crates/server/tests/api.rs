@@ -71,6 +71,12 @@ async fn start(
         config.files.storage = files.display().to_string();
     }
     let state = AppState::new(config).await.expect("server state");
+    serve(state, dir).await
+}
+
+/// Serves `state` on a free loopback port until the returned server is dropped (`dir`, the
+/// temporary directory of its database, lives as long).
+async fn serve(state: AppState, dir: Option<tempfile::TempDir>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -153,6 +159,20 @@ impl Server {
     async fn admin(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(method, path, Some(ADMIN), Some(body)).await
     }
+    /// The operator event feed (`GET /v1/operator/events`), oldest first, up to 1,000.
+    async fn operator_events(&self) -> Vec<Value> {
+        let (st, v) = self
+            .call(
+                Method::GET,
+                "/v1/operator/events?limit=1000",
+                Some(ADMIN),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        v["events"].as_array().unwrap().clone()
+    }
+
     async fn token(&self, user: &str) -> String {
         let (st, v) = self
             .call(
@@ -2569,18 +2589,7 @@ async fn caches_follow_integration_changes_on_every_node() {
         let state =
             AppState::with_parts(config, store, parley_policy::Policy::default(), bus.clone())
                 .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(parley_server::run(listener, state, async move {
-            let _ = rx.await;
-        }));
-        nodes.push(Server {
-            base: format!("http://{addr}"),
-            http: Client::new(),
-            _shutdown: tx,
-            _dir: None,
-        });
+        nodes.push(serve(state, None).await);
     }
     let (a, b) = (&nodes[0], &nodes[1]);
     // Avery's organisation is on the basic plan (Priya's enterprise plan is exempt).

@@ -55,22 +55,8 @@ async fn moderation_queue(s: &Server, tok: &str) -> Value {
 }
 
 async fn operator_events(s: &Server, ty: &str) -> Vec<Value> {
-    let (st, v) = s
-        .call(
-            Method::GET,
-            "/v1/operator/events?limit=1000",
-            Some(ADMIN),
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == ty)
-        .cloned()
-        .collect()
+    let events = s.operator_events().await;
+    events.into_iter().filter(|e| e["type"] == ty).collect()
 }
 
 /// The EICAR file ends `infected`: the sender sees why, the recipient never sees it, nobody

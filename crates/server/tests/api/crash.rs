@@ -31,18 +31,7 @@ async fn start_with_store() -> (Server, Store) {
     let bus: std::sync::Arc<dyn parley_server::Bus> =
         std::sync::Arc::new(parley_server::LocalBus::default());
     let state = AppState::with_parts(config, store.clone(), policy, bus).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(parley_server::run(listener, state, async move {
-        let _ = rx.await;
-    }));
-    let server = Server {
-        base: format!("http://{addr}"),
-        http: Client::new(),
-        _shutdown: tx,
-        _dir: Some(dir),
-    };
+    let server = serve(state, Some(dir)).await;
     (server, store)
 }
 

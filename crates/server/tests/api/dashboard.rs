@@ -33,19 +33,6 @@ fn action_count(day: &Value, action: &str) -> i64 {
         .sum()
 }
 
-async fn operator_feed(s: &Server) -> Vec<Value> {
-    let (st, v) = s
-        .call(
-            Method::GET,
-            "/v1/operator/events?limit=1000",
-            Some(ADMIN),
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    v["events"].as_array().unwrap().clone()
-}
-
 async fn dashboard_flow(s: &Server, state: &AppState) {
     let [avery, priya, diego, _mei, _eve] = seed(s).await;
     let (morgan, _jordan) = moderators(s).await;
@@ -277,7 +264,8 @@ async fn file_held_flow(pg: Option<&str>) {
     .await;
     assert_eq!(scanned(s, &avery, &clean).await["state"], "clean");
 
-    let held: Vec<Value> = operator_feed(s)
+    let held: Vec<Value> = s
+        .operator_events()
         .await
         .into_iter()
         .filter(|e| e["type"] == "file.held")
@@ -350,7 +338,8 @@ async fn call_ended_is_an_operator_event() {
     }
     let mut ended = Vec::new();
     for _ in 0..50 {
-        ended = operator_feed(&s)
+        ended = s
+            .operator_events()
             .await
             .into_iter()
             .filter(|e| e["type"] == "call.ended")

@@ -17,18 +17,7 @@ async fn serve(url: String) -> (Server, AppState) {
     let files = std::env::temp_dir().join(format!("parley-test-files-{}", unique()));
     config.files.storage = files.display().to_string();
     let state = AppState::new(config).await.expect("server state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(parley_server::run(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    let s = Server {
-        base: format!("http://{addr}"),
-        http: Client::new(),
-        _shutdown: tx,
-        _dir: None,
-    };
+    let s = crate::serve(state.clone(), None).await;
     (s, state)
 }
 

@@ -25,18 +25,7 @@ pub(crate) async fn two_nodes(tweak: impl Fn(&mut Config)) -> (Vec<Server>, temp
         let state =
             AppState::with_parts(config, store, parley_policy::Policy::default(), bus.clone())
                 .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(parley_server::run(listener, state, async move {
-            let _ = rx.await;
-        }));
-        nodes.push(Server {
-            base: format!("http://{addr}"),
-            http: Client::new(),
-            _shutdown: tx,
-            _dir: None,
-        });
+        nodes.push(serve(state, None).await);
     }
     (nodes, dir)
 }

@@ -24,18 +24,7 @@ async fn start_with_relay() -> (Server, Arc<parley_server::turn_relay::Relay>, S
     let relay = parley_server::turn_relay::start(&state, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("relay");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(parley_server::run(listener, state, async move {
-        let _ = rx.await;
-    }));
-    let s = Server {
-        base: format!("http://{addr}"),
-        http: Client::new(),
-        _shutdown: tx,
-        _dir: Some(dir),
-    };
+    let s = serve(state, Some(dir)).await;
     (s, relay, secret.to_string())
 }
 

@@ -104,18 +104,7 @@ pub(crate) async fn hooks_server(database: Option<String>) -> (Server, AppState)
     };
     config.files.storage = files.display().to_string();
     let state = AppState::new(config).await.expect("server state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(parley_server::run(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    let server = Server {
-        base: format!("http://{addr}"),
-        http: Client::new(),
-        _shutdown: tx,
-        _dir: dir,
-    };
+    let server = serve(state.clone(), dir).await;
     (server, state)
 }
 
@@ -136,19 +125,6 @@ async fn deliveries(s: &Server, ep: &str) -> Vec<Value> {
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     v["deliveries"].as_array().unwrap().clone()
-}
-
-async fn feed(s: &Server) -> Vec<Value> {
-    let (st, v) = s
-        .call(
-            Method::GET,
-            "/v1/operator/events?limit=1000",
-            Some(ADMIN),
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    v["events"].as_array().unwrap().clone()
 }
 
 async fn flow(s: &Server, state: &AppState) {
@@ -179,7 +155,7 @@ async fn flow(s: &Server, state: &AppState) {
         .post(&diego, &c, "My number is +1 415 555 0134, text me", "w2")
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let events = feed(s).await;
+    let events = s.operator_events().await;
     let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     for t in [
         "conversation.created",
@@ -344,7 +320,8 @@ async fn flow(s: &Server, state: &AppState) {
         w["disabled_reason"].as_str().unwrap().contains("5 days"),
         "{w}"
     );
-    assert!(feed(s)
+    assert!(s
+        .operator_events()
         .await
         .iter()
         .any(|e| e["type"] == "webhook.endpoint.disabled"));
@@ -455,7 +432,7 @@ async fn flow(s: &Server, state: &AppState) {
         .await;
     assert!(p2["events"][0]["seq"].as_i64().unwrap() > cur, "{p2}");
     let mut by_type: HashMap<String, usize> = HashMap::new();
-    for e in feed(s).await {
+    for e in s.operator_events().await {
         *by_type
             .entry(e["type"].as_str().unwrap().into())
             .or_default() += 1;
