@@ -28,6 +28,7 @@ pub mod ident;
 pub mod jwt;
 pub mod limits;
 pub mod listen;
+pub use listen::raise_open_files_limit;
 pub mod nats_bus;
 pub mod rate;
 pub mod routes;
@@ -402,19 +403,6 @@ async fn follow_token_floors(weak: std::sync::Weak<Inner>, every: std::time::Dur
             Err(e) => tracing::warn!(error = %e, "could not read the tokens' valid-after times"),
         }
     }
-}
-
-/// Raises this process's open-file limit (`RLIMIT_NOFILE`) to its hard limit, so one node can
-/// hold many sockets; returns the soft limit before and after (both logged).
-pub fn raise_open_files_limit() -> std::io::Result<(u64, u64)> {
-    let raised = rlimit::Resource::NOFILE.get().and_then(|(before, _)| {
-        rlimit::increase_nofile_limit(u64::MAX).map(|after| (before, after))
-    });
-    match &raised {
-        Ok((before, after)) => tracing::info!(before, after, "open files limit"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
-    }
-    raised
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -137,3 +137,16 @@ fn too_many_connections() -> Response {
     )
     .into_response()
 }
+
+/// Raises this process's open-file limit (`RLIMIT_NOFILE`) to its hard limit, so one node can
+/// hold many sockets; returns the soft limit before and after (both logged).
+pub fn raise_open_files_limit() -> std::io::Result<(u64, u64)> {
+    let raised = rlimit::Resource::NOFILE.get().and_then(|(before, _)| {
+        rlimit::increase_nofile_limit(u64::MAX).map(|after| (before, after))
+    });
+    match &raised {
+        Ok((before, after)) => tracing::info!(before, after, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+    raised
+}

@@ -46,6 +46,7 @@ mod conversations;
 mod decisions;
 mod events;
 mod export;
+mod file_types;
 #[macro_use]
 mod files;
 mod dashboard;
